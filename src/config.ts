@@ -1,0 +1,67 @@
+// The bot's whole configuration: one zod schema over the environment, parsed once at start.
+// A bad or missing key becomes one line naming the key, never a stack trace.
+import { z } from 'zod';
+
+const snowflake = z.string().regex(/^\d{17,20}$/, 'must be a Discord id (17 to 20 digits)');
+const httpUrl = z.url({ protocol: /^https?$/ });
+const wsUrl = z.url({ protocol: /^wss?$/ });
+
+export const configSchema = z.object({
+  DISCORD_TOKEN: z
+    .string({ error: 'is not set' })
+    .min(1, 'is empty')
+    .describe('the bot token from the Discord developer portal (Bot → Reset Token)'),
+  DISCORD_API_URL: httpUrl
+    .default('https://discord.com/api')
+    .describe('Discord REST base handed to discord.js as rest.api; the gateway URL comes from GET /v10/gateway/bot'),
+  DISCORD_GUILD_ID: snowflake
+    .optional()
+    .describe('register slash commands to this guild only (instant, for development); unset registers globally'),
+  PARTI_API_URL: httpUrl.default('https://api-backend.parti.com/parti_v2').describe('Parti HTTP API base'),
+  PARTI_WS_URL: wsUrl.default('wss://ws-backend.parti.com/').describe('Parti push socket'),
+  PARTI_MEDIA_URL: httpUrl.default('https://watch.parti.com').describe('base of Parti recording paths'),
+  PARTI_PROXY_URL: httpUrl.optional().describe('HTTP proxy for every Parti request and the push socket'),
+  STORE_URL: z
+    .string()
+    .regex(/^(sqlite|redis|rediss):\/\/.+/, 'must start with sqlite:// or redis://')
+    .default('sqlite://data/parti-bot.sqlite')
+    .describe('keyv store: sqlite://path/to/file.sqlite or redis://host:port'),
+  HTTP_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(8080)
+    .describe('port of the bot HTTP server (health, parties, web player); 0 picks a free one'),
+  HTTP_HOST: z.string().min(1).default('0.0.0.0').describe('address the HTTP server binds to'),
+  PUBLIC_URL: httpUrl
+    .default('http://localhost:8080')
+    .transform((url) => url.replace(/\/+$/, ''))
+    .describe('base of the links the bot gives to users'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once. Empty strings count as unset, so `KEY=` in .env means "use the default". */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key]?.trim();
+    if (value) input[key] = value;
+  }
+  const result = configSchema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const key = String(issue?.path[0] ?? 'configuration');
+  const described = configSchema.shape[key as keyof typeof configSchema.shape]?.description;
+  const hint = described ? ` (${described})` : '';
+  throw new ConfigError(`${key} ${issue?.message ?? 'is invalid'}: set ${key} in .env or the environment${hint}`);
+}

@@ -1,0 +1,16 @@
+// The one object every command and event receives: passed as a parameter, never a global.
+import type { Client } from 'discord.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import type { PartiClient } from './parti/client.js';
+import type { Store } from './store/index.js';
+
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  parti: PartiClient;
+  client: Client;
+  /** shuttingDown is set by SIGTERM/SIGINT (stop taking new work); inFlight counts running handlers */
+  lifecycle: { shuttingDown: boolean; inFlight: number };
+}

@@ -1,0 +1,47 @@
+// UserError is the one error whose message is safe to show; every other failure is mapped
+// to plain words here (Parti and Discord failures) or to a generic line with an id that
+// also appears in the log, so a member never sees a stack trace.
+import { randomBytes } from 'node:crypto';
+import { DiscordAPIError, RESTJSONErrorCodes } from 'discord.js';
+import { PartiError } from './parti/errors.js';
+import { strings } from './strings.js';
+
+export class UserError extends Error {
+  override name = 'UserError';
+}
+
+export interface DescribedError {
+  /** what the member reads */
+  message: string;
+  /** true when the failure is expected (bad input, Parti down) rather than a bug */
+  expected: boolean;
+  /** an id for unexpected failures, shown to the user and logged */
+  errorId?: string;
+}
+
+const partiMessages: Record<PartiError['kind'], string> = {
+  challenge: strings.partiChallenge,
+  rate_limited: strings.partiRateLimited,
+  timeout: strings.partiTimeout,
+  unavailable: strings.partiUnavailable,
+  malformed: strings.partiMalformed,
+  not_found: strings.partiNotFound,
+  http: strings.partiUnavailable,
+};
+
+const discordMessages: Partial<Record<number, string>> = {
+  [RESTJSONErrorCodes.MissingPermissions]: strings.discordMissingPermissions,
+  [RESTJSONErrorCodes.MissingAccess]: strings.discordMissingAccess,
+  [RESTJSONErrorCodes.UnknownChannel]: strings.discordUnknownChannel,
+};
+
+export function describeError(error: unknown): DescribedError {
+  if (error instanceof UserError) return { message: error.message, expected: true };
+  if (error instanceof PartiError) return { message: partiMessages[error.kind], expected: true };
+  if (error instanceof DiscordAPIError) {
+    const message = typeof error.code === 'number' ? discordMessages[error.code] : undefined;
+    if (message) return { message, expected: true };
+  }
+  const errorId = randomBytes(4).toString('hex');
+  return { message: strings.genericError(errorId), expected: false, errorId };
+}

@@ -1,0 +1,20 @@
+// Once logged in: register slash commands if their definition changed, then report healthy.
+import { Events } from 'discord.js';
+import { registerCommands } from '../discord/registerCommands.js';
+import { defineEvent } from './index.js';
+
+export default defineEvent({
+  name: Events.ClientReady,
+  once: true,
+  async execute(deps, client) {
+    const log = deps.logger.child({ module: 'discord' });
+    log.info({ user: client.user.tag, guilds: client.guilds.cache.size }, 'logged in to Discord');
+    await registerCommands({
+      rest: client.rest,
+      applicationId: client.application.id,
+      guildId: deps.config.DISCORD_GUILD_ID,
+      store: deps.store,
+      logger: log,
+    });
+  },
+});

@@ -1,0 +1,33 @@
+// The Event type and the explicit list of every Discord event the bot listens to.
+import type { Client, ClientEvents } from 'discord.js';
+import type { Deps } from '../deps.js';
+import clientReady from './clientReady.js';
+import interactionCreate from './interactionCreate.js';
+
+export interface Event<K extends keyof ClientEvents = keyof ClientEvents> {
+  name: K;
+  once?: boolean;
+  execute(deps: Deps, ...args: ClientEvents[K]): Promise<void>;
+}
+
+/** Keeps each event's argument types while the list holds them all. */
+export function defineEvent<K extends keyof ClientEvents>(event: Event<K>): Event<K> {
+  return event;
+}
+
+export const events = [clientReady, interactionCreate] as const;
+
+export function registerEvents(client: Client, deps: Deps): void {
+  for (const event of events) {
+    const listener = (...args: unknown[]) => {
+      deps.lifecycle.inFlight += 1;
+      (event.execute as (deps: Deps, ...args: unknown[]) => Promise<void>)(deps, ...args)
+        .catch((error: unknown) => deps.logger.error({ err: error, event: event.name }, 'event handler failed'))
+        .finally(() => {
+          deps.lifecycle.inFlight -= 1;
+        });
+    };
+    if ('once' in event && event.once) client.once(event.name, listener);
+    else client.on(event.name, listener);
+  }
+}

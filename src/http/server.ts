@@ -1,0 +1,41 @@
+// The bot's HTTP server (Fastify: schema-aware routing, a pino logger it shares with us, and
+// graceful close), with /healthz for Docker and load balancers. Parties mount their routes here.
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../logger.js';
+
+export interface HealthSource {
+  discordReady(): boolean;
+  storeOpen(): boolean;
+  shuttingDown(): boolean;
+}
+
+const startedAt = Date.now();
+
+export type HttpServer = ReturnType<typeof createHttpServer>;
+
+export function createHttpServer(logger: Logger, health: HealthSource) {
+  const app = Fastify({
+    loggerInstance: logger.child({ module: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    trustProxy: true,
+    bodyLimit: 64 * 1024,
+  });
+
+  app.get('/healthz', async (_request, reply) => {
+    const discord = health.discordReady();
+    const store = health.storeOpen();
+    const stopping = health.shuttingDown();
+    const ok = discord && store && !stopping;
+    return reply
+      .code(ok ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .send({
+        status: stopping ? 'stopping' : ok ? 'ok' : 'starting',
+        discord: discord ? 'ready' : 'connecting',
+        store: store ? 'open' : 'closed',
+        uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+      });
+  });
+
+  return app;
+}

@@ -1,0 +1,101 @@
+// Entry point: config → logger → store → Parti client → HTTP server → Discord client; then start.
+// SIGTERM/SIGINT stop taking work, let running interactions finish, close sockets, flush the store.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import type { Deps } from './deps.js';
+import { createDiscordClient } from './discord/client.js';
+import { registerEvents } from './events/index.js';
+import { createHttpServer } from './http/server.js';
+import { createLogger } from './logger.js';
+import { createPartiClient } from './parti/client.js';
+import { openStore } from './store/index.js';
+
+const SHUTDOWN_DEADLINE_MS = 9_000;
+const CACHE_PURGE_INTERVAL_MS = 10 * 60_000;
+
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`parti-bot: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger(config.LOG_LEVEL);
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+
+  const store = await openStore(config.STORE_URL, logger);
+  const parti = createPartiClient({
+    baseUrl: config.PARTI_API_URL,
+    proxyUrl: config.PARTI_PROXY_URL,
+    cache: store.cache,
+    logger: logger.child({ module: 'parti' }),
+  });
+  const client = createDiscordClient(config);
+  const lifecycle = { shuttingDown: false, inFlight: 0 };
+  const deps: Deps = { config, logger, store, parti, client, lifecycle };
+
+  const http = createHttpServer(logger, {
+    discordReady: () => client.isReady(),
+    storeOpen: () => store.isOpen(),
+    shuttingDown: () => lifecycle.shuttingDown,
+  });
+  await http.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
+  const address = http.server.address();
+  logger.info({ port: typeof address === 'object' && address ? address.port : config.HTTP_PORT }, 'http server listening');
+
+  const purge = setInterval(() => {
+    store
+      .purgeExpired()
+      .then((count) => count && logger.debug({ count }, 'expired cache entries purged'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'cache purge failed'));
+  }, CACHE_PURGE_INTERVAL_MS);
+  purge.unref();
+
+  client.on('error', (error) => logger.error({ err: error }, 'discord client error'));
+  client.on('warn', (message) => logger.warn({ module: 'discord' }, message));
+  registerEvents(client, deps);
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (signal: string) => {
+    stopping ??= (async () => {
+      lifecycle.shuttingDown = true;
+      logger.info({ signal }, 'shutting down');
+      setTimeout(() => {
+        logger.error('shutdown took too long; exiting anyway');
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS).unref();
+      clearInterval(purge);
+      // Let interactions already running answer their user before the gateway goes away.
+      for (let waited = 0; lifecycle.inFlight > 0 && waited < 5_000; waited += 50) await sleep(50);
+      await client.destroy();
+      await http.close();
+      await parti.close();
+      await store.close();
+      logger.info('stopped');
+      logger.flush();
+      process.exit(0);
+    })();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+
+  try {
+    await client.login(config.DISCORD_TOKEN);
+  } catch (error) {
+    logger.fatal({ err: error }, 'could not log in to Discord: check DISCORD_TOKEN');
+    await store.close();
+    process.exit(1);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error('parti-bot: failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+// The bot's persistent state: one keyv namespace per kind of record, on sqlite by default.
+// Durable namespaces throw on a failed write (keyv swallows errors by default), so nothing
+// is silently lost; the cache namespace may fail softly.
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import Keyv from 'keyv';
+import KeyvSqlite from '@keyv/sqlite';
+import type { Logger } from '../logger.js';
+
+export const namespaces = ['meta', 'guilds', 'alerts', 'parties', 'cache'] as const;
+export type Namespace = (typeof namespaces)[number];
+
+export interface Store {
+  /** bot-wide records: the registered commands' hash, the party token secret */
+  meta: Keyv;
+  /** per-guild settings and alert subscriptions */
+  guilds: Keyv;
+  /** the exactly-once alert log */
+  alerts: Keyv;
+  /** watch parties */
+  parties: Keyv;
+  /** Parti response cache (entries carry their own TTL) */
+  cache: Keyv;
+  readonly kind: 'sqlite' | 'redis';
+  isOpen(): boolean;
+  /** Deletes expired cache rows; sqlite has no native TTL, so they would otherwise pile up. */
+  purgeExpired(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function openStore(url: string, logger: Logger): Promise<Store> {
+  const log = logger.child({ module: 'store' });
+  if (!url.startsWith('sqlite://')) {
+    throw new Error(`STORE_URL ${url.split(':')[0]}:// is not supported yet: use sqlite://path/to/file.sqlite`);
+  }
+  const file = url.slice('sqlite://'.length);
+  if (file !== ':memory:') await mkdir(dirname(file), { recursive: true });
+
+  const adapters = new Map<Namespace, KeyvSqlite>();
+  const open = (namespace: Namespace): Keyv => {
+    // One table per namespace keeps records of different kinds apart and lets purgeExpired
+    // touch the cache only. busyTimeout lets the per-table connections wait for each other.
+    const adapter = new KeyvSqlite({ uri: url, table: namespace, busyTimeout: 10_000 });
+    adapters.set(namespace, adapter);
+    const keyv = new Keyv({ store: adapter, namespace, throwOnErrors: namespace !== 'cache' });
+    keyv.on('error', (error: unknown) => log.error({ err: error, namespace }, 'store error'));
+    return keyv;
+  };
+  const [meta, guilds, alerts, parties, cache] = namespaces.map(open) as [Keyv, Keyv, Keyv, Keyv, Keyv];
+
+  // WAL survives a kill -9 mid-write and lets readers proceed during writes; the setting
+  // persists in the file. NORMAL sync in WAL mode loses nothing on a process crash.
+  const first = adapters.get('meta');
+  if (first) {
+    await first.query('PRAGMA journal_mode=WAL');
+    await first.query('PRAGMA synchronous=NORMAL');
+  }
+  // Touch every table so a broken file fails here, at start, with a clear message.
+  await Promise.all([meta, guilds, alerts, parties, cache].map((keyv) => keyv.get('__open__')));
+
+  let openState = true;
+  log.info({ file }, 'store open');
+  return {
+    meta,
+    guilds,
+    alerts,
+    parties,
+    cache,
+    kind: 'sqlite',
+    isOpen: () => openState,
+    async purgeExpired() {
+      const adapter = adapters.get('cache');
+      if (!adapter) return 0;
+      const rows = (await adapter.query(
+        `DELETE FROM cache WHERE json_extract(value, '$.expires') < ? RETURNING key`,
+        Date.now(),
+      )) as unknown[];
+      return rows.length;
+    },
+    async close() {
+      if (!openState) return;
+      openState = false;
+      await Promise.allSettled([...adapters.values()].map((adapter) => adapter.disconnect()));
+      log.info('store closed');
+    },
+  };
+}
