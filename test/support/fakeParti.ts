@@ -232,6 +232,8 @@ class FakePartiServer {
   readonly subscriptions: unknown[] = [];
   /** When false, the push socket does not answer protocol pings (a dead socket, as the bot sees it). */
   respondToPings = true;
+  /** The request headers of every push-socket upgrade the fake accepted, oldest first. */
+  readonly wsHandshakes: IncomingHttpHeaders[] = [];
 
   private readonly live = new Map<number, LiveState>();
   private readonly faults: Array<{ route: FakePartiRoute | '*'; fault: FakePartiFault; remaining: number }> = [];
@@ -263,6 +265,7 @@ class FakePartiServer {
         socket.destroy();
         return;
       }
+      this.wsHandshakes.push(req.headers);
       wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws));
     });
   }
