@@ -21,6 +21,8 @@ try {
   });
   await store.close();
 } catch (error) {
-  console.error(`parti-bot deploy: ${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    `parti-bot deploy: ${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}`,
+  );
   process.exit(1);
 }

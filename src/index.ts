@@ -48,7 +48,10 @@ async function main(): Promise<void> {
   });
   await http.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
   const address = http.server.address();
-  logger.info({ port: typeof address === 'object' && address ? address.port : config.HTTP_PORT }, 'http server listening');
+  logger.info(
+    { port: typeof address === 'object' && address ? address.port : config.HTTP_PORT },
+    'http server listening',
+  );
 
   const purge = setInterval(() => {
     store

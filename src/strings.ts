@@ -14,6 +14,7 @@ export const strings = {
   discordMissingAccess: 'I cannot see that channel.',
   discordUnknownChannel: 'That channel no longer exists.',
   discordRateLimited: 'Discord is rate limiting me. Please try again in a moment.',
+  unknownCommand: 'This command is no longer available. Discord will refresh the command list shortly.',
   notYourButton: 'These buttons belong to someone else. Run the command yourself to get your own.',
   buttonExpired: 'These buttons have expired. Run the command again.',
 } as const;

@@ -10,6 +10,7 @@ import type {
 import type { Deps } from '../deps.js';
 import type { Logger } from '../logger.js';
 import help from './help.js';
+import parti from './parti.js';
 
 export interface CommandContext {
   deps: Deps;
@@ -28,7 +29,7 @@ export interface Command {
   button?(interaction: ButtonInteraction, ctx: CommandContext, args: string[]): Promise<void>;
 }
 
-export const commands: Command[] = [help];
+export const commands: Command[] = [help, parti];
 
 export function findCommand(name: string): Command | undefined {
   return commands.find((command) => command.data.name === name);

@@ -7,10 +7,13 @@ import {
   type Interaction,
   type RepliableInteraction,
 } from 'discord.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { findCommand, type CommandContext } from '../commands/index.js';
 import { describeError } from '../errors.js';
 import { strings } from '../strings.js';
 import { defineEvent } from './index.js';
+
+const AUTOCOMPLETE_BUDGET_MS = 2_500;
 
 export default defineEvent({
   name: Events.InteractionCreate,
@@ -42,7 +45,8 @@ export default defineEvent({
         await command.button(interaction, ctx, args);
       } else {
         log.warn({ type: interaction.type }, 'interaction with no handler');
-        await interaction.reply({ content: strings.buttonExpired, flags: MessageFlags.Ephemeral });
+        const content = interaction.isChatInputCommand() ? strings.unknownCommand : strings.buttonExpired;
+        await interaction.reply({ content, flags: MessageFlags.Ephemeral });
       }
     } catch (error) {
       await answerFailure(interaction, error, ctx);
@@ -65,7 +69,10 @@ async function answerAutocomplete(
   let choices: Awaited<ReturnType<NonNullable<typeof command>['autocomplete'] & {}>> = [];
   try {
     if (command?.autocomplete && !ctx.deps.lifecycle.shuttingDown) {
-      choices = (await command.autocomplete(interaction, ctx)).slice(0, 25);
+      // Discord drops autocomplete answers after 3 s: an empty list in time beats a late full one.
+      const answer = command.autocomplete(interaction, ctx);
+      answer.catch(() => undefined);
+      choices = (await Promise.race([answer, sleep(AUTOCOMPLETE_BUDGET_MS, [])])).slice(0, 25);
     }
   } catch (error) {
     ctx.log.warn({ err: error }, 'autocomplete failed; answering an empty list');
@@ -83,10 +90,16 @@ export async function answerFailure(interaction: RepliableInteraction, error: un
   else ctx.log.error({ err: error, errorId: described.errorId }, 'command crashed');
   const payload = { content: described.message, embeds: [], components: [], allowedMentions: { parse: [] } };
   try {
-    if (interaction.deferred || interaction.replied) {
-      // A deferred ephemeral reply is edited; a public one keeps its message and gets a private note.
-      if (interaction.deferred && !interaction.replied && interaction.ephemeral) await interaction.editReply(payload);
-      else await interaction.followUp({ ...payload, flags: MessageFlags.Ephemeral });
+    if (interaction.deferred && !interaction.replied) {
+      // A deferred ephemeral "thinking…" becomes the error; a public one is removed so the error
+      // is shown only to the member who asked.
+      if (interaction.ephemeral) await interaction.editReply(payload);
+      else {
+        await interaction.deleteReply().catch(() => undefined);
+        await interaction.followUp({ ...payload, flags: MessageFlags.Ephemeral });
+      }
+    } else if (interaction.replied) {
+      await interaction.followUp({ ...payload, flags: MessageFlags.Ephemeral });
     } else {
       await interaction.reply({ ...payload, flags: MessageFlags.Ephemeral });
     }
@@ -94,4 +107,3 @@ export async function answerFailure(interaction: RepliableInteraction, error: un
     ctx.log.warn({ err: replyError }, 'could not tell the user about the failure');
   }
 }
-

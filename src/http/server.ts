@@ -1,6 +1,6 @@
 // The bot's HTTP server (Fastify: schema-aware routing, a pino logger it shares with us, and
 // graceful close), with /healthz for Docker and load balancers. Parties mount their routes here.
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { Logger } from '../logger.js';
 
 export interface HealthSource {
@@ -15,8 +15,9 @@ export type HttpServer = ReturnType<typeof createHttpServer>;
 
 export function createHttpServer(logger: Logger, health: HealthSource) {
   const app = Fastify({
-    loggerInstance: logger.child({ module: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    loggerInstance: logger.child({ module: 'http' }),
+    // Health probes arrive every few seconds; per-request lines would drown the useful ones.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: true,
     bodyLimit: 64 * 1024,
   });

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('fills every default from a token alone', () => {
+    const config = loadConfig({ DISCORD_TOKEN: 'abc' });
+    expect(config).toMatchObject({
+      DISCORD_API_URL: 'https://discord.com/api',
+      PARTI_API_URL: 'https://api-backend.parti.com/parti_v2',
+      PARTI_WS_URL: 'wss://ws-backend.parti.com/',
+      PARTI_MEDIA_URL: 'https://watch.parti.com',
+      STORE_URL: 'sqlite://data/parti-bot.sqlite',
+      HTTP_PORT: 8080,
+      PUBLIC_URL: 'http://localhost:8080',
+      LOG_LEVEL: 'info',
+    });
+    expect(config.DISCORD_GUILD_ID).toBeUndefined();
+    expect(config.PARTI_PROXY_URL).toBeUndefined();
+  });
+
+  it('treats empty values as unset, as a copied .env.example leaves them', () => {
+    const config = loadConfig({ DISCORD_TOKEN: 'abc', DISCORD_GUILD_ID: '', PARTI_PROXY_URL: '  ' });
+    expect(config.DISCORD_GUILD_ID).toBeUndefined();
+    expect(config.PARTI_PROXY_URL).toBeUndefined();
+  });
+
+  it.each([
+    [{}, /^DISCORD_TOKEN is not set: set DISCORD_TOKEN in \.env/],
+    [{ DISCORD_TOKEN: 'x', HTTP_PORT: 'eighty' }, /^HTTP_PORT /],
+    [{ DISCORD_TOKEN: 'x', PARTI_WS_URL: 'https://ws-backend.parti.com/' }, /^PARTI_WS_URL /],
+    [{ DISCORD_TOKEN: 'x', DISCORD_GUILD_ID: 'my-guild' }, /^DISCORD_GUILD_ID must be a Discord id/],
+    [{ DISCORD_TOKEN: 'x', STORE_URL: 'postgres://db' }, /^STORE_URL must start with sqlite:\/\/ or redis:\/\//],
+    [{ DISCORD_TOKEN: 'x', LOG_LEVEL: 'loud' }, /^LOG_LEVEL /],
+  ])('names the bad key in one line: %o', (env, message) => {
+    let thrown: unknown;
+    try {
+      loadConfig(env);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as Error).message).toMatch(message);
+    expect((thrown as Error).message).not.toContain('\n');
+  });
+
+  it('drops a trailing slash from PUBLIC_URL so links join cleanly', () => {
+    expect(loadConfig({ DISCORD_TOKEN: 'x', PUBLIC_URL: 'https://bot.example.org/' }).PUBLIC_URL).toBe(
+      'https://bot.example.org',
+    );
+  });
+});
