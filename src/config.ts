@@ -34,10 +34,58 @@ export const configSchema = z.object({
     .default(8080)
     .describe('port of the bot HTTP server (health, parties, web player); 0 picks a free one'),
   HTTP_HOST: z.string().min(1).default('0.0.0.0').describe('address the HTTP server binds to'),
+  PARTY_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .optional()
+    .describe('HS256 key signing watch-party tokens; unset: 32 random bytes generated once and kept in the store'),
+  PARTY_MAX_PARTICIPANTS: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(100_000)
+    .default(1000)
+    .describe('the largest max_participants a watch party may ask for (each party defaults to 100)'),
   PUBLIC_URL: httpUrl
     .default('http://localhost:8080')
     .transform((url) => url.replace(/\/+$/, ''))
     .describe('base of the links the bot gives to users'),
+  ALERT_POLL_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(3600)
+    .default(60)
+    .describe(
+      'how often the live list is read to fill gaps in the push feed, refresh viewer counts and see streams end',
+    ),
+  ALERT_GRACE_SECONDS: z.coerce
+    .number()
+    .min(0)
+    .max(86400)
+    .default(600)
+    .describe(
+      'a creator who is back live within this many seconds gets the existing alert card edited, not a new ping',
+    ),
+  ALERT_EDIT_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(86400)
+    .default(300)
+    .describe('at most one viewer-count edit of a live alert card per this many seconds'),
+  ALERT_CATEGORY_CAP_PER_HOUR: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(10)
+    .describe('most alerts one category subscription posts per hour'),
+  ALERT_MAX_PER_GUILD: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(50)
+    .describe('most alert subscriptions one server may have'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')

@@ -1,5 +1,6 @@
 // The one object every command and event receives: passed as a parameter, never a global.
 import type { Client } from 'discord.js';
+import type { AlertService } from './alerts/service.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { PartiClient } from './parti/client.js';
@@ -11,6 +12,7 @@ export interface Deps {
   store: Store;
   parti: PartiClient;
   client: Client;
+  alerts: AlertService;
   /** shuttingDown is set by SIGTERM/SIGINT (stop taking new work); inFlight counts running handlers */
   lifecycle: { shuttingDown: boolean; inFlight: number };
 }

@@ -1,6 +1,7 @@
 // Entry point: config → logger → store → Parti client → HTTP server → Discord client; then start.
 // SIGTERM/SIGINT stop taking work, let running interactions finish, close sockets, flush the store.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createAlertService } from './alerts/service.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Deps } from './deps.js';
 import { createDiscordClient } from './discord/client.js';
@@ -8,6 +9,7 @@ import { registerEvents } from './events/index.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { createPartiClient } from './parti/client.js';
+import { createLiveFeed } from './parti/liveFeed.js';
 import { openStore } from './store/index.js';
 
 const SHUTDOWN_DEADLINE_MS = 9_000;
@@ -38,8 +40,27 @@ async function main(): Promise<void> {
     logger: logger.child({ module: 'parti' }),
   });
   const client = createDiscordClient(config);
+  const feed = createLiveFeed({
+    url: config.PARTI_WS_URL,
+    proxyUrl: config.PARTI_PROXY_URL,
+    logger: logger.child({ module: 'liveFeed' }),
+  });
+  const alerts = createAlertService({
+    store,
+    parti,
+    rest: client.rest,
+    feed,
+    logger,
+    settings: {
+      pollMs: config.ALERT_POLL_SECONDS * 1000,
+      graceMs: config.ALERT_GRACE_SECONDS * 1000,
+      editIntervalMs: config.ALERT_EDIT_SECONDS * 1000,
+      categoryCapPerHour: config.ALERT_CATEGORY_CAP_PER_HOUR,
+      maxPerGuild: config.ALERT_MAX_PER_GUILD,
+    },
+  });
   const lifecycle = { shuttingDown: false, inFlight: 0 };
-  const deps: Deps = { config, logger, store, parti, client, lifecycle };
+  const deps: Deps = { config, logger, store, parti, client, alerts, lifecycle };
 
   const http = createHttpServer(logger, {
     discordReady: () => client.isReady(),
@@ -77,6 +98,7 @@ async function main(): Promise<void> {
       clearInterval(purge);
       // Let interactions already running answer their user before the gateway goes away.
       for (let waited = 0; lifecycle.inFlight > 0 && waited < 5_000; waited += 50) await sleep(50);
+      await alerts.stop();
       await client.destroy();
       await http.close();
       await parti.close();

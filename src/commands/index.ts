@@ -9,6 +9,7 @@ import type {
 } from 'discord.js';
 import type { Deps } from '../deps.js';
 import type { Logger } from '../logger.js';
+import alerts from './alerts.js';
 import help from './help.js';
 import parti from './parti.js';
 
@@ -29,7 +30,7 @@ export interface Command {
   button?(interaction: ButtonInteraction, ctx: CommandContext, args: string[]): Promise<void>;
 }
 
-export const commands: Command[] = [help, parti];
+export const commands: Command[] = [help, parti, alerts];
 
 export function findCommand(name: string): Command | undefined {
   return commands.find((command) => command.data.name === name);

@@ -16,5 +16,7 @@ export default defineEvent({
       store: deps.store,
       logger: log,
     });
+    // Alerts post through this client's REST, so they start once it is logged in.
+    deps.alerts.start();
   },
 });

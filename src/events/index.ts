@@ -1,7 +1,9 @@
 // The Event type and the explicit list of every Discord event the bot listens to.
 import type { Client, ClientEvents } from 'discord.js';
 import type { Deps } from '../deps.js';
+import channelDelete from './channelDelete.js';
 import clientReady from './clientReady.js';
+import guildDelete from './guildDelete.js';
 import interactionCreate from './interactionCreate.js';
 
 export interface Event<K extends keyof ClientEvents = keyof ClientEvents> {
@@ -15,7 +17,7 @@ export function defineEvent<K extends keyof ClientEvents>(event: Event<K>): Even
   return event;
 }
 
-export const events = [clientReady, interactionCreate] as const;
+export const events = [clientReady, interactionCreate, guildDelete, channelDelete] as const;
 
 export function registerEvents(client: Client, deps: Deps): void {
   for (const event of events) {

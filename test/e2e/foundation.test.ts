@@ -7,6 +7,8 @@ import { botEntry, botEnv, repoRoot, startBot, tempStoreFile } from '../support/
 import { startFakeDiscord, type FakeDiscord } from '../support/fakeDiscord.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 
+const commandNames = ['alerts', 'help', 'parti'];
+
 let discord: FakeDiscord;
 let parti: FakeParti;
 
@@ -76,7 +78,7 @@ describe('starting and stopping the bot', () => {
         .commands()
         .map((command: { name: string }) => command.name)
         .sort(),
-    ).toEqual(['help', 'parti']);
+    ).toEqual(commandNames);
 
     expect(await bot.stop('SIGTERM')).toBe(0);
     expect(bot.logs.some((line) => line.msg === 'stopped')).toBe(true);
@@ -109,7 +111,7 @@ describe('starting and stopping the bot', () => {
         .commands(guild.id)
         .map((command: { name: string }) => command.name)
         .sort(),
-    ).toEqual(['help', 'parti']);
+    ).toEqual(commandNames);
     expect(await bot.stop()).toBe(0);
   });
 

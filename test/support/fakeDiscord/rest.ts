@@ -244,6 +244,16 @@ export function buildRoutes(f: FakeDiscordServer): Route[] {
         throw unknownReference();
       }
     }
+    // enforce_nonce: Discord answers a repeated nonce from the same author within a few minutes with
+    // the message it already created, instead of creating a second one.
+    const nonce = body['nonce'];
+    if (body['enforce_nonce'] === true && (typeof nonce === 'string' || typeof nonce === 'number')) {
+      const since = Date.now() - 5 * 60_000;
+      const earlier = f
+        .messages(channel.id)
+        .find((m) => m.nonce === nonce && m.author.id === f.botUser.id && Date.parse(m.timestamp) >= since);
+      if (earlier) return ok(f.messageApi(earlier));
+    }
     const message = f.createMessage({ channel, body, files, author: f.botUser, ephemeral: false });
     return ok(f.messageApi(message));
   });

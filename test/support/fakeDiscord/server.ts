@@ -92,7 +92,7 @@ export interface GuildInit {
     parent_id?: string;
     permission_overwrites?: OverwriteInit[];
   }>;
-  roles?: Array<{ id?: string; name: string; permissions: string | bigint }>;
+  roles?: Array<{ id?: string; name: string; permissions: string | bigint; mentionable?: boolean }>;
   members?: Array<{ user: UserInit & { id: string }; roles?: string[]; nick?: string }>;
   /** Permissions of the bot's managed role. Default: view/send/embed/attach/history/reactions, no admin. */
   botPermissions?: bigint;
@@ -353,7 +353,10 @@ export class FakeDiscordServer {
     const roles = [
       everyone,
       botRole,
-      ...(init.roles ?? []).map((r, i) => this.makeRole(r.id ?? snowflake(), r.name, BigInt(r.permissions), i + 2)),
+      ...(init.roles ?? []).map((r, i) => ({
+        ...this.makeRole(r.id ?? snowflake(), r.name, BigInt(r.permissions), i + 2),
+        mentionable: r.mentionable ?? false,
+      })),
     ];
     const guild: FakeGuild = {
       id,
@@ -915,9 +918,14 @@ export class FakeDiscordServer {
     const roles = [...content.matchAll(/<@&(\d{17,20})>/g)].map((m) => m[1]!);
     const parse = isObject(allowed) && Array.isArray(allowed['parse']) ? allowed['parse'] : undefined;
     const everyoneAllowed = parse === undefined ? !isObject(allowed) : parse.includes('everyone');
+    // Like Discord, only what allowed_mentions lets through counts as mentioned (and pings).
+    const listed = (key: string): unknown[] | undefined =>
+      isObject(allowed) && Array.isArray(allowed[key]) ? (allowed[key] as unknown[]) : undefined;
+    const pings = (kind: 'users' | 'roles', id: string): boolean =>
+      !isObject(allowed) || (parse?.includes(kind) ?? false) || (listed(kind)?.includes(id) ?? false);
     return {
-      mentions: clone([...new Map(users.map((u) => [u.id, u])).values()]),
-      mention_roles: [...new Set(roles)],
+      mentions: clone([...new Map(users.filter((u) => pings('users', u.id)).map((u) => [u.id, u])).values()]),
+      mention_roles: [...new Set(roles.filter((id) => pings('roles', id)))],
       mention_everyone: everyoneAllowed && /@(everyone|here)\b/.test(content),
     };
   }

@@ -1,0 +1,140 @@
+// What an alert looks like: the live card (refreshed while live), the summary it becomes when the
+// stream ends, and the text above it from the subscription's template.
+import {
+  ActionRowBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  EmbedBuilder,
+  type APIActionRowComponent,
+  type APIComponentInMessageActionRow,
+  type APIEmbed,
+} from 'discord.js';
+import { colors, discordTime, truncate } from '../discord/format.js';
+import { DEFAULT_TEMPLATE, escapeForDiscord, renderTemplate } from './template.js';
+
+/** One creator's stream as the alert service tracks it. */
+export interface TrackedStream {
+  userId: number;
+  /** event_id, or `ls{livestream_id}` when Parti sent no event id */
+  eventKey: string;
+  eventId?: number | undefined;
+  userName: string;
+  title: string;
+  category?: string | undefined;
+  viewers?: number | undefined;
+  peakViewers: number;
+  avatarUrl?: string | undefined;
+  previewUrl?: string | undefined;
+  creatorUrl: string;
+  /** ms; kept across a drop within the grace period, so the duration covers the whole show */
+  startedAt: number;
+  endedAt?: number | undefined;
+  /** the video page once Parti lists the recording */
+  recordingUrl?: string | undefined;
+}
+
+export interface CardBody {
+  content?: string;
+  embeds: APIEmbed[];
+  components: APIActionRowComponent<APIComponentInMessageActionRow>[];
+}
+
+export const cardStrings = {
+  live: 'LIVE on Parti',
+  category: 'Category',
+  viewers: 'Viewers',
+  started: 'Started',
+  watch: 'Watch on Parti',
+  ended: 'Stream ended',
+  duration: 'Duration',
+  peak: 'Peak viewers',
+  endedAt: 'Ended',
+  recording: 'Watch the recording',
+  openCreator: 'Open on Parti',
+  wasLive: (name: string) => `**${name}** was live.`,
+  sampleFooter: 'Test alert · posted by /alerts test, nobody was pinged',
+} as const;
+
+export function formatDuration(ms: number): string {
+  const minutes = Math.max(1, Math.round(ms / 60_000));
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  if (hours === 0) return `${rest} min`;
+  return rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
+}
+
+function linkRow(label: string, url: string): APIActionRowComponent<APIComponentInMessageActionRow> {
+  return new ActionRowBuilder<ButtonBuilder>()
+    .addComponents(new ButtonBuilder().setStyle(ButtonStyle.Link).setURL(url).setLabel(label))
+    .toJSON();
+}
+
+export function liveCard(stream: TrackedStream, options: { sample?: boolean } = {}): CardBody {
+  const embed = new EmbedBuilder()
+    .setColor(colors.live)
+    .setAuthor({
+      name: truncate(`${stream.userName} · ${cardStrings.live}`, 256),
+      url: stream.creatorUrl,
+      ...(stream.avatarUrl ? { iconURL: stream.avatarUrl } : {}),
+    })
+    .setTitle(truncate(stream.title, 256))
+    .setURL(stream.creatorUrl)
+    .addFields(
+      ...(stream.category
+        ? [{ name: cardStrings.category, value: truncate(stream.category, 1024), inline: true }]
+        : []),
+      ...(stream.viewers != null
+        ? [{ name: cardStrings.viewers, value: stream.viewers.toLocaleString('en-US'), inline: true }]
+        : []),
+      { name: cardStrings.started, value: discordTime(stream.startedAt / 1000), inline: true },
+    );
+  if (stream.avatarUrl) embed.setThumbnail(stream.avatarUrl);
+  if (stream.previewUrl) embed.setImage(stream.previewUrl);
+  if (options.sample) embed.setFooter({ text: cardStrings.sampleFooter });
+  return { embeds: [embed.toJSON()], components: [linkRow(cardStrings.watch, stream.creatorUrl)] };
+}
+
+export function endedCard(stream: TrackedStream): CardBody {
+  const endedAt = stream.endedAt ?? Date.now();
+  const embed = new EmbedBuilder()
+    .setColor(colors.muted)
+    .setAuthor({
+      name: truncate(`${stream.userName} · ${cardStrings.ended}`, 256),
+      url: stream.creatorUrl,
+      ...(stream.avatarUrl ? { iconURL: stream.avatarUrl } : {}),
+    })
+    .setTitle(truncate(stream.title, 256))
+    .setURL(stream.recordingUrl ?? stream.creatorUrl)
+    .setDescription(cardStrings.wasLive(escapeForDiscord(stream.userName)))
+    .addFields(
+      { name: cardStrings.duration, value: formatDuration(endedAt - stream.startedAt), inline: true },
+      { name: cardStrings.peak, value: stream.peakViewers.toLocaleString('en-US'), inline: true },
+      { name: cardStrings.endedAt, value: discordTime(endedAt / 1000), inline: true },
+      ...(stream.category
+        ? [{ name: cardStrings.category, value: truncate(stream.category, 1024), inline: true }]
+        : []),
+    );
+  if (stream.avatarUrl) embed.setThumbnail(stream.avatarUrl);
+  return {
+    embeds: [embed.toJSON()],
+    components: [
+      stream.recordingUrl
+        ? linkRow(cardStrings.recording, stream.recordingUrl)
+        : linkRow(cardStrings.openCreator, stream.creatorUrl),
+    ],
+  };
+}
+
+export function alertText(template: string | undefined, stream: TrackedStream, roleId: string | undefined): string {
+  return truncate(
+    renderTemplate(template ?? DEFAULT_TEMPLATE, {
+      creator: escapeForDiscord(stream.userName),
+      title: escapeForDiscord(stream.title),
+      category: escapeForDiscord(stream.category ?? ''),
+      viewers: stream.viewers != null ? stream.viewers.toLocaleString('en-US') : '',
+      url: stream.creatorUrl,
+      role: roleId ? `<@&${roleId}>` : '',
+    }),
+    2000,
+  );
+}

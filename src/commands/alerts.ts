@@ -1,0 +1,395 @@
+// /alerts: server admins choose which creators or categories announce their go-lives where.
+// Manage Server is the commands' default permission and is checked again here, at run time.
+import type { PermissionsBitField } from 'discord.js';
+import {
+  ApplicationCommandOptionType,
+  ChannelType,
+  EmbedBuilder,
+  InteractionContextType,
+  MessageFlags,
+  PermissionFlagsBits,
+  type ChatInputCommandInteraction,
+  type GuildBasedChannel,
+  type Role,
+} from 'discord.js';
+import { alertText } from '../alerts/card.js';
+import { LimitReached, type Subscription } from '../alerts/subscriptions.js';
+import { MAX_TEMPLATE_LENGTH, PLACEHOLDERS, unknownPlaceholders } from '../alerts/template.js';
+import type { SubscriptionStatus } from '../alerts/service.js';
+import { colors, discordTime, truncate } from '../discord/format.js';
+import { decodePageRef, isExpired, pageButtons, type PageRef } from '../discord/paging.js';
+import { noMentions, respond } from '../discord/respond.js';
+import { UserError } from '../errors.js';
+import { creatorUrl, escapeMarkdown, imageUrl, resolvePartiUser } from '../lookups/creators.js';
+import { categoryChoices, resolveCategory } from '../lookups/lists.js';
+import { categoryLabel } from '../parti/schemas.js';
+import { isPartiError } from '../parti/errors.js';
+import { strings } from '../strings.js';
+import type { Deps } from '../deps.js';
+import type { Command } from './index.js';
+
+const PAGE_SIZE = 10;
+
+/** What the bot needs in a channel to post alert cards. */
+const REQUIRED = [
+  [PermissionFlagsBits.ViewChannel, 'View Channel'],
+  [PermissionFlagsBits.SendMessages, 'Send Messages'],
+  [PermissionFlagsBits.EmbedLinks, 'Embed Links'],
+] as const;
+
+export const alertStrings = {
+  adminOnly: 'Only members with the **Manage Server** permission can set up alerts.',
+  guildOnly: 'Alerts are set up inside a server.',
+  exactlyOne: 'Give either a `creator` or a `category`, not both and not neither.',
+  badTemplate: (unknown: string[]) =>
+    `The message uses ${unknown.map((p) => `\`${p}\``).join(', ')}, which I do not know. You can use ${PLACEHOLDERS.map((p) => `\`{${p}}\``).join(', ')}.`,
+  notTextChannel: 'Alerts can be posted in text and announcement channels only.',
+  missingPermissions: (channel: string, missing: string[]) =>
+    `I cannot post alerts in ${channel}: I am missing **${missing.join('**, **')}** there. Give me ${missing.length > 1 ? 'those permissions' : 'that permission'} and try again.`,
+  roleNotMentionable: (role: string) =>
+    `I cannot ping ${role}: make the role mentionable (Server Settings → Roles) or give me **Mention @everyone, @here, and All Roles**.`,
+  limit: (max: number) =>
+    `This server already has ${max} alerts, the most it can have. Remove one with \`/alerts remove\` first.`,
+  unknownCreator: (query: string) =>
+    `I could not find a Parti creator for \`${query.slice(0, 80).replace(/`/g, "'")}\`.`,
+  saved: 'Alert saved',
+  updated: 'Alert updated',
+  follows: 'Follows',
+  creator: (name: string) => `Creator **${escapeMarkdown(name)}**`,
+  category: (name: string) =>
+    `Category **${escapeMarkdown(name)}** (every creator who goes live in it, at most %cap% an hour)`,
+  channel: 'Channel',
+  role: 'Pings',
+  nobody: 'nobody',
+  preview: 'Message preview',
+  unknownSubscription: 'That alert does not exist any more. Pick one from the list as you type.',
+  removed: (what: string, channel: string) => `Removed the alert for ${what} in ${channel}.`,
+  listTitle: (count: number, max: number) => `Alerts on this server (${count} of ${max})`,
+  listEmpty: 'No alerts yet. Add one with `/alerts add creator:… channel:#…` or `/alerts add category:…`.',
+  lastAlert: (when: string) => `last alert ${when}`,
+  neverAlerted: 'no alert yet',
+  paused: (reason: string) => `⚠️ **Paused**: ${reason}. Fix it, then run \`/alerts test\` on it to resume.`,
+  capped: (cap: number, when: string, skipped: number) =>
+    `⚠️ Hit the cap of ${cap} alerts an hour ${when}; ${skipped} alert${skipped === 1 ? '' : 's'} skipped so far.`,
+  testPosted: (channel: string, url: string) =>
+    `Posted a test alert in ${channel} ([jump to it](${url})). Nobody was pinged.`,
+  testFailed: (reason: string) =>
+    `The test alert could not be posted: ${reason}. The alert is paused until a test succeeds.`,
+  sampleTitle: 'Test alert from /alerts test',
+  sampleCreator: 'Example creator',
+  previous: '◀ Previous',
+  next: 'Next ▶',
+  page: (page: number) => `Page ${page}`,
+} as const;
+const t = alertStrings;
+
+function describeTarget(sub: Subscription): string {
+  return sub.target.kind === 'creator'
+    ? `**${escapeMarkdown(sub.target.name)}**`
+    : `category **${escapeMarkdown(sub.target.name)}**`;
+}
+
+function requireAdmin(interaction: ChatInputCommandInteraction | { memberPermissions: PermissionsBitField | null }) {
+  if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) throw new UserError(t.adminOnly);
+}
+
+function checkChannel(channel: GuildBasedChannel, role: Role | null): void {
+  if (channel.type !== ChannelType.GuildText && channel.type !== ChannelType.GuildAnnouncement) {
+    throw new UserError(t.notTextChannel);
+  }
+  const me = channel.guild.members.me;
+  const permissions = me ? channel.permissionsFor(me) : null;
+  const missing = REQUIRED.filter(([flag]) => !permissions?.has(flag)).map(([, name]) => name);
+  if (missing.length > 0) throw new UserError(t.missingPermissions(`<#${channel.id}>`, missing));
+  if (role && !role.mentionable && !permissions?.has(PermissionFlagsBits.MentionEveryone)) {
+    throw new UserError(t.roleNotMentionable(`<@&${role.id}>`));
+  }
+}
+
+async function listPage(deps: Deps, guildId: string, ref: PageRef) {
+  const subs = await deps.alerts.subscriptions.list(guildId);
+  const embed = new EmbedBuilder()
+    .setColor(colors.brand)
+    .setTitle(t.listTitle(subs.length, deps.alerts.settings.maxPerGuild));
+  if (subs.length === 0) return { embeds: [embed.setDescription(t.listEmpty)], components: [] };
+  const slice = subs.slice(ref.page * PAGE_SIZE, (ref.page + 1) * PAGE_SIZE);
+  const statuses = await Promise.all(slice.map((sub) => deps.alerts.status(sub.id)));
+  const blocks = slice.map((sub, index) =>
+    describeSubscription(deps, sub, statuses[index] ?? {}, ref.page * PAGE_SIZE + index + 1),
+  );
+  embed.setDescription(truncate(blocks.join('\n\n'), 4096));
+  const pages = Math.ceil(subs.length / PAGE_SIZE);
+  const row = pageButtons('alerts', ref, ref.page + 1 < pages, { previous: t.previous, next: t.next, page: t.page });
+  return { embeds: [embed], components: row ? [row] : [] };
+}
+
+function describeSubscription(deps: Deps, sub: Subscription, status: SubscriptionStatus, number: number): string {
+  const details = [
+    `<#${sub.channelId}>`,
+    sub.roleId ? `${t.role.toLowerCase()} <@&${sub.roleId}>` : undefined,
+    status.lastAlertAt ? t.lastAlert(discordTime(status.lastAlertAt / 1000)) : t.neverAlerted,
+  ].filter(Boolean);
+  const lines = [`**${number}.** ${describeTarget(sub)} → ${details.join(' · ')}`];
+  if (sub.template) lines.push(`> ${truncate(sub.template.replace(/\n/g, ' '), 200)}`);
+  if (sub.paused) lines.push(t.paused(sub.paused.reason));
+  if (status.capHitAt && status.capHitAt > Date.now() - 24 * 3_600_000) {
+    lines.push(
+      t.capped(deps.alerts.settings.categoryCapPerHour, discordTime(status.capHitAt / 1000), status.capSkipped ?? 0),
+    );
+  }
+  return lines.join('\n');
+}
+
+export default {
+  data: {
+    name: 'alerts',
+    description: 'Go-live alerts for Parti creators and categories (server admins)',
+    default_member_permissions: String(PermissionFlagsBits.ManageGuild),
+    contexts: [InteractionContextType.Guild],
+    options: [
+      {
+        type: ApplicationCommandOptionType.Subcommand,
+        name: 'add',
+        description: 'Announce when a creator, or anyone in a category, goes live',
+        options: [
+          {
+            type: ApplicationCommandOptionType.String,
+            name: 'creator',
+            description: 'Parti id, creator link, twitter:name, discord:name… (or use category)',
+            max_length: 100,
+          },
+          {
+            type: ApplicationCommandOptionType.String,
+            name: 'category',
+            description: 'Everyone who goes live in this category (or use creator)',
+            autocomplete: true,
+          },
+          {
+            type: ApplicationCommandOptionType.Channel,
+            name: 'channel',
+            description: 'Where to post (default: this channel)',
+            channel_types: [ChannelType.GuildText, ChannelType.GuildAnnouncement],
+          },
+          { type: ApplicationCommandOptionType.Role, name: 'role', description: 'Role to ping with each alert' },
+          {
+            type: ApplicationCommandOptionType.String,
+            name: 'message',
+            description: 'Text above the card: {creator} {title} {category} {viewers} {url} {role}',
+            max_length: MAX_TEMPLATE_LENGTH,
+          },
+        ],
+      },
+      {
+        type: ApplicationCommandOptionType.Subcommand,
+        name: 'remove',
+        description: 'Stop an alert',
+        options: [
+          {
+            type: ApplicationCommandOptionType.String,
+            name: 'subscription',
+            description: 'Which alert',
+            required: true,
+            autocomplete: true,
+          },
+        ],
+      },
+      {
+        type: ApplicationCommandOptionType.Subcommand,
+        name: 'list',
+        description: 'Every alert on this server and how it is doing',
+      },
+      {
+        type: ApplicationCommandOptionType.Subcommand,
+        name: 'test',
+        description: 'Post a sample alert (nobody is pinged)',
+        options: [
+          {
+            type: ApplicationCommandOptionType.String,
+            name: 'subscription',
+            description: 'Which alert',
+            required: true,
+            autocomplete: true,
+          },
+        ],
+      },
+    ],
+  },
+
+  async execute(interaction, { deps, log }) {
+    if (!interaction.inCachedGuild()) throw new UserError(t.guildOnly);
+    requireAdmin(interaction);
+    const guildId = interaction.guildId;
+    const subcommand = interaction.options.getSubcommand(true);
+
+    if (subcommand === 'add') {
+      const creator = interaction.options.getString('creator')?.trim() || null;
+      const category = interaction.options.getString('category')?.trim() || null;
+      if (!creator === !category) throw new UserError(t.exactlyOne);
+      const template = interaction.options.getString('message')?.trim() || undefined;
+      const unknown = template ? unknownPlaceholders(template) : [];
+      if (unknown.length > 0) throw new UserError(t.badTemplate(unknown));
+      const channel = interaction.options.getChannel('channel') ?? interaction.channel;
+      if (!channel || channel.isThread() || !('guild' in channel)) throw new UserError(t.notTextChannel);
+      const role = interaction.options.getRole('role');
+      checkChannel(channel, role);
+
+      await respond(
+        interaction,
+        async () => {
+          let target: Subscription['target'];
+          if (creator) {
+            const userId = await resolvePartiUser(deps.parti, creator);
+            const profile = await deps.parti.getUserProfile(userId).catch((error: unknown) => {
+              if (isPartiError(error, 'not_found')) throw new UserError(t.unknownCreator(creator));
+              throw error;
+            });
+            target = { kind: 'creator', userId, name: profile.user_name ?? `Parti user ${userId}` };
+          } else {
+            const found = await resolveCategory(deps.parti, category);
+            if (!found) throw new UserError(t.exactlyOne);
+            target = { kind: 'category', categoryId: found.category_id, name: categoryLabel(found) };
+          }
+          let saved;
+          try {
+            saved = await deps.alerts.subscriptions.upsert(
+              { guildId, channelId: channel.id, target, roleId: role?.id, template, createdBy: interaction.user.id },
+              deps.alerts.settings.maxPerGuild,
+            );
+          } catch (error) {
+            if (error instanceof LimitReached) throw new UserError(t.limit(error.max));
+            throw error;
+          }
+          log.info(
+            { subscriptionId: saved.subscription.id, target, channelId: channel.id },
+            'alert subscription saved',
+          );
+          // A creator who is live right now gets their alert without waiting for the next poll.
+          void deps.alerts.poll();
+          const preview = alertText(
+            template,
+            {
+              userId: 0,
+              eventKey: 'preview',
+              userName: target.kind === 'creator' ? target.name : t.sampleCreator,
+              title: t.sampleTitle,
+              category: target.kind === 'category' ? target.name : undefined,
+              viewers: 42,
+              peakViewers: 42,
+              creatorUrl: 'https://parti.com/',
+              startedAt: Date.now(),
+            },
+            role?.id,
+          );
+          const embed = new EmbedBuilder()
+            .setColor(colors.ok)
+            .setTitle(saved.created ? t.saved : t.updated)
+            .addFields(
+              {
+                name: t.follows,
+                value:
+                  target.kind === 'creator'
+                    ? t.creator(target.name)
+                    : t.category(target.name).replace('%cap%', String(deps.alerts.settings.categoryCapPerHour)),
+              },
+              { name: t.channel, value: `<#${channel.id}>`, inline: true },
+              { name: t.role, value: role ? `<@&${role.id}>` : t.nobody, inline: true },
+              { name: t.preview, value: truncate(preview, 1024) || '—' },
+            );
+          return { embeds: [embed] };
+        },
+        { ephemeral: true },
+      );
+      return;
+    }
+
+    if (subcommand === 'remove') {
+      const removed = await deps.alerts.subscriptions.remove(
+        guildId,
+        interaction.options.getString('subscription', true),
+      );
+      if (!removed) throw new UserError(t.unknownSubscription);
+      log.info({ subscriptionId: removed.id }, 'alert subscription removed');
+      await interaction.reply({
+        content: t.removed(describeTarget(removed), `<#${removed.channelId}>`),
+        flags: MessageFlags.Ephemeral,
+        allowedMentions: noMentions,
+      });
+      return;
+    }
+
+    if (subcommand === 'list') {
+      const ref: PageRef = { kind: 'list', ownerId: interaction.user.id, issuedAt: Date.now(), page: 0, params: [] };
+      await respond(interaction, () => listPage(deps, guildId, ref), { ephemeral: true });
+      return;
+    }
+
+    if (subcommand === 'test') {
+      const sub = await deps.alerts.subscriptions.get(guildId, interaction.options.getString('subscription', true));
+      if (!sub) throw new UserError(t.unknownSubscription);
+      const channel = interaction.guild.channels.cache.get(sub.channelId);
+      if (channel) checkChannel(channel, null);
+      await respond(
+        interaction,
+        async () => {
+          const profile =
+            sub.target.kind === 'creator'
+              ? await deps.parti.getUserProfile(sub.target.userId).catch(() => undefined)
+              : undefined;
+          const name = sub.target.kind === 'creator' ? sub.target.name : t.sampleCreator;
+          const result = await deps.alerts.postTest(sub, {
+            userId: sub.target.kind === 'creator' ? sub.target.userId : 0,
+            eventKey: 'test',
+            userName: name,
+            title: t.sampleTitle,
+            category: sub.target.kind === 'category' ? sub.target.name : undefined,
+            viewers: 42,
+            peakViewers: 42,
+            avatarUrl: imageUrl(profile?.avatar_link) ?? undefined,
+            creatorUrl: (profile && creatorUrl(profile)) ?? 'https://parti.com/',
+            startedAt: Date.now(),
+          });
+          if (result.problem) return { content: t.testFailed(result.problem.reason) };
+          const url = `https://discord.com/channels/${guildId}/${sub.channelId}/${result.messageId ?? ''}`;
+          return { content: t.testPosted(`<#${sub.channelId}>`, url) };
+        },
+        { ephemeral: true },
+      );
+      return;
+    }
+    throw new Error(`unknown /alerts subcommand ${subcommand}`);
+  },
+
+  async autocomplete(interaction, { deps }) {
+    const focused = interaction.options.getFocused(true);
+    if (focused.name === 'category') return categoryChoices(deps.parti, focused.value);
+    if (focused.name !== 'subscription' || !interaction.guildId) return [];
+    if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) return [];
+    const typed = focused.value.toLowerCase();
+    const subs = await deps.alerts.subscriptions.list(interaction.guildId);
+    return subs
+      .map((sub) => {
+        const channel = interaction.guild?.channels.cache.get(sub.channelId)?.name ?? sub.channelId;
+        const kind = sub.target.kind === 'creator' ? 'creator' : 'category';
+        return { name: truncate(`${sub.target.name} (${kind}) → #${channel}`, 100), value: sub.id };
+      })
+      .filter((choice) => !typed || choice.name.toLowerCase().includes(typed));
+  },
+
+  async button(interaction, { deps }, args) {
+    const ref = decodePageRef(args);
+    if (!ref || ref.kind !== 'list' || !interaction.inCachedGuild()) {
+      await interaction.reply({ content: strings.buttonExpired, flags: MessageFlags.Ephemeral });
+      return;
+    }
+    if (interaction.user.id !== ref.ownerId) {
+      await interaction.reply({ content: strings.notYourButton, flags: MessageFlags.Ephemeral });
+      return;
+    }
+    if (isExpired(ref)) {
+      await interaction.update({ components: [] });
+      return;
+    }
+    requireAdmin(interaction);
+    await respond(interaction, () => listPage(deps, interaction.guildId, ref), { update: true });
+  },
+} satisfies Command;

@@ -1,0 +1,13 @@
+// The bot left (or was removed from) a guild: its alert subscriptions go with it.
+import { Events } from 'discord.js';
+import { defineEvent } from './index.js';
+
+export default defineEvent({
+  name: Events.GuildDelete,
+  async execute(deps, guild) {
+    // An outage also arrives as GUILD_DELETE, with `available` false: keep everything then.
+    if (!guild.available) return;
+    const removed = await deps.alerts.forgetGuild(guild.id);
+    deps.logger.info({ guildId: guild.id, removed }, 'left a guild; its alert subscriptions were removed');
+  },
+});
