@@ -4,6 +4,7 @@ import type { AlertService } from './alerts/service.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { PartiClient } from './parti/client.js';
+import type { PartyService } from './party/service.js';
 import type { Store } from './store/index.js';
 
 export interface Deps {
@@ -13,6 +14,7 @@ export interface Deps {
   parti: PartiClient;
   client: Client;
   alerts: AlertService;
+  party: PartyService;
   /** shuttingDown is set by SIGTERM/SIGINT (stop taking new work); inFlight counts running handlers */
   lifecycle: { shuttingDown: boolean; inFlight: number };
 }

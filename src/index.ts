@@ -10,6 +10,8 @@ import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { createPartiClient } from './parti/client.js';
 import { createLiveFeed } from './parti/liveFeed.js';
+import { registerPartyRoutes } from './party/server.js';
+import { createPartyService } from './party/service.js';
 import { openStore } from './store/index.js';
 
 const SHUTDOWN_DEADLINE_MS = 9_000;
@@ -59,14 +61,16 @@ async function main(): Promise<void> {
       maxPerGuild: config.ALERT_MAX_PER_GUILD,
     },
   });
+  const party = await createPartyService({ store, parti, config, logger });
   const lifecycle = { shuttingDown: false, inFlight: 0 };
-  const deps: Deps = { config, logger, store, parti, client, alerts, lifecycle };
+  const deps: Deps = { config, logger, store, parti, client, alerts, party, lifecycle };
 
   const http = createHttpServer(logger, {
     discordReady: () => client.isReady(),
     storeOpen: () => store.isOpen(),
     shuttingDown: () => lifecycle.shuttingDown,
   });
+  registerPartyRoutes(http, party);
   await http.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
   const address = http.server.address();
   logger.info(
@@ -100,6 +104,8 @@ async function main(): Promise<void> {
       for (let waited = 0; lifecycle.inFlight > 0 && waited < 5_000; waited += 50) await sleep(50);
       await alerts.stop();
       await client.destroy();
+      // Parties stay live in the store; their sockets close so players reconnect to the next start.
+      await party.close();
       await http.close();
       await parti.close();
       await store.close();

@@ -46,7 +46,7 @@ describe('DeliveryQueue', () => {
 
   it('passes results and failures back to the caller', async () => {
     const queue = new DeliveryQueue();
-    await expect(queue.push('post', async () => 42)).resolves.toBe(42);
+    await expect(queue.push('post', () => Promise.resolve(42))).resolves.toBe(42);
     await expect(queue.push('edit', () => Promise.reject(new Error('403')))).rejects.toThrow('403');
     await queue.idle();
     expect(queue.pending).toBe(0);

@@ -1,0 +1,210 @@
+// What a party can play: a Parti recording, a Parti creator's live stream, or a direct media URL.
+// A clip keeps only its source reference; Parti's playable URLs are signed and short-lived, so
+// they are resolved when a clip is added (to refuse what cannot play), when it starts playing, and
+// when a player asks, through a cache short enough that a URL is never handed out stale.
+import type { PartiClient } from '../parti/client.js';
+import { isPartiError } from '../parti/errors.js';
+import { isChannelLive } from '../parti/schemas.js';
+import { liveHlsUrl, parsePartiReference, recordingUrl, videoPageUrl } from '../parti/urls.js';
+
+export type MediaType = 'hls' | 'mp4' | 'webm';
+
+export type ClipSource =
+  | { kind: 'parti-video'; videoId: number }
+  | { kind: 'parti-live'; userId: number }
+  | { kind: 'url'; url: string; mediaType: MediaType };
+
+/** A source as typed, before any social name is looked up. */
+type ParsedSource =
+  ClipSource | { kind: 'parti-social'; service: 'parti' | 'discord' | 'twitter' | 'telegram'; name: string };
+
+export interface ResolvedClip {
+  source: ClipSource;
+  title: string;
+  thumbnailUrl: string | null;
+  mediaType: MediaType;
+  playable: Playable;
+}
+
+export interface Playable {
+  url: string;
+  mediaType: MediaType;
+  /** When the server stops handing out this URL from its cache (the URL itself may live longer). */
+  expiresAt: number;
+}
+
+export type MediaErrorCode = 'INVALID_SOURCE' | 'UNPLAYABLE_SOURCE' | 'PARTI_UNAVAILABLE';
+
+export class MediaError extends Error {
+  override name = 'MediaError';
+  constructor(
+    readonly code: MediaErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_SOURCE_LENGTH = 2048;
+const DIRECT_MEDIA = /\.(m3u8|mp4|webm)$/i;
+/** Signed Parti URLs live for minutes; a player asking twice within this gets the same one. */
+export const PLAYABLE_CACHE_MS = 20_000;
+
+export function sourceToString(source: ClipSource): string {
+  switch (source.kind) {
+    case 'parti-video':
+      return `video:${source.videoId}`;
+    case 'parti-live':
+      return `creator:${source.userId}`;
+    case 'url':
+      return source.url;
+  }
+}
+
+function toId(text: string): number | null {
+  return /^\d{1,15}$/.test(text) ? Number(text) : null;
+}
+
+/** Understands `video:{id}`, `creator:{userId}`, any Parti video or creator reference, and direct media URLs. */
+export function parseSource(input: string): ParsedSource | null {
+  const text = input.trim();
+  if (!text || text.length > MAX_SOURCE_LENGTH) return null;
+  const prefixed = /^(video|creator):(\d{1,15})$/i.exec(text);
+  if (prefixed?.[1] && prefixed[2]) {
+    const id = toId(prefixed[2]);
+    if (id === null) return null;
+    return prefixed[1].toLowerCase() === 'video'
+      ? { kind: 'parti-video', videoId: id }
+      : { kind: 'parti-live', userId: id };
+  }
+  if (/^https?:\/\//i.test(text)) {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      return null;
+    }
+    if (!/^(www\.)?parti\.com$/i.test(url.hostname)) {
+      const match = DIRECT_MEDIA.exec(url.pathname);
+      if (!match?.[1] || url.username || url.password) return null;
+      const ext = match[1].toLowerCase();
+      return { kind: 'url', url: url.toString(), mediaType: ext === 'm3u8' ? 'hls' : ext === 'mp4' ? 'mp4' : 'webm' };
+    }
+  }
+  const reference = parsePartiReference(text);
+  if (!reference) return null;
+  switch (reference.kind) {
+    case 'video':
+      return { kind: 'parti-video', videoId: reference.videoId };
+    case 'id':
+      return { kind: 'parti-live', userId: reference.userId };
+    case 'social':
+      return { kind: 'parti-social', service: reference.service, name: reference.name };
+  }
+}
+
+export interface MediaResolver {
+  /** Checks that a source typed by a person plays now; throws MediaError. */
+  resolveNew(input: string): Promise<ResolvedClip>;
+  /** The playable URL of a stored source, from the short cache or Parti; throws MediaError. */
+  playable(source: ClipSource): Promise<Playable>;
+}
+
+export function createMediaResolver(deps: {
+  parti: PartiClient;
+  mediaBaseUrl: string;
+  now?: () => number;
+}): MediaResolver {
+  const { parti, mediaBaseUrl } = deps;
+  const now = deps.now ?? Date.now;
+  const cache = new Map<string, Playable>();
+
+  function partiFailure(error: unknown, notFound: string): MediaError {
+    if (isPartiError(error, 'not_found')) return new MediaError('UNPLAYABLE_SOURCE', notFound);
+    if (isPartiError(error)) return new MediaError('PARTI_UNAVAILABLE', 'Parti did not answer; try again in a moment');
+    throw error;
+  }
+
+  async function describe(source: ClipSource): Promise<Omit<ResolvedClip, 'source'>> {
+    const expiresAt = now() + PLAYABLE_CACHE_MS;
+    switch (source.kind) {
+      case 'url': {
+        const name = decodeURIComponent(new URL(source.url).pathname.split('/').pop() ?? '') || source.url;
+        const playable = { url: source.url, mediaType: source.mediaType, expiresAt: Number.POSITIVE_INFINITY };
+        return { title: name.slice(0, 100), thumbnailUrl: null, mediaType: source.mediaType, playable };
+      }
+      case 'parti-video': {
+        let stream;
+        try {
+          stream = await parti.getRecentStream(source.videoId);
+        } catch (error) {
+          throw partiFailure(error, `Parti has no video ${source.videoId}`);
+        }
+        const url = recordingUrl(mediaBaseUrl, stream.livestream_recording);
+        if (!url) throw new MediaError('UNPLAYABLE_SOURCE', `Parti video ${source.videoId} has no recording to play`);
+        const title =
+          [stream.event_title, stream.user_name].filter(Boolean).join(' — ') || videoPageUrl(source.videoId);
+        return {
+          title: title.slice(0, 100),
+          thumbnailUrl: stream.event_file ?? null,
+          mediaType: 'hls',
+          playable: { url, mediaType: 'hls', expiresAt },
+        };
+      }
+      case 'parti-live': {
+        let info;
+        try {
+          info = await parti.getChannelInfo(source.userId);
+        } catch (error) {
+          throw partiFailure(error, `Parti has no creator ${source.userId}`);
+        }
+        const channel = info.channel_info?.channel;
+        const url = isChannelLive(info) ? liveHlsUrl(channel?.playback_url, channel?.playback_auth_token) : null;
+        if (!url) throw new MediaError('UNPLAYABLE_SOURCE', `Parti creator ${source.userId} is not live`);
+        const title = info.channel_info?.livestream_event_info?.event_name ?? `Parti creator ${source.userId} (live)`;
+        return {
+          title: title.slice(0, 100),
+          thumbnailUrl: info.channel_info?.livestream_event_info?.livestream_preview_file ?? null,
+          mediaType: 'hls',
+          playable: { url, mediaType: 'hls', expiresAt },
+        };
+      }
+    }
+  }
+
+  async function toSource(parsed: ParsedSource): Promise<ClipSource> {
+    if (parsed.kind !== 'parti-social') return parsed;
+    try {
+      return { kind: 'parti-live', userId: await parti.getUserIdBySocialMedia(parsed.service, parsed.name) };
+    } catch (error) {
+      throw partiFailure(error, `Parti has no creator ${parsed.service}:${parsed.name}`);
+    }
+  }
+
+  return {
+    async resolveNew(input) {
+      const parsed = parseSource(input);
+      if (!parsed) {
+        throw new MediaError(
+          'INVALID_SOURCE',
+          'source must be a Parti video or creator (link, id, video:ID) or an http(s) URL ending in .m3u8, .mp4 or .webm',
+        );
+      }
+      const source = await toSource(parsed);
+      const resolved = await describe(source);
+      cache.set(sourceToString(source), resolved.playable);
+      return { source, ...resolved };
+    },
+
+    async playable(source) {
+      const key = sourceToString(source);
+      const hit = cache.get(key);
+      if (hit && hit.expiresAt > now()) return hit;
+      const { playable } = await describe(source);
+      // Expired entries are only ever replaced, so the map stays as small as the set of sources in use.
+      if (cache.size > 1000) cache.clear();
+      cache.set(key, playable);
+      return playable;
+    },
+  };
+}

@@ -1,0 +1,202 @@
+// The watch-party wire protocol: zod schemas for every client→server message (one discriminated
+// union, checked on every frame) and for every server→client message, with their types. Field
+// names and meanings follow the reference API; the extra fields are what precise sync needs.
+import { z } from 'zod';
+
+/** Largest client frame the server reads; ws closes a bigger one with 1009. */
+export const MAX_CLIENT_MESSAGE_BYTES = 4 * 1024;
+/** The subprotocol a browser offers beside `bearer.<token>`; the server always selects it. */
+export const WS_SUBPROTOCOL = 'watch-party.v1';
+export const WS_BEARER_PREFIX = 'bearer.';
+
+export const MIN_PLAYBACK_RATE = 0.25;
+export const MAX_PLAYBACK_RATE = 4;
+/** Ten days: longer than any stream, short enough that arithmetic stays exact. */
+const MAX_POSITION_SECONDS = 864_000;
+
+const position = z.number().finite().min(0).max(MAX_POSITION_SECONDS);
+// The reference's clients send party_id and a timestamp with every command; both are accepted and
+// the server's clock alone decides positions (a client clock can be minutes off).
+const envelope = {
+  party_id: z.string().max(64).optional(),
+  timestamp: z.number().finite().optional(),
+};
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  /** Resume; `position` (the host's local position) re-anchors there, otherwise the current position is kept. */
+  z.strictObject({ type: z.literal('play'), position: position.optional(), ...envelope }),
+  z.strictObject({ type: z.literal('pause'), position: position.optional(), ...envelope }),
+  z.strictObject({ type: z.literal('seek'), position, ...envelope }),
+  /** Without clip_id: the next clip in the queue. */
+  z.strictObject({ type: z.literal('skip'), clip_id: z.string().min(1).max(64).optional(), ...envelope }),
+  z.strictObject({ type: z.literal('sync-request'), ...envelope }),
+  z.strictObject({
+    type: z.literal('set-rate'),
+    playback_rate: z.number().finite().min(MIN_PLAYBACK_RATE).max(MAX_PLAYBACK_RATE),
+    ...envelope,
+  }),
+  /** A host's player reports the clip's real length once its metadata loads; positions clamp to it. */
+  z.strictObject({
+    type: z.literal('clip-duration'),
+    clip_id: z.string().min(1).max(64),
+    duration: z.number().finite().positive().max(MAX_POSITION_SECONDS),
+    ...envelope,
+  }),
+  /** NTP-style clock sync: client_time is the client's own clock, echoed back untouched. */
+  z.strictObject({ type: z.literal('ping'), client_time: z.number().finite(), ...envelope }),
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+export type ClientMessageType = ClientMessage['type'];
+
+/** The commands that go through PartyRoom.applyCommand (everything but ping). */
+export type PartyCommand = Exclude<ClientMessage, { type: 'ping' }>;
+export const CONTROL_TYPES = ['play', 'pause', 'seek', 'skip', 'set-rate', 'clip-duration'] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Server → client
+
+export const roleSchema = z.enum(['host', 'co-host', 'viewer']);
+export type Role = z.infer<typeof roleSchema>;
+export const visibilitySchema = z.enum(['public', 'private']);
+export type Visibility = z.infer<typeof visibilitySchema>;
+
+export const participantSchema = z.object({
+  user_id: z.string(),
+  display_name: z.string(),
+  avatar_url: z.string().nullable(),
+  role: roleSchema,
+});
+export type ParticipantInfo = z.infer<typeof participantSchema>;
+
+export const clipSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  /** The source reference as stored (`video:80892`, `creator:567503`, or the direct URL); never a signed URL. */
+  source: z.string(),
+  kind: z.enum(['parti-video', 'parti-live', 'url']),
+  media_type: z.enum(['hls', 'mp4', 'webm']),
+  /** Seconds; null until known (a host's player reports it with clip-duration). */
+  duration: z.number().nullable(),
+  thumbnail_url: z.string().nullable(),
+  added_by: z.string(),
+  added_at: z.string(),
+});
+export type ClipInfo = z.infer<typeof clipSchema>;
+
+/** What every playback message carries: the reference's fields plus the timeline anchor. */
+const playbackFields = {
+  party_id: z.string(),
+  clip_id: z.string().nullable(),
+  /** Index in the queue; -1 while the queue is empty. */
+  clip_index: z.number().int(),
+  /** Seconds into the clip at server_time_ms. */
+  position: z.number(),
+  is_playing: z.boolean(),
+  /** Unix seconds, as in the reference. */
+  server_timestamp: z.number().int(),
+  /** The server clock in ms when this message was made; with the pong offset, the client's "now". */
+  server_time_ms: z.number(),
+  playback_rate: z.number(),
+  /** position = anchor_position + (server_now_ms − anchor_server_time_ms) / 1000 × playback_rate while playing. */
+  anchor_position: z.number(),
+  anchor_server_time_ms: z.number(),
+  duration: z.number().nullable(),
+  /** Bumps on every change of party state; a client ignores a message older than the last one it applied. */
+  seq: z.number().int(),
+  /** Who caused it; null for the server itself. */
+  actor_user_id: z.string().nullable(),
+};
+
+const stamp = {
+  party_id: z.string(),
+  server_timestamp: z.number().int(),
+  server_time_ms: z.number(),
+  seq: z.number().int(),
+};
+
+export const participantViewSchema = z.object({
+  id: z.string(),
+  user_id: z.string(),
+  role: roleSchema,
+  joined_at: z.string(),
+  user: z.object({ username: z.string(), display_name: z.string(), avatar_url: z.string().nullable() }),
+});
+export type ParticipantView = z.infer<typeof participantViewSchema>;
+
+export const partyDetailSchema = z.object({
+  id: z.string(),
+  host_user_id: z.string(),
+  title: z.string(),
+  current_clip_id: z.string().nullable(),
+  current_position_seconds: z.number(),
+  is_playing: z.boolean(),
+  visibility: visibilitySchema,
+  invite_code: z.string(),
+  invite_url: z.string(),
+  max_participants: z.number().int(),
+  participants: z.array(participantViewSchema),
+  participant_count: z.number().int(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  queue: z.array(clipSchema),
+  playback: z.object(playbackFields),
+});
+export type PartyDetail = z.infer<typeof partyDetailSchema>;
+
+export const playbackMessageSchema = z.object({
+  type: z.enum(['sync', 'play', 'pause', 'seek', 'skip']),
+  ...playbackFields,
+});
+export type PlaybackMessage = z.infer<typeof playbackMessageSchema>;
+export type PlaybackFields = Omit<PlaybackMessage, 'type'>;
+
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('sync'), ...playbackFields }),
+  z.object({ type: z.literal('play'), ...playbackFields }),
+  z.object({ type: z.literal('pause'), ...playbackFields }),
+  z.object({ type: z.literal('seek'), ...playbackFields }),
+  /** A new current clip; a changed rate or a learned duration is broadcast as `sync`. */
+  z.object({ type: z.literal('skip'), ...playbackFields, clip: clipSchema.nullable() }),
+  z.object({
+    type: z.literal('participant-joined'),
+    ...stamp,
+    participant: participantSchema,
+    participant_count: z.number().int(),
+  }),
+  z.object({
+    type: z.literal('participant-left'),
+    ...stamp,
+    participant: participantSchema,
+    participant_count: z.number().int(),
+  }),
+  z.object({ type: z.literal('role-changed'), ...stamp, participant: participantSchema }),
+  z.object({
+    type: z.literal('queue-updated'),
+    ...stamp,
+    queue: z.array(clipSchema),
+    current_clip_id: z.string().nullable(),
+    current_clip_index: z.number().int(),
+  }),
+  z.object({ type: z.literal('party-ended'), ...stamp, reason: z.enum(['host', 'idle']) }),
+  /** Sent first on every connection, and again after a slow client catches up. */
+  z.object({
+    type: z.literal('state'),
+    ...stamp,
+    you: z.object({ user_id: z.string(), role: roleSchema }),
+    party: partyDetailSchema,
+  }),
+  z.object({
+    type: z.literal('pong'),
+    client_time: z.number(),
+    server_time_ms: z.number(),
+  }),
+  z.object({
+    type: z.literal('error'),
+    code: z.string(),
+    message: z.string(),
+    /** The type of the client message that failed, when it could be read. */
+    request_type: z.string().nullable(),
+  }),
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;

@@ -1,0 +1,527 @@
+// One watch party's state and rules, with no I/O and the clock passed in: the authoritative
+// timeline (a position anchored to a server time, so "where are we now" is exact at any moment),
+// the queue, the participants with their roles, and the capacity check. Every change returns the
+// messages to send; the service does the sending, the persisting and the timers.
+import type { ClipSource, MediaType } from './media.js';
+import { sourceToString } from './media.js';
+import type {
+  ClipInfo,
+  ParticipantInfo,
+  ParticipantView,
+  PartyCommand,
+  PartyDetail,
+  PlaybackFields,
+  Role,
+  ServerMessage,
+  ServerMessageOf,
+  Visibility,
+} from './protocol.js';
+
+export const DEFAULT_MAX_PARTICIPANTS = 100;
+export const MAX_QUEUE_LENGTH = 200;
+
+export interface Clip {
+  id: string;
+  title: string;
+  source: ClipSource;
+  mediaType: MediaType;
+  duration: number | null;
+  thumbnailUrl: string | null;
+  addedBy: string;
+  addedAt: number;
+}
+
+export interface Member {
+  participantId: string;
+  userId: string;
+  displayName: string;
+  avatarUrl: string | null;
+  role: Role;
+  guest: boolean;
+  joinedAt: number;
+  /** Counted against max_participants; false after leaving (the role is remembered for a return). */
+  present: boolean;
+}
+
+export interface Timeline {
+  /** -1 while the queue is empty. */
+  clipIndex: number;
+  anchorPosition: number;
+  /** Server ms at which the clip was at anchorPosition. */
+  anchorTime: number;
+  rate: number;
+  playing: boolean;
+}
+
+/** The durable state of a party: what store.parties keeps and a restart brings back. */
+export interface PartyRecord {
+  v: 1;
+  id: string;
+  inviteCode: string;
+  title: string;
+  visibility: Visibility;
+  maxParticipants: number;
+  hostUserId: string;
+  createdAt: number;
+  startedAt: number | null;
+  queue: Clip[];
+  timeline: Timeline;
+  members: Member[];
+  seq: number;
+}
+
+export interface JoiningUser {
+  id: string;
+  name: string;
+  avatar: string | null;
+  guest: boolean;
+}
+
+export interface RoomError {
+  code: string;
+  message: string;
+  status: 400 | 403 | 404 | 409;
+}
+
+/** `actor`: only the connection (or caller) that sent the command; `all`: every socket of the party. */
+export interface RoomEvent {
+  to: 'all' | 'actor';
+  message: ServerMessage;
+}
+
+export type RoomResult = { ok: true; events: RoomEvent[]; changed: boolean } | { ok: false; error: RoomError };
+
+const CONTROL = new Set<PartyCommand['type']>(['play', 'pause', 'seek', 'skip', 'set-rate', 'clip-duration']);
+
+const fail = (status: RoomError['status'], code: string, message: string): RoomResult => ({
+  ok: false,
+  error: { status, code, message },
+});
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+/** Milliseconds are all a player can use; fewer digits keep frames small. */
+const round3 = (value: number): number => Math.round(value * 1000) / 1000;
+
+export function clipInfo(clip: Clip): ClipInfo {
+  return {
+    id: clip.id,
+    title: clip.title,
+    source: sourceToString(clip.source),
+    kind: clip.source.kind,
+    media_type: clip.mediaType,
+    duration: clip.duration,
+    thumbnail_url: clip.thumbnailUrl,
+    added_by: clip.addedBy,
+    added_at: iso(clip.addedAt),
+  };
+}
+
+export class PartyRoom {
+  private constructor(
+    private readonly state: PartyRecord,
+    private readonly publicUrl: string,
+  ) {}
+
+  static create(input: {
+    id: string;
+    inviteCode: string;
+    title: string;
+    visibility: Visibility;
+    maxParticipants: number;
+    host: JoiningUser;
+    hostParticipantId: string;
+    publicUrl: string;
+    now: number;
+  }): PartyRoom {
+    const { now, host } = input;
+    return new PartyRoom(
+      {
+        v: 1,
+        id: input.id,
+        inviteCode: input.inviteCode,
+        title: input.title,
+        visibility: input.visibility,
+        maxParticipants: input.maxParticipants,
+        hostUserId: host.id,
+        createdAt: now,
+        startedAt: null,
+        queue: [],
+        timeline: { clipIndex: -1, anchorPosition: 0, anchorTime: now, rate: 1, playing: false },
+        members: [
+          {
+            participantId: input.hostParticipantId,
+            userId: host.id,
+            displayName: host.name,
+            avatarUrl: host.avatar,
+            role: 'host',
+            guest: host.guest,
+            joinedAt: now,
+            present: true,
+          },
+        ],
+        seq: 1,
+      },
+      input.publicUrl,
+    );
+  }
+
+  static fromRecord(record: PartyRecord, publicUrl: string): PartyRoom {
+    return new PartyRoom(structuredClone(record), publicUrl);
+  }
+
+  toRecord(): PartyRecord {
+    return structuredClone(this.state);
+  }
+
+  get id(): string {
+    return this.state.id;
+  }
+  get inviteCode(): string {
+    return this.state.inviteCode;
+  }
+  get inviteUrl(): string {
+    return `${this.publicUrl}/watch-parties/${this.state.inviteCode}`;
+  }
+  get visibility(): Visibility {
+    return this.state.visibility;
+  }
+  get hostUserId(): string {
+    return this.state.hostUserId;
+  }
+  get title(): string {
+    return this.state.title;
+  }
+  get seq(): number {
+    return this.state.seq;
+  }
+  get maxParticipants(): number {
+    return this.state.maxParticipants;
+  }
+
+  member(userId: string): Member | undefined {
+    return this.state.members.find((member) => member.userId === userId);
+  }
+
+  presentMembers(): Member[] {
+    return this.state.members.filter((member) => member.present);
+  }
+
+  /** The host always holds a seat, present or not, so the host can always come back. */
+  seatsTaken(): number {
+    return 1 + this.state.members.filter((member) => member.present && member.role !== 'host').length;
+  }
+
+  currentClip(): Clip | undefined {
+    return this.state.queue[this.state.timeline.clipIndex];
+  }
+
+  clip(clipId: string): Clip | undefined {
+    return this.state.queue.find((clip) => clip.id === clipId);
+  }
+
+  /** The position now: the anchor moved on by the elapsed server time × rate, kept within the clip. */
+  position(now: number): number {
+    const { anchorPosition, anchorTime, rate, playing } = this.state.timeline;
+    const raw = playing ? anchorPosition + (Math.max(0, now - anchorTime) / 1000) * rate : anchorPosition;
+    return this.clamp(raw);
+  }
+
+  private clamp(position: number): number {
+    const duration = this.currentClip()?.duration ?? null;
+    const floor = Math.max(0, position);
+    return duration === null ? floor : Math.min(floor, duration);
+  }
+
+  playback(now: number, actorUserId: string | null = null): PlaybackFields {
+    const { timeline } = this.state;
+    const clip = this.currentClip();
+    return {
+      party_id: this.state.id,
+      clip_id: clip?.id ?? null,
+      clip_index: clip ? timeline.clipIndex : -1,
+      position: round3(this.position(now)),
+      is_playing: timeline.playing,
+      server_timestamp: Math.floor(now / 1000),
+      server_time_ms: now,
+      playback_rate: timeline.rate,
+      anchor_position: round3(timeline.anchorPosition),
+      anchor_server_time_ms: timeline.anchorTime,
+      duration: clip?.duration ?? null,
+      seq: this.state.seq,
+      actor_user_id: actorUserId,
+    };
+  }
+
+  private stamp(now: number) {
+    return {
+      party_id: this.state.id,
+      server_timestamp: Math.floor(now / 1000),
+      server_time_ms: now,
+      seq: this.state.seq,
+    };
+  }
+
+  participantInfo(member: Member): ParticipantInfo {
+    return {
+      user_id: member.userId,
+      display_name: member.displayName,
+      avatar_url: member.avatarUrl,
+      role: member.role,
+    };
+  }
+
+  participantViews(): ParticipantView[] {
+    return this.presentMembers().map((member) => ({
+      id: member.participantId,
+      user_id: member.userId,
+      role: member.role,
+      joined_at: iso(member.joinedAt),
+      user: { username: member.displayName, display_name: member.displayName, avatar_url: member.avatarUrl },
+    }));
+  }
+
+  detail(now: number): PartyDetail {
+    const playback = this.playback(now);
+    const participants = this.participantViews();
+    return {
+      id: this.state.id,
+      host_user_id: this.state.hostUserId,
+      title: this.state.title,
+      current_clip_id: playback.clip_id,
+      current_position_seconds: playback.position,
+      is_playing: playback.is_playing,
+      visibility: this.state.visibility,
+      invite_code: this.state.inviteCode,
+      invite_url: this.inviteUrl,
+      max_participants: this.state.maxParticipants,
+      participants,
+      participant_count: participants.length,
+      created_at: iso(this.state.createdAt),
+      started_at: this.state.startedAt === null ? null : iso(this.state.startedAt),
+      queue: this.state.queue.map(clipInfo),
+      playback,
+    };
+  }
+
+  stateMessage(userId: string, now: number): ServerMessageOf<'state'> {
+    return {
+      type: 'state',
+      ...this.stamp(now),
+      you: { user_id: userId, role: this.member(userId)?.role ?? 'viewer' },
+      party: this.detail(now),
+    };
+  }
+
+  syncMessage(now: number, actorUserId: string | null = null): ServerMessageOf<'sync'> {
+    return { type: 'sync', ...this.playback(now, actorUserId) };
+  }
+
+  private reanchor(now: number, position: number): void {
+    const { timeline } = this.state;
+    timeline.anchorPosition = this.clamp(position);
+    timeline.anchorTime = now;
+  }
+
+  /** play / pause / seek / skip / set-rate / clip-duration / sync-request, with the role check. */
+  applyCommand(actorUserId: string, command: PartyCommand, now: number): RoomResult {
+    const actor = this.member(actorUserId);
+    if (!actor) return fail(403, 'NOT_PARTICIPANT', 'join the party first');
+    if (command.type === 'sync-request') {
+      return { ok: true, changed: false, events: [{ to: 'actor', message: this.syncMessage(now) }] };
+    }
+    if (CONTROL.has(command.type) && actor.role === 'viewer') {
+      return fail(403, 'NOT_ALLOWED', 'only the host and co-hosts control playback');
+    }
+    const { timeline } = this.state;
+    if (command.type === 'clip-duration') {
+      const clip = this.clip(command.clip_id);
+      if (!clip) return fail(400, 'UNKNOWN_CLIP', 'no such clip in the queue');
+      // Re-anchor first so the position reported until now is kept, then clamp to the new length.
+      if (clip === this.currentClip()) this.reanchor(now, this.position(now));
+      clip.duration = command.duration;
+      if (clip === this.currentClip()) this.reanchor(now, timeline.anchorPosition);
+      return this.changed(now, actorUserId, 'sync');
+    }
+    if (this.state.queue.length === 0) return fail(409, 'EMPTY_QUEUE', 'the queue is empty: add a clip first');
+
+    switch (command.type) {
+      case 'play':
+        this.reanchor(now, command.position ?? this.position(now));
+        timeline.playing = true;
+        this.state.startedAt ??= now;
+        return this.changed(now, actorUserId, 'play');
+      case 'pause':
+        this.reanchor(now, command.position ?? this.position(now));
+        timeline.playing = false;
+        return this.changed(now, actorUserId, 'pause');
+      case 'seek':
+        this.reanchor(now, command.position);
+        return this.changed(now, actorUserId, 'seek');
+      case 'set-rate':
+        this.reanchor(now, this.position(now));
+        timeline.rate = command.playback_rate;
+        return this.changed(now, actorUserId, 'sync');
+      case 'skip': {
+        let index: number;
+        if (command.clip_id !== undefined) {
+          index = this.state.queue.findIndex((clip) => clip.id === command.clip_id);
+          if (index < 0) return fail(400, 'UNKNOWN_CLIP', 'no such clip in the queue');
+        } else {
+          index = timeline.clipIndex + 1;
+          if (index >= this.state.queue.length) return fail(409, 'END_OF_QUEUE', 'this is the last clip in the queue');
+        }
+        timeline.clipIndex = index;
+        timeline.anchorPosition = 0;
+        timeline.anchorTime = now;
+        timeline.playing = true;
+        this.state.startedAt ??= now;
+        return this.changed(now, actorUserId, 'skip');
+      }
+    }
+  }
+
+  private changed(
+    now: number,
+    actorUserId: string | null,
+    type: 'sync' | 'play' | 'pause' | 'seek' | 'skip',
+  ): RoomResult {
+    this.state.seq++;
+    const fields = this.playback(now, actorUserId);
+    const message: ServerMessage =
+      type === 'skip' ? { type, ...fields, clip: this.currentClipInfo() } : { type, ...fields };
+    return { ok: true, changed: true, events: [{ to: 'all', message }] };
+  }
+
+  private currentClipInfo(): ClipInfo | null {
+    const clip = this.currentClip();
+    return clip ? clipInfo(clip) : null;
+  }
+
+  /**
+   * Makes a user present. Synchronous on purpose: the capacity check and the insert happen in one
+   * tick, so concurrent joins cannot overshoot max_participants. Returning members keep their role.
+   */
+  join(user: JoiningUser, now: number, newParticipantId: () => string): RoomResult & { joined?: boolean } {
+    const existing = this.member(user.id);
+    if (existing?.present) {
+      // Another tab, or a refreshed token: refresh the name and avatar people see next time.
+      existing.displayName = user.name;
+      existing.avatarUrl = user.avatar;
+      return { ok: true, changed: false, events: [], joined: false };
+    }
+    const isHost = user.id === this.state.hostUserId;
+    if (!isHost && this.seatsTaken() >= this.state.maxParticipants) {
+      return fail(403, 'PARTY_FULL', `the party is full (${this.state.maxParticipants} participants)`);
+    }
+    let member = existing;
+    if (member) {
+      member.present = true;
+      member.joinedAt = now;
+      member.displayName = user.name;
+      member.avatarUrl = user.avatar;
+    } else {
+      member = {
+        participantId: newParticipantId(),
+        userId: user.id,
+        displayName: user.name,
+        avatarUrl: user.avatar,
+        role: 'viewer',
+        guest: user.guest,
+        joinedAt: now,
+        present: true,
+      };
+      this.state.members.push(member);
+    }
+    this.state.seq++;
+    const message: ServerMessage = {
+      type: 'participant-joined',
+      ...this.stamp(now),
+      participant: this.participantInfo(member),
+      participant_count: this.presentMembers().length,
+    };
+    return { ok: true, changed: true, events: [{ to: 'all', message }], joined: true };
+  }
+
+  leave(userId: string, now: number): RoomResult {
+    const member = this.member(userId);
+    if (!member?.present) return { ok: true, changed: false, events: [] };
+    member.present = false;
+    this.state.seq++;
+    const message: ServerMessage = {
+      type: 'participant-left',
+      ...this.stamp(now),
+      participant: this.participantInfo(member),
+      participant_count: this.presentMembers().length,
+    };
+    return { ok: true, changed: true, events: [{ to: 'all', message }] };
+  }
+
+  addClip(actorUserId: string, clip: Clip, now: number): RoomResult {
+    const actor = this.member(actorUserId);
+    if (!actor) return fail(403, 'NOT_PARTICIPANT', 'join the party first');
+    if (actor.role === 'viewer') return fail(403, 'NOT_ALLOWED', 'only the host and co-hosts add clips');
+    return this.appendClip(clip, now, actorUserId);
+  }
+
+  /** For the host's first clip at creation, before anyone else could act. */
+  appendClip(clip: Clip, now: number, actorUserId: string | null): RoomResult {
+    if (this.state.queue.length >= MAX_QUEUE_LENGTH) {
+      return fail(409, 'QUEUE_FULL', `the queue holds at most ${MAX_QUEUE_LENGTH} clips`);
+    }
+    this.state.queue.push(clip);
+    const events: RoomEvent[] = [];
+    const { timeline } = this.state;
+    if (timeline.clipIndex < 0) {
+      // The first clip becomes current, paused at 0: the host decides when everyone starts.
+      timeline.clipIndex = 0;
+      timeline.anchorPosition = 0;
+      timeline.anchorTime = now;
+      timeline.playing = false;
+      this.state.seq++;
+      events.push({ to: 'all', message: { type: 'skip', ...this.playback(now, actorUserId), clip: clipInfo(clip) } });
+    }
+    this.state.seq++;
+    events.push({
+      to: 'all',
+      message: {
+        type: 'queue-updated',
+        ...this.stamp(now),
+        queue: this.state.queue.map(clipInfo),
+        current_clip_id: this.currentClip()?.id ?? null,
+        current_clip_index: timeline.clipIndex,
+      },
+    });
+    return { ok: true, changed: true, events };
+  }
+
+  /** Host only; the host's own role never changes. */
+  setRole(actorUserId: string, targetUserId: string, role: Exclude<Role, 'host'>, now: number): RoomResult {
+    if (actorUserId !== this.state.hostUserId) return fail(403, 'NOT_HOST', 'only the host can change roles');
+    const target = this.member(targetUserId);
+    if (!target) return fail(404, 'UNKNOWN_PARTICIPANT', 'that user has not joined this party');
+    if (target.role === 'host') return fail(400, 'INVALID_INPUT', 'the host is always the host');
+    if (target.role === role) return { ok: true, changed: false, events: [] };
+    target.role = role;
+    this.state.seq++;
+    const message: ServerMessage = {
+      type: 'role-changed',
+      ...this.stamp(now),
+      participant: this.participantInfo(target),
+    };
+    return { ok: true, changed: true, events: [{ to: 'all', message }] };
+  }
+
+  /** Null actor: the server ending an idle party. */
+  end(actorUserId: string | null, now: number): RoomResult {
+    if (actorUserId !== null && actorUserId !== this.state.hostUserId) {
+      return fail(403, 'NOT_HOST', 'only the host can end the party');
+    }
+    this.state.seq++;
+    const message: ServerMessage = {
+      type: 'party-ended',
+      ...this.stamp(now),
+      reason: actorUserId === null ? 'idle' : 'host',
+    };
+    return { ok: true, changed: true, events: [{ to: 'all', message }] };
+  }
+}
