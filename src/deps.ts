@@ -4,6 +4,7 @@ import type { AlertService } from './alerts/service.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { PartiClient } from './parti/client.js';
+import type { PartyPanels } from './party/panel.js';
 import type { PartyService } from './party/service.js';
 import type { Store } from './store/index.js';
 
@@ -15,6 +16,8 @@ export interface Deps {
   client: Client;
   alerts: AlertService;
   party: PartyService;
+  /** the Discord panels of watch parties */
+  panels: PartyPanels;
   /** shuttingDown is set by SIGTERM/SIGINT (stop taking new work); inFlight counts running handlers */
   lifecycle: { shuttingDown: boolean; inFlight: number };
 }

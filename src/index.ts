@@ -10,6 +10,7 @@ import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { createPartiClient } from './parti/client.js';
 import { createLiveFeed } from './parti/liveFeed.js';
+import { createPartyPanels } from './party/panel.js';
 import { registerPartyRoutes } from './party/server.js';
 import { createPartyService } from './party/service.js';
 import { openStore } from './store/index.js';
@@ -62,8 +63,9 @@ async function main(): Promise<void> {
     },
   });
   const party = await createPartyService({ store, parti, config, logger });
+  const panels = createPartyPanels({ store, rest: client.rest, party, logger });
   const lifecycle = { shuttingDown: false, inFlight: 0 };
-  const deps: Deps = { config, logger, store, parti, client, alerts, party, lifecycle };
+  const deps: Deps = { config, logger, store, parti, client, alerts, party, panels, lifecycle };
 
   const http = createHttpServer(logger, {
     discordReady: () => client.isReady(),
@@ -105,6 +107,7 @@ async function main(): Promise<void> {
       await alerts.stop();
       await client.destroy();
       // Parties stay live in the store; their sockets close so players reconnect to the next start.
+      panels.close();
       await party.close();
       await http.close();
       await parti.close();

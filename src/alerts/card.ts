@@ -45,6 +45,7 @@ export const cardStrings = {
   viewers: 'Viewers',
   started: 'Started',
   watch: 'Watch on Parti',
+  watchParty: 'Start watch party',
   ended: 'Stream ended',
   duration: 'Duration',
   peak: 'Peak viewers',
@@ -91,7 +92,19 @@ export function liveCard(stream: TrackedStream, options: { sample?: boolean } = 
   if (stream.avatarUrl) embed.setThumbnail(stream.avatarUrl);
   if (stream.previewUrl) embed.setImage(stream.previewUrl);
   if (options.sample) embed.setFooter({ text: cardStrings.sampleFooter });
-  return { embeds: [embed.toJSON()], components: [linkRow(cardStrings.watch, stream.creatorUrl)] };
+  const row = new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new ButtonBuilder().setStyle(ButtonStyle.Link).setURL(stream.creatorUrl).setLabel(cardStrings.watch),
+  );
+  // Watch it together: the /party command's button handler hosts a party of this live stream.
+  if (!options.sample && stream.userId > 0) {
+    row.addComponents(
+      new ButtonBuilder()
+        .setCustomId(`party:live:${stream.userId}`)
+        .setLabel(cardStrings.watchParty)
+        .setStyle(ButtonStyle.Secondary),
+    );
+  }
+  return { embeds: [embed.toJSON()], components: [row.toJSON()] };
 }
 
 export function endedCard(stream: TrackedStream): CardBody {

@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import alerts from './alerts.js';
 import help from './help.js';
 import parti from './parti.js';
+import party from './party.js';
 
 export interface CommandContext {
   deps: Deps;
@@ -30,7 +31,7 @@ export interface Command {
   button?(interaction: ButtonInteraction, ctx: CommandContext, args: string[]): Promise<void>;
 }
 
-export const commands: Command[] = [help, parti, alerts];
+export const commands: Command[] = [help, parti, alerts, party];
 
 export function findCommand(name: string): Command | undefined {
   return commands.find((command) => command.data.name === name);

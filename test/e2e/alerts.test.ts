@@ -45,8 +45,11 @@ function alertsCommand(
   });
 }
 
+/** Alert messages the bot posted in a channel (not interaction replies, not party panels). */
 function posted(channelId: string): FakeMessage[] {
-  return discord.messages(channelId).filter((m) => m.author.id === discord.botUser.id && !m.interactionId);
+  return discord
+    .messages(channelId)
+    .filter((m) => m.author.id === discord.botUser.id && !m.interactionId && !m.embeds[0]?.title?.startsWith('🎬'));
 }
 
 /** Waits until `channelId` has `count` bot messages, then a little longer to catch any extra. */
@@ -177,6 +180,19 @@ describe('delivering alerts', () => {
     });
     const line = await bot.waitForLog('alert posted');
     expect(line).toMatchObject({ userId: BALTHIER, source: 'push' });
+  });
+
+  it('starts a watch party of the live stream from the card', async () => {
+    const [alert] = posted(alertsChannel);
+    const member = discord.makeUser({ username: 'fan' });
+    const start = alert!.components[0].components[1];
+    expect(start).toMatchObject({ label: 'Start watch party', custom_id: `party:live:${BALTHIER}` });
+    const reply = await discord.button({ message: alert!, customId: start.custom_id, user: member }).reply();
+    expect(reply.ephemeral).toBe(true);
+    expect(reply.content).toMatch(/^Your watch party is up\. Invite code `[A-Z0-9]{6}`/);
+    const panel = await discord.waitForMessage(alertsChannel, (m) => m.embeds[0]?.title?.startsWith('🎬') ?? false);
+    expect(panel.embeds[0]?.description).toMatch(/^\*\*Now playing:\*\* .* \(live\)/);
+    expect(panel.embeds[0]?.fields?.find((f) => f.name === 'Host')?.value).toBe(`<@${member.id}>`);
   });
 
   it('posts nothing for a duplicate push, an unsubscribed creator, or junk on the socket', async () => {

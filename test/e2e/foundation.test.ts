@@ -7,7 +7,7 @@ import { botEntry, botEnv, repoRoot, startBot, tempStoreFile } from '../support/
 import { startFakeDiscord, type FakeDiscord } from '../support/fakeDiscord.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 
-const commandNames = ['alerts', 'help', 'parti'];
+const commandNames = ['alerts', 'help', 'parti', 'party'];
 
 let discord: FakeDiscord;
 let parti: FakeParti;

@@ -1,0 +1,342 @@
+// /party: watch a Parti stream or recording together. The host starts a party from Discord, a
+// panel in the channel shows it, members join with a personal player link, and the panel's
+// buttons drive playback through the same room logic as the web player's own controls.
+import {
+  ActionRowBuilder,
+  ApplicationCommandOptionType,
+  ButtonBuilder,
+  ButtonStyle,
+  EmbedBuilder,
+  InteractionContextType,
+  MessageFlags,
+  PermissionFlagsBits,
+  type BaseMessageOptions,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type User,
+} from 'discord.js';
+import type { Deps } from '../deps.js';
+import { colors } from '../discord/format.js';
+import { noMentions, respond } from '../discord/respond.js';
+import { UserError } from '../errors.js';
+import { renderPanel } from '../party/panel.js';
+import type { PartyDetail } from '../party/protocol.js';
+import { PartyError, type PartyUser } from '../party/service.js';
+import type { Command } from './index.js';
+
+const SEEK_STEP_SECONDS = 10;
+
+export const partyStrings = {
+  guildOnly: 'Watch parties are started inside a server.',
+  noPartyHere:
+    'There is no live watch party in this channel. Give its invite `code`, or start one with `/party create`.',
+  notFound: 'That watch party has ended, or the code is wrong.',
+  full: 'That watch party is full.',
+  notAllowed: 'Only the host and co-hosts can control playback.',
+  notHost: 'Only the host can do that.',
+  notParticipant: (who: string) => `${who} must join the party first (the **Join** button or \`/party join\`).`,
+  rateLimited: (seconds: number | undefined) =>
+    `You are doing that too often. Try again${seconds ? ` in ${Math.ceil(seconds / 60)} min` : ' later'}.`,
+  cannotPost: (channel: string) =>
+    `I cannot post the party panel in ${channel}: I need **View Channel**, **Send Messages** and **Embed Links** there.`,
+  created: (code: string) =>
+    `Your watch party is up. Invite code \`${code}\`. This is your personal host link; keep it to yourself:`,
+  joined: (title: string) => `You joined **${title}**. This link is yours alone; it opens the player signed in as you:`,
+  openPlayer: 'Open the player',
+  ended: 'The watch party has ended.',
+  cohost: (who: string) => `${who} is now a co-host: they can play, pause, seek and skip.`,
+  added: (title: string, position: number) => `Added **${title}** to the queue (position ${position}).`,
+  info: 'Watch party',
+} as const;
+const t = partyStrings;
+
+function partyUser(user: User, displayName?: string): PartyUser {
+  return { id: user.id, name: displayName ?? user.displayName, avatar: user.displayAvatarURL({ size: 128 }) };
+}
+
+/** The party service speaks API codes; a member reads sentences. */
+function friendly(error: unknown, who?: string): never {
+  if (error instanceof PartyError) {
+    switch (error.code) {
+      case 'PARTY_NOT_FOUND':
+        throw new UserError(t.notFound);
+      case 'PARTY_FULL':
+        throw new UserError(t.full);
+      case 'NOT_ALLOWED':
+        throw new UserError(t.notAllowed);
+      case 'NOT_HOST':
+        throw new UserError(t.notHost);
+      case 'NOT_PARTICIPANT':
+        throw new UserError(t.notParticipant(who ?? 'You'));
+      case 'RATE_LIMITED':
+        throw new UserError(t.rateLimited(error.retryAfterSeconds));
+      default:
+        throw new UserError(`${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`);
+    }
+  }
+  throw error;
+}
+
+function linkReply(text: string, url: string): BaseMessageOptions {
+  return {
+    content: text,
+    components: [
+      new ActionRowBuilder<ButtonBuilder>().addComponents(
+        new ButtonBuilder().setStyle(ButtonStyle.Link).setURL(url).setLabel(t.openPlayer),
+      ),
+    ],
+  };
+}
+
+/** The party a command means: by invite code, else the one whose panel is in this channel. */
+async function targetParty(interaction: ChatInputCommandInteraction, deps: Deps): Promise<PartyDetail> {
+  const code = interaction.options.getString('code')?.trim();
+  const detail = code ? deps.party.findByCode(code) : await deps.panels.partyInChannel(interaction.channelId);
+  if (!detail) throw new UserError(code ? t.notFound : t.noPartyHere);
+  return detail;
+}
+
+async function personalLink(deps: Deps, detail: PartyDetail, user: User, displayName?: string): Promise<string> {
+  const joined = await deps.party
+    .joinByCode(detail.invite_code, partyUser(user, displayName))
+    .catch((e: unknown) => friendly(e));
+  return `${joined.invite_url}#token=${joined.token}`;
+}
+
+const codeOption = {
+  type: ApplicationCommandOptionType.String,
+  name: 'code',
+  description: 'Invite code (default: the party in this channel)',
+  min_length: 6,
+  max_length: 6,
+} as const;
+
+/** Starts a party in the interaction's channel: panel posted there, host link sent privately. */
+export async function startParty(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  deps: Deps,
+  input: {
+    source: string;
+    title?: string | undefined;
+    visibility?: 'public' | 'private';
+    maxParticipants?: number | undefined;
+  },
+): Promise<void> {
+  if (!interaction.inCachedGuild() || !interaction.channel) throw new UserError(t.guildOnly);
+  const channel = interaction.channel;
+  const me = interaction.guild.members.me;
+  const can = me ? channel.permissionsFor(me) : null;
+  if (!can?.has([PermissionFlagsBits.ViewChannel, PermissionFlagsBits.SendMessages, PermissionFlagsBits.EmbedLinks])) {
+    throw new UserError(t.cannotPost(`<#${channel.id}>`));
+  }
+  const host = interaction.member;
+  await respond(
+    interaction,
+    async () => {
+      const created = await deps.party
+        .createParty({
+          host: partyUser(interaction.user, host.displayName),
+          source: input.source,
+          title: input.title,
+          visibility: input.visibility ?? 'public',
+          maxParticipants: input.maxParticipants,
+        })
+        .catch((e: unknown) => friendly(e));
+      await deps.panels.post(created.detail, interaction.guildId, channel.id);
+      return linkReply(t.created(created.invite_code), `${created.invite_url}#token=${created.token}`);
+    },
+    { ephemeral: true },
+  );
+}
+
+export default {
+  data: {
+    name: 'party',
+    description: 'Watch a Parti stream or recording together',
+    contexts: [InteractionContextType.Guild],
+    options: [
+      {
+        type: ApplicationCommandOptionType.Subcommand,
+        name: 'create',
+        description: 'Start a watch party in this channel',
+        options: [
+          {
+            type: ApplicationCommandOptionType.String,
+            name: 'source',
+            description: 'Parti video link, creator (live), or a .m3u8/.mp4/.webm URL',
+            required: true,
+            max_length: 300,
+          },
+          { type: ApplicationCommandOptionType.String, name: 'title', description: 'Party title', max_length: 100 },
+          {
+            type: ApplicationCommandOptionType.String,
+            name: 'visibility',
+            description: 'Public: anyone with the link can join as a guest (default). Private: members only',
+            choices: [
+              { name: 'public', value: 'public' },
+              { name: 'private', value: 'private' },
+            ],
+          },
+          {
+            type: ApplicationCommandOptionType.Integer,
+            name: 'max_participants',
+            description: 'Most people at once (default 100)',
+            min_value: 2,
+            max_value: 100_000,
+          },
+        ],
+      },
+      {
+        type: ApplicationCommandOptionType.Subcommand,
+        name: 'join',
+        description: 'Get your personal player link for a party',
+        options: [{ ...codeOption, description: 'Invite code (default: the party in this channel)' }],
+      },
+      {
+        type: ApplicationCommandOptionType.Subcommand,
+        name: 'info',
+        description: 'What a party is playing and who is there',
+        options: [codeOption],
+      },
+      {
+        type: ApplicationCommandOptionType.Subcommand,
+        name: 'end',
+        description: 'End your party (host only)',
+        options: [codeOption],
+      },
+      {
+        type: ApplicationCommandOptionType.Subcommand,
+        name: 'cohost',
+        description: 'Let a member control playback too (host only)',
+        options: [
+          { type: ApplicationCommandOptionType.User, name: 'member', description: 'Who', required: true },
+          codeOption,
+        ],
+      },
+      {
+        type: ApplicationCommandOptionType.Subcommand,
+        name: 'add',
+        description: 'Add a clip to the queue (host and co-hosts)',
+        options: [
+          {
+            type: ApplicationCommandOptionType.String,
+            name: 'source',
+            description: 'Parti video link, creator (live), or a .m3u8/.mp4/.webm URL',
+            required: true,
+            max_length: 300,
+          },
+          codeOption,
+        ],
+      },
+    ],
+  },
+
+  async execute(interaction, { deps, log }) {
+    if (!interaction.inCachedGuild()) throw new UserError(t.guildOnly);
+    const subcommand = interaction.options.getSubcommand(true);
+    if (subcommand === 'create') {
+      const maxParticipants = interaction.options.getInteger('max_participants') ?? undefined;
+      const visibility = interaction.options.getString('visibility') === 'private' ? 'private' : 'public';
+      await startParty(interaction, deps, {
+        source: interaction.options.getString('source', true),
+        title: interaction.options.getString('title') ?? undefined,
+        visibility,
+        maxParticipants,
+      });
+      log.info({ channelId: interaction.channelId }, 'watch party created');
+      return;
+    }
+    const detail = await targetParty(interaction, deps);
+    switch (subcommand) {
+      case 'join': {
+        const url = await personalLink(deps, detail, interaction.user, interaction.member.displayName);
+        await interaction.reply({ ...linkReply(t.joined(detail.title), url), flags: MessageFlags.Ephemeral });
+        return;
+      }
+      case 'info': {
+        const panel = renderPanel(detail);
+        const embed = EmbedBuilder.from(panel.embeds[0]!).setColor(colors.brand);
+        await interaction.reply({ embeds: [embed], flags: MessageFlags.Ephemeral, allowedMentions: noMentions });
+        return;
+      }
+      case 'end': {
+        await deps.party.endParty(detail.id, interaction.user.id).catch((e: unknown) => friendly(e));
+        await interaction.reply({ content: t.ended, flags: MessageFlags.Ephemeral });
+        return;
+      }
+      case 'cohost': {
+        const member = interaction.options.getUser('member', true);
+        await deps.party
+          .promoteCohost(detail.id, interaction.user.id, member.id)
+          .catch((e: unknown) => friendly(e, `<@${member.id}>`));
+        await interaction.reply({
+          content: t.cohost(`<@${member.id}>`),
+          flags: MessageFlags.Ephemeral,
+          allowedMentions: noMentions,
+        });
+        return;
+      }
+      case 'add': {
+        const source = interaction.options.getString('source', true);
+        await respond(
+          interaction,
+          async () => {
+            const { clip, queue } = await deps.party
+              .addClip(detail.id, interaction.user.id, source)
+              .catch((e: unknown) => friendly(e));
+            return { content: t.added(clip.title, queue.length) };
+          },
+          { ephemeral: true },
+        );
+        return;
+      }
+      default:
+        throw new Error(`unknown /party subcommand ${subcommand}`);
+    }
+  },
+
+  async button(interaction, { deps }, args) {
+    const [action, id] = args;
+    if (action === 'live' && id) {
+      // "Start watch party" on a go-live card: whoever presses it hosts a party of that live stream.
+      await startParty(interaction, deps, { source: `creator:${id}` });
+      return;
+    }
+    const detail = id ? deps.party.getParty(id) : null;
+    if (!detail) {
+      await interaction.reply({ content: t.notFound, flags: MessageFlags.Ephemeral });
+      return;
+    }
+    if (action === 'join') {
+      const displayName = interaction.inCachedGuild() ? interaction.member.displayName : undefined;
+      const url = await personalLink(deps, detail, interaction.user, displayName);
+      await interaction.reply({ ...linkReply(t.joined(detail.title), url), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    if (action === 'end') {
+      await deps.party.endParty(detail.id, interaction.user.id).catch((e: unknown) => friendly(e));
+      await interaction.update(renderPanel(detail, true));
+      return;
+    }
+    const position = detail.current_position_seconds;
+    const command =
+      action === 'toggle'
+        ? ({ type: detail.is_playing ? 'pause' : 'play' } as const)
+        : action === 'back'
+          ? ({ type: 'seek', position: Math.max(0, position - SEEK_STEP_SECONDS) } as const)
+          : action === 'fwd'
+            ? ({ type: 'seek', position: position + SEEK_STEP_SECONDS } as const)
+            : action === 'skip'
+              ? ({ type: 'skip' } as const)
+              : undefined;
+    if (!command) {
+      await interaction.reply({ content: t.notFound, flags: MessageFlags.Ephemeral });
+      return;
+    }
+    // The service enforces roles: a viewer's press changes nothing and is refused here.
+    await deps.party.command(detail.id, interaction.user.id, command).catch((e: unknown) => friendly(e));
+    const updated = deps.party.getParty(detail.id) ?? detail;
+    deps.panels.noteEdited(detail.id);
+    await interaction.update(renderPanel(updated));
+  },
+} satisfies Command;

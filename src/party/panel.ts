@@ -1,0 +1,208 @@
+// The Discord side of a watch party: the panel message in the channel (what is playing, the invite
+// code, who is there, playing or paused) with its buttons, kept fresh from the party service's
+// state events within a small edit budget.
+import {
+  ActionRowBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  DiscordAPIError,
+  EmbedBuilder,
+  Routes,
+  type APIActionRowComponent,
+  type APIComponentInMessageActionRow,
+  type APIEmbed,
+  type APIMessage,
+  type REST,
+} from 'discord.js';
+import { colors, discordTime, truncate } from '../discord/format.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/index.js';
+import type { PartyDetail } from './protocol.js';
+import type { PartyService } from './service.js';
+
+/** At most one panel edit per party in this window; the last state always lands. */
+export const PANEL_EDIT_INTERVAL_MS = 2_000;
+
+export const panelStrings = {
+  nothingPlaying: 'Nothing in the queue yet: add a clip with `/party add`.',
+  nowPlaying: 'Now playing',
+  upNext: 'Up next',
+  invite: 'Invite code',
+  participants: 'Watching',
+  host: 'Host',
+  playing: (at: string) => `▶ Playing, at ${at}`,
+  paused: (at: string) => `⏸ Paused at ${at}`,
+  asOf: (when: string) => `as of ${when}`,
+  ended: 'This watch party has ended.',
+  join: 'Join',
+  play: 'Play',
+  pause: 'Pause',
+  back: '−10 s',
+  forward: '+10 s',
+  skip: 'Skip',
+  end: 'End',
+  openPlayer: 'Open player',
+  footer: 'Join gives you a personal player link. Host and co-hosts control playback.',
+  live: 'live',
+} as const;
+const t = panelStrings;
+
+export interface PanelRef {
+  guildId: string;
+  channelId: string;
+  messageId: string;
+}
+
+export function formatPosition(seconds: number): string {
+  const total = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+export interface PanelBody {
+  embeds: APIEmbed[];
+  components: APIActionRowComponent<APIComponentInMessageActionRow>[];
+}
+
+export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
+  const embed = new EmbedBuilder()
+    .setColor(ended ? colors.muted : colors.brand)
+    .setTitle(`🎬 ${truncate(detail.title, 240)}`);
+  if (ended) {
+    return { embeds: [embed.setDescription(t.ended).toJSON()], components: [] };
+  }
+  const current = detail.queue.find((clip) => clip.id === detail.current_clip_id);
+  const position = formatPosition(detail.current_position_seconds);
+  const duration = detail.playback.duration;
+  const at = duration ? `${position} / ${formatPosition(duration)}` : position;
+  const state = detail.is_playing ? t.playing(at) : t.paused(at);
+  embed.setDescription(
+    current
+      ? `**${t.nowPlaying}:** ${truncate(current.title, 200)}${current.kind === 'parti-live' ? ` (${t.live})` : ''}\n${state} · ${t.asOf(discordTime(Date.now() / 1000, 't'))}`
+      : t.nothingPlaying,
+  );
+  const next = detail.queue.slice(detail.playback.clip_index + 1, detail.playback.clip_index + 4);
+  embed.addFields(
+    { name: t.invite, value: `\`${detail.invite_code}\``, inline: true },
+    { name: t.participants, value: `${detail.participant_count} / ${detail.max_participants}`, inline: true },
+    { name: t.host, value: `<@${detail.host_user_id}>`, inline: true },
+    ...(next.length > 0
+      ? [{ name: t.upNext, value: truncate(next.map((clip, i) => `${i + 1}. ${clip.title}`).join('\n'), 1024) }]
+      : []),
+  );
+  embed.setFooter({ text: t.footer });
+  if (current?.thumbnail_url && /^https:\/\//.test(current.thumbnail_url)) embed.setThumbnail(current.thumbnail_url);
+
+  const id = detail.id;
+  const controls = new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new ButtonBuilder().setCustomId(`party:join:${id}`).setLabel(t.join).setStyle(ButtonStyle.Primary),
+    new ButtonBuilder()
+      .setCustomId(`party:toggle:${id}`)
+      .setLabel(detail.is_playing ? t.pause : t.play)
+      .setStyle(ButtonStyle.Secondary)
+      .setDisabled(!current),
+    new ButtonBuilder()
+      .setCustomId(`party:back:${id}`)
+      .setLabel(t.back)
+      .setStyle(ButtonStyle.Secondary)
+      .setDisabled(!current),
+    new ButtonBuilder()
+      .setCustomId(`party:fwd:${id}`)
+      .setLabel(t.forward)
+      .setStyle(ButtonStyle.Secondary)
+      .setDisabled(!current),
+    new ButtonBuilder()
+      .setCustomId(`party:skip:${id}`)
+      .setLabel(t.skip)
+      .setStyle(ButtonStyle.Secondary)
+      .setDisabled(!current),
+  );
+  const more = new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new ButtonBuilder().setCustomId(`party:end:${id}`).setLabel(t.end).setStyle(ButtonStyle.Danger),
+  );
+  if (detail.visibility === 'public') {
+    more.addComponents(new ButtonBuilder().setStyle(ButtonStyle.Link).setURL(detail.invite_url).setLabel(t.openPlayer));
+  }
+  return { embeds: [embed.toJSON()], components: [controls.toJSON(), more.toJSON()] };
+}
+
+export type PartyPanels = ReturnType<typeof createPartyPanels>;
+
+/** Posts panels, remembers where they are, and edits them when their party changes. */
+export function createPartyPanels(options: { store: Store; rest: REST; party: PartyService; logger: Logger }) {
+  const { store, rest, party } = options;
+  const log = options.logger.child({ module: 'party-panel' });
+  const lastEdit = new Map<string, number>();
+  const pending = new Map<string, NodeJS.Timeout>();
+
+  async function panelOf(partyId: string): Promise<PanelRef | undefined> {
+    return store.parties.get<PanelRef>(`panel:${partyId}`);
+  }
+
+  async function edit(partyId: string, body: PanelBody): Promise<void> {
+    const ref = await panelOf(partyId);
+    if (!ref) return;
+    lastEdit.set(partyId, Date.now());
+    try {
+      await rest.patch(Routes.channelMessage(ref.channelId, ref.messageId), { body });
+    } catch (error) {
+      if (error instanceof DiscordAPIError && (error.code === 10008 || error.code === 10003)) {
+        // The panel (or its channel) was deleted; the party goes on without it.
+        await store.parties.delete(`panel:${partyId}`);
+        return;
+      }
+      log.warn({ err: error, partyId }, 'party panel edit failed');
+    }
+  }
+
+  function schedule(detail: PartyDetail): void {
+    if (pending.has(detail.id)) return;
+    const wait = Math.max(0, (lastEdit.get(detail.id) ?? 0) + PANEL_EDIT_INTERVAL_MS - Date.now());
+    const timer = setTimeout(() => {
+      pending.delete(detail.id);
+      // Render what is true when the edit goes out, not when it was scheduled.
+      const latest = party.getParty(detail.id);
+      if (latest) void edit(detail.id, renderPanel(latest));
+    }, wait);
+    timer.unref();
+    pending.set(detail.id, timer);
+  }
+
+  const offState = party.on('state', schedule);
+  const offEnded = party.on('ended', ({ party: detail }) => {
+    clearTimeout(pending.get(detail.id));
+    pending.delete(detail.id);
+    void edit(detail.id, renderPanel(detail, true)).then(() => store.parties.delete(`panel:${detail.id}`));
+  });
+
+  return {
+    /** Posts the panel in a channel and remembers it as that channel's party. */
+    async post(detail: PartyDetail, guildId: string, channelId: string): Promise<PanelRef> {
+      const message = (await rest.post(Routes.channelMessages(channelId), {
+        body: { ...renderPanel(detail), allowed_mentions: { parse: [] } },
+      })) as APIMessage;
+      const ref = { guildId, channelId, messageId: message.id };
+      lastEdit.set(detail.id, Date.now());
+      await store.parties.set(`panel:${detail.id}`, ref);
+      await store.parties.set(`channel:${channelId}`, detail.id);
+      return ref;
+    },
+    /** The party whose panel was last posted in this channel, if it is still live. */
+    async partyInChannel(channelId: string): Promise<PartyDetail | null> {
+      const partyId = await store.parties.get<string>(`channel:${channelId}`);
+      return partyId ? party.getParty(partyId) : null;
+    },
+    /** A button already answered with the new panel: count it against the budget. */
+    noteEdited(partyId: string): void {
+      lastEdit.set(partyId, Date.now());
+    },
+    close(): void {
+      offState();
+      offEnded();
+      for (const timer of pending.values()) clearTimeout(timer);
+      pending.clear();
+    },
+  };
+}

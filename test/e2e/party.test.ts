@@ -1,0 +1,198 @@
+// /party end to end: the real bot process posts the party panel through the fake Discord, its
+// buttons move playback for players connected over the party WebSocket, and a restart keeps the party.
+import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBot, tempStoreFile, type BotProcess } from '../support/bot.js';
+import { startFakeDiscord, type FakeDiscord, type FakeGuild, type FakeMessage } from '../support/fakeDiscord.js';
+import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
+
+let discord: FakeDiscord;
+let parti: FakeParti;
+let bot: BotProcess;
+let guild: FakeGuild;
+let channelId: string;
+let storeFile: string;
+let host: ReturnType<FakeDiscord['makeUser']>;
+let viewer: ReturnType<FakeDiscord['makeUser']>;
+let panel: FakeMessage;
+let inviteCode: string;
+let partyId: string;
+
+function party(subcommand: string, options: Record<string, unknown>, user = host) {
+  return discord.command({ guildId: guild.id, channelId, user, name: 'party', subcommand, options: options as never });
+}
+
+function button(message: FakeMessage, label: string) {
+  const found = message.components
+    .flatMap((row: any) => row.components ?? [])
+    .find((component: any) => component.label === label);
+  if (!found) throw new Error(`no "${label}" button on ${JSON.stringify(message.components)}`);
+  return found;
+}
+
+function currentPanel(): FakeMessage {
+  return discord.messages(channelId).find((m) => m.id === panel.id)!;
+}
+
+/** A player's socket, collecting every message it receives. */
+async function connectPlayer(link: string) {
+  const url = new URL(link);
+  const token = new URLSearchParams(url.hash.slice(1)).get('token');
+  expect(token).toBeTruthy();
+  const ws = new WebSocket(`ws://127.0.0.1:${bot.port}/api/v1/watch-parties/${partyId}/ws`, [
+    'watch-party.v1',
+    `bearer.${token}`,
+  ]);
+  const messages: any[] = [];
+  ws.on('message', (data) => messages.push(JSON.parse((data as Buffer).toString('utf8'))));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  await expect.poll(() => messages.some((m) => m.type === 'state')).toBe(true);
+  return { ws, messages };
+}
+
+beforeAll(async () => {
+  [discord, parti] = await Promise.all([startFakeDiscord(), startFakeParti()]);
+  guild = discord.addGuild({ name: 'Movie night', channels: [{ name: 'watch' }] });
+  channelId = guild.channel('watch').id;
+  host = discord.makeUser({ username: 'host' });
+  viewer = discord.makeUser({ username: 'viewer' });
+  storeFile = tempStoreFile();
+  bot = await startBot({ discord, parti, storeFile, env: { PUBLIC_URL: 'http://127.0.0.1:9' } });
+});
+afterAll(async () => {
+  await bot?.stop();
+  await Promise.all([discord?.close(), parti?.close()]);
+});
+
+describe('/party', () => {
+  it('create posts the panel in the channel and gives the host a personal link privately', async () => {
+    const reply = await party('create', { source: 'https://parti.com/video/80892', title: 'Shirt night' }).reply();
+    expect(reply.ephemeral).toBe(true);
+    const code = /Invite code `([A-Z0-9]{6})`/.exec(reply.content)?.[1];
+    expect(code).toMatch(/^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$/);
+    inviteCode = code!;
+    const hostLink = button(reply, 'Open the player').url as string;
+    expect(hostLink).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:9/watch-parties/${inviteCode}#token=[\\w.-]+$`));
+
+    panel = await discord.waitForMessage(channelId, (m) => m.embeds[0]?.title === '🎬 Shirt night');
+    const embed = panel.embeds[0]!;
+    expect(embed.description).toMatch(/^\*\*Now playing:\*\* I'm Live on Parti — worldoftshirts2001\n⏸ Paused at 0:00/);
+    const fields = Object.fromEntries((embed.fields ?? []).map((f) => [f.name, f.value]));
+    expect(fields).toMatchObject({ 'Invite code': `\`${inviteCode}\``, Watching: '1 / 100', Host: `<@${host.id}>` });
+    expect(panel.components.flatMap((row: any) => row.components.map((c: any) => c.label))).toEqual([
+      'Join',
+      'Play',
+      '−10 s',
+      '+10 s',
+      'Skip',
+      'End',
+      'Open player',
+    ]);
+    partyId = (button(panel, 'Play').custom_id as string).split(':')[2]!;
+  });
+
+  it("relays the host's Play button to every connected player with the position now", async () => {
+    const join = await discord
+      .button({ message: panel, customId: button(panel, 'Join').custom_id, user: viewer })
+      .reply();
+    expect(join.ephemeral).toBe(true);
+    expect(join.content).toMatch(/^You joined \*\*Shirt night\*\*/);
+    const player = await connectPlayer(button(join, 'Open the player').url);
+
+    const press = discord.button({
+      message: currentPanel(),
+      customId: button(currentPanel(), 'Play').custom_id,
+      user: host,
+    });
+    const updated = await press.reply();
+    expect(updated.embeds[0]?.description).toMatch(/▶ Playing, at 0:0\d/);
+    expect(button(updated, 'Pause')).toBeTruthy();
+    await expect.poll(() => player.messages.find((m) => m.type === 'play')).toBeTruthy();
+    const play = player.messages.find((m) => m.type === 'play');
+    expect(play).toMatchObject({ party_id: partyId, is_playing: true, actor_user_id: host.id, playback_rate: 1 });
+    expect(play.position).toBeGreaterThanOrEqual(0);
+    expect(play.position).toBeLessThan(1);
+
+    // +10 s moves everyone forward from where the timeline is now.
+    await sleep(300);
+    await discord
+      .button({ message: currentPanel(), customId: button(currentPanel(), '+10 s').custom_id, user: host })
+      .reply();
+    await expect.poll(() => player.messages.find((m) => m.type === 'seek')).toBeTruthy();
+    const seek = player.messages.find((m) => m.type === 'seek');
+    expect(seek.position).toBeGreaterThan(10.2);
+    expect(seek.position).toBeLessThan(11.5);
+    player.ws.close();
+  });
+
+  it("refuses another member's press and sends players nothing", async () => {
+    const hostLink = await party('join', {}, host).reply();
+    const player = await connectPlayer(button(hostLink, 'Open the player').url);
+    const before = player.messages.length;
+    const refusal = await discord
+      .button({ message: currentPanel(), customId: button(currentPanel(), 'Pause').custom_id, user: viewer })
+      .reply();
+    expect(refusal.ephemeral).toBe(true);
+    expect(refusal.content).toBe('Only the host and co-hosts can control playback.');
+    const stranger = discord.makeUser({ username: 'stranger' });
+    const strangerRefusal = await discord
+      .button({ message: currentPanel(), customId: button(currentPanel(), 'Skip').custom_id, user: stranger })
+      .reply();
+    expect(strangerRefusal.content).toBe('You must join the party first (the **Join** button or `/party join`).');
+    await sleep(500);
+    expect(
+      player.messages.slice(before).filter((m) => ['play', 'pause', 'seek', 'skip', 'sync'].includes(m.type)),
+    ).toEqual([]);
+    expect(currentPanel().embeds[0]?.description).toMatch(/▶ Playing/);
+
+    // Made co-host, the same member can pause.
+    const cohost = await party('cohost', { member: { user: viewer } }).reply();
+    expect(cohost.content).toBe(`<@${viewer.id}> is now a co-host: they can play, pause, seek and skip.`);
+    await discord
+      .button({ message: currentPanel(), customId: button(currentPanel(), 'Pause').custom_id, user: viewer })
+      .reply();
+    await expect
+      .poll(() => player.messages.find((m) => m.type === 'pause'))
+      .toMatchObject({ is_playing: false, actor_user_id: viewer.id });
+    player.ws.close();
+  });
+
+  it('adds clips, and refuses /party end to anyone but the host', async () => {
+    const added = await party('add', { source: 'https://parti.com/video/80892' }).reply();
+    expect(added.content).toBe("Added **I'm Live on Parti — worldoftshirts2001** to the queue (position 2).");
+    const notHost = await party('end', { code: inviteCode }, viewer).reply();
+    expect(notHost.content).toBe('Only the host can do that.');
+    const info = await party('info', {}, viewer).reply();
+    expect(info.embeds[0]?.fields?.find((f) => f.name === 'Up next')?.value).toBe(
+      "1. I'm Live on Parti — worldoftshirts2001",
+    );
+  });
+
+  it('keeps a live party and its code across a restart, then ends it from the panel', async () => {
+    expect(await bot.stop()).toBe(0);
+    bot = await startBot({ discord, parti, storeFile, env: { PUBLIC_URL: 'http://127.0.0.1:9' } });
+    const byCode = await fetch(`${bot.url}/api/v1/watch-parties/by-code/${inviteCode}`);
+    expect(byCode.status).toBe(200);
+    expect(((await byCode.json()) as any).data).toMatchObject({
+      id: partyId,
+      invite_code: inviteCode,
+      title: 'Shirt night',
+    });
+    const info = await party('info', { code: inviteCode }, viewer).reply();
+    expect(info.embeds[0]?.title).toBe('🎬 Shirt night');
+
+    const ended = await discord
+      .button({ message: currentPanel(), customId: button(currentPanel(), 'End').custom_id, user: host })
+      .reply();
+    expect(ended.embeds[0]?.description).toBe('This watch party has ended.');
+    expect(ended.components).toEqual([]);
+    const gone = await fetch(`${bot.url}/api/v1/watch-parties/${partyId}`);
+    expect(gone.status).toBe(404);
+    const late = await party('join', { code: inviteCode }, viewer).reply();
+    expect(late.content).toBe('That watch party has ended, or the code is wrong.');
+  });
+});
