@@ -22,6 +22,7 @@ let general: string;
 let pingRole: string;
 
 const env = {
+  ALERT_MAX_PER_GUILD: '4',
   ALERT_POLL_SECONDS: '1',
   ALERT_GRACE_SECONDS: '30',
   ALERT_EDIT_SECONDS: '1',
@@ -374,7 +375,23 @@ describe('restarts', () => {
     await sleep(2_500);
     expect([alertsChannel, general].map((id) => posted(id).length)).toEqual(counts);
     const list = await alertsCommand('list').reply();
-    expect(list.embeds[0]?.title).toBe('Alerts on this server (4 of 50)');
+    expect(list.embeds[0]?.title).toBe('Alerts on this server (4 of 4)');
+  });
+
+  it('refuses an alert past the per-server limit, with what to do', async () => {
+    const reply = await alertsCommand('add', { creator: '567503', channel: general }).reply();
+    expect(reply.content).toBe(
+      'This server already has 4 alerts, the most it can have. Remove one with `/alerts remove` first.',
+    );
+  });
+
+  it('flags the alerts of a deleted channel in /alerts list', async () => {
+    discord.deleteChannel(guild.channel('music').id);
+    await bot.waitForLog('alert channel deleted');
+    const list = await alertsCommand('list').reply();
+    expect(list.embeds[0]?.description).toMatch(
+      /category \*\*Music\*\* → <#\d+> · last alert <t:\d+:R>\n⚠️ \*\*Paused\*\*: the channel was deleted\./,
+    );
   });
 
   it('removes an alert, and forgets a server the bot leaves', async () => {
