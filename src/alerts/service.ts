@@ -102,25 +102,8 @@ function nonceFor(subscriptionId: string, eventKey: string): string {
   return createHash('sha256').update(`${subscriptionId}:${eventKey}`).digest('base64url').slice(0, 25);
 }
 
-export function goLiveFromPush(event: GoLive, receivedAt: number): GoLiveInput {
-  return {
-    userId: event.user_id,
-    eventId: event.event_id ?? undefined,
-    livestreamId: event.livestream_id ?? undefined,
-    userName: event.user_name ?? undefined,
-    title: event.event_title ?? undefined,
-    category: event.category_name ?? undefined,
-    viewers: event.viewers_count ?? undefined,
-    avatarUrl: imageUrl(event.avatar_link) ?? undefined,
-    previewUrl: imageUrl(event.event_file) ?? undefined,
-    socialMedia: event.social_media ?? undefined,
-    socialUsername: event.social_username ?? undefined,
-    receivedAt,
-    source: 'push',
-  };
-}
-
-function goLiveFromList(entry: LiveChannel, receivedAt: number): GoLiveInput {
+/** The push payload and a live-list entry name their fields alike; both become one input. */
+function toGoLiveInput(entry: GoLive | LiveChannel, receivedAt: number, source: GoLiveInput['source']): GoLiveInput {
   return {
     userId: entry.user_id,
     eventId: entry.event_id ?? undefined,
@@ -134,7 +117,7 @@ function goLiveFromList(entry: LiveChannel, receivedAt: number): GoLiveInput {
     socialMedia: entry.social_media ?? undefined,
     socialUsername: entry.social_username ?? undefined,
     receivedAt,
-    source: 'live-list',
+    source,
   };
 }
 
@@ -456,7 +439,7 @@ export function createAlertService(options: AlertServiceOptions) {
     const receivedAt = now();
     const liveIds = new Set(live.map((entry) => entry.user_id));
     for (const entry of live) {
-      await handleGoLive(goLiveFromList(entry, receivedAt)).catch((error: unknown) =>
+      await handleGoLive(toGoLiveInput(entry, receivedAt, 'live-list')).catch((error: unknown) =>
         log.error({ err: error, userId: entry.user_id }, 'gap fill failed for a live creator'),
       );
     }
@@ -511,7 +494,7 @@ export function createAlertService(options: AlertServiceOptions) {
   }
 
   const onGoLive = (event: GoLive) => {
-    handleGoLive(goLiveFromPush(event, now())).catch((error: unknown) =>
+    handleGoLive(toGoLiveInput(event, now(), 'push')).catch((error: unknown) =>
       log.error({ err: error, userId: event.user_id }, 'go-live handling failed'),
     );
   };

@@ -30,6 +30,14 @@ import type { Command } from './index.js';
 
 const PAGE_SIZE = 10;
 
+const subscriptionOption = {
+  type: ApplicationCommandOptionType.String,
+  name: 'subscription',
+  description: 'Which alert',
+  required: true,
+  autocomplete: true,
+} as const;
+
 /** What the bot needs in a channel to post alert cards. */
 const REQUIRED = [
   [PermissionFlagsBits.ViewChannel, 'View Channel'],
@@ -183,15 +191,7 @@ export default {
         type: ApplicationCommandOptionType.Subcommand,
         name: 'remove',
         description: 'Stop an alert',
-        options: [
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'subscription',
-            description: 'Which alert',
-            required: true,
-            autocomplete: true,
-          },
-        ],
+        options: [subscriptionOption],
       },
       {
         type: ApplicationCommandOptionType.Subcommand,
@@ -202,15 +202,7 @@ export default {
         type: ApplicationCommandOptionType.Subcommand,
         name: 'test',
         description: 'Post a sample alert (nobody is pinged)',
-        options: [
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'subscription',
-            description: 'Which alert',
-            required: true,
-            autocomplete: true,
-          },
-        ],
+        options: [subscriptionOption],
       },
     ],
   },

@@ -103,6 +103,14 @@ async function personalLink(deps: Deps, detail: PartyDetail, user: User, display
   return `${joined.invite_url}#token=${joined.token}`;
 }
 
+const sourceOption = {
+  type: ApplicationCommandOptionType.String,
+  name: 'source',
+  description: 'Parti video link, creator (live), or a .m3u8/.mp4/.webm URL',
+  required: true,
+  max_length: 300,
+} as const;
+
 const codeOption = {
   type: ApplicationCommandOptionType.String,
   name: 'code',
@@ -160,13 +168,7 @@ export default {
         name: 'create',
         description: 'Start a watch party in this channel',
         options: [
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'source',
-            description: 'Parti video link, creator (live), or a .m3u8/.mp4/.webm URL',
-            required: true,
-            max_length: 300,
-          },
+          sourceOption,
           { type: ApplicationCommandOptionType.String, name: 'title', description: 'Party title', max_length: 100 },
           {
             type: ApplicationCommandOptionType.String,
@@ -217,16 +219,7 @@ export default {
         type: ApplicationCommandOptionType.Subcommand,
         name: 'add',
         description: 'Add a clip to the queue (host and co-hosts)',
-        options: [
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'source',
-            description: 'Parti video link, creator (live), or a .m3u8/.mp4/.webm URL',
-            required: true,
-            max_length: 300,
-          },
-          codeOption,
-        ],
+        options: [sourceOption, codeOption],
       },
     ],
   },

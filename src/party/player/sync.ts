@@ -1,0 +1,268 @@
+// The web player's sync engine: estimates the server clock from ping/pong samples and keeps a media
+// element on the party's anchored timeline with tiered, hysteretic corrections. Pure: the clock and
+// the media element are passed in, so the maths is unit-tested with fakes and the page only wires
+// DOM events to it. Thresholds live in SYNC_TUNING and nowhere else.
+
+export const SYNC_TUNING = {
+  /** Below this drift nothing is done: rate changes you cannot see still cost smoothness. */
+  deadbandMs: 80,
+  /** A rate nudge, once started, continues until the drift is under this (hysteresis). */
+  settleMs: 30,
+  /** Up to this drift the rate is nudged; beyond it a seek is cheaper than minutes of nudging. */
+  seekAboveMs: 2000,
+  /** Largest playbackRate change, as a fraction of the party rate (±10 % is barely audible). */
+  maxRateNudge: 0.1,
+  /** Rate change per second of drift: 100 ms of drift → 10 %, a ~1 s time constant. */
+  rateGainPerSecond: 1,
+  /** Correction seeks are spaced at least this far apart so a bad network cannot cause a seek storm. */
+  minSeekIntervalMs: 3000,
+  /** Right after a stall or a timeline change, drift beyond this is fixed by seeking, not nudging. */
+  recoverSeekAboveMs: 400,
+  /** How long after a stall or a timeline change the recovery threshold applies. */
+  recoverWindowMs: 1500,
+  /** Seek cost guess before one is measured (time from setting currentTime to playback resuming). */
+  initialSeekCostMs: 120,
+  /** A measured seek cost above this is treated as a stall, not as the cost of seeking. */
+  maxSeekCostMs: 1500,
+  /** Clock samples kept; the one with the lowest round trip wins (least queueing, least asymmetry). */
+  clockSamples: 12,
+  /** Pings sent in a quick burst on (re)connect, then one per refresh interval. */
+  clockBurst: 5,
+  clockBurstIntervalMs: 150,
+  clockRefreshMs: 2000,
+  /** The controller runs this often; also on every timeline change and media event. */
+  tickMs: 250,
+} as const;
+
+export type SyncTuning = typeof SYNC_TUNING;
+
+/** NTP-style estimate of `server clock − client clock`, from the lowest-delay recent sample. */
+export class ClockSync {
+  private readonly samples: Array<{ offsetMs: number; rttMs: number }> = [];
+
+  constructor(private readonly keep: number = SYNC_TUNING.clockSamples) {}
+
+  /** `sentAt` and `receivedAt` on the client clock; `serverTimeMs` from the pong. */
+  addSample(sentAt: number, serverTimeMs: number, receivedAt: number): void {
+    const rttMs = receivedAt - sentAt;
+    if (!(rttMs >= 0) || !Number.isFinite(serverTimeMs)) return;
+    this.samples.push({ offsetMs: serverTimeMs - (sentAt + receivedAt) / 2, rttMs });
+    if (this.samples.length > this.keep) this.samples.shift();
+  }
+
+  get ready(): boolean {
+    return this.samples.length > 0;
+  }
+
+  private best(): { offsetMs: number; rttMs: number } | undefined {
+    let best: { offsetMs: number; rttMs: number } | undefined;
+    for (const sample of this.samples) if (!best || sample.rttMs < best.rttMs) best = sample;
+    return best;
+  }
+
+  /** 0 until the first pong: a client whose clock is right still plays roughly in sync meanwhile. */
+  get offsetMs(): number {
+    return this.best()?.offsetMs ?? 0;
+  }
+
+  get rttMs(): number | null {
+    return this.best()?.rttMs ?? null;
+  }
+
+  /** Forget samples (after a reconnect the path may have changed). */
+  reset(): void {
+    this.samples.length = 0;
+  }
+}
+
+/** The subset of HTMLMediaElement the controller reads and drives. */
+export interface MediaLike {
+  currentTime: number;
+  playbackRate: number;
+  readonly paused: boolean;
+  readonly seeking: boolean;
+  /** HTMLMediaElement.readyState: below 3 (HAVE_FUTURE_DATA) the element is buffering. */
+  readonly readyState: number;
+  pause(): void;
+}
+
+/** The party's authoritative timeline, as carried by every playback message. */
+export interface Timeline {
+  clipId: string | null;
+  anchorPosition: number;
+  anchorServerTimeMs: number;
+  rate: number;
+  playing: boolean;
+  duration: number | null;
+}
+
+export type SeekReason = 'timeline' | 'stall' | 'drift';
+
+export interface SyncStats {
+  /** Latest drift (media − target) in ms; null while nothing is known. */
+  driftMs: number | null;
+  seeks: number;
+  /** Seeks made to fix drift with no timeline change or stall to explain them (the steady-state ones). */
+  driftSeeks: number;
+  nudging: boolean;
+  seekCostMs: number;
+  stalled: boolean;
+}
+
+export interface SyncControllerOptions {
+  media: MediaLike;
+  clock: ClockSync;
+  /** The client clock in ms (Date.now in the page); the clock offset maps it to the server's. */
+  now: () => number;
+  /** Starts playback; the page owns autoplay handling (muted fallback, join overlay). */
+  play: () => void;
+  tuning?: Partial<SyncTuning>;
+}
+
+export class SyncController {
+  private timeline: Timeline | null = null;
+  private readonly tuning: SyncTuning;
+  private nudging = false;
+  private lastSeekAt = Number.NEGATIVE_INFINITY;
+  private seekStartedAt: number | null = null;
+  private recoverUntil = Number.NEGATIVE_INFINITY;
+  private recoverReason: SeekReason = 'timeline';
+  private wasStalled = false;
+  private readonly stats: SyncStats;
+
+  constructor(private readonly options: SyncControllerOptions) {
+    this.tuning = { ...SYNC_TUNING, ...options.tuning };
+    this.stats = {
+      driftMs: null,
+      seeks: 0,
+      driftSeeks: 0,
+      nudging: false,
+      seekCostMs: this.tuning.initialSeekCostMs,
+      stalled: false,
+    };
+  }
+
+  get snapshot(): Readonly<SyncStats> {
+    return { ...this.stats, nudging: this.nudging };
+  }
+
+  get current(): Timeline | null {
+    return this.timeline;
+  }
+
+  /** Where the party is now, in seconds into the clip. */
+  targetPosition(at = this.options.now()): number | null {
+    const t = this.timeline;
+    if (!t) return null;
+    const elapsedMs = t.playing ? at + this.options.clock.offsetMs - t.anchorServerTimeMs : 0;
+    const position = t.anchorPosition + (Math.max(0, elapsedMs) / 1000) * t.rate;
+    return t.duration !== null ? Math.min(position, t.duration) : position;
+  }
+
+  /**
+   * A new timeline from the server. Any change of position, play state or clip opens a recovery window
+   * in which a large drift is fixed by one immediate seek: the room moved, the user expects a jump.
+   */
+  setTimeline(next: Timeline): void {
+    this.timeline = next;
+    this.recoverUntil = this.options.now() + this.tuning.recoverWindowMs;
+    this.recoverReason = 'timeline';
+    this.lastSeekAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Forget the timeline (a new clip is loading). */
+  clear(): void {
+    this.timeline = null;
+    this.stats.driftMs = null;
+    this.nudging = false;
+  }
+
+  /** Call on the media element's `seeked`: measures what a seek costs, to aim ahead next time. */
+  onSeeked(): void {
+    if (this.seekStartedAt === null) return;
+    const cost = this.options.now() - this.seekStartedAt;
+    this.seekStartedAt = null;
+    if (cost >= 0 && cost <= this.tuning.maxSeekCostMs) {
+      this.stats.seekCostMs = Math.round(this.stats.seekCostMs * 0.5 + cost * 0.5);
+    }
+  }
+
+  /** One control step; returns what it did. */
+  tick(): 'idle' | 'wait' | 'hold' | 'nudge' | 'seek' | 'paused' {
+    const { media } = this.options;
+    const t = this.timeline;
+    const now = this.options.now();
+    const target = this.targetPosition(now);
+    if (!t || target === null) return 'idle';
+    const baseRate = t.rate;
+
+    if (!t.playing) {
+      this.nudging = false;
+      if (!media.paused) media.pause();
+      if (media.playbackRate !== baseRate) media.playbackRate = baseRate;
+      const driftMs = (media.currentTime - target) * 1000;
+      this.stats.driftMs = driftMs;
+      if (!media.seeking && Math.abs(driftMs) > this.tuning.settleMs) {
+        this.seek(target, now, this.recoverReason);
+        return 'seek';
+      }
+      return 'paused';
+    }
+
+    if (media.paused) this.options.play();
+    const buffering = media.seeking || media.readyState < 3;
+    if (buffering) {
+      if (!media.seeking) this.wasStalled = true;
+      this.stats.stalled = !media.seeking;
+      return 'wait';
+    }
+    this.stats.stalled = false;
+    if (this.wasStalled) {
+      // A viewer who buffered catches up now; the room never waited for them.
+      this.wasStalled = false;
+      this.recoverUntil = now + this.tuning.recoverWindowMs;
+      this.recoverReason = 'stall';
+      this.lastSeekAt = Number.NEGATIVE_INFINITY;
+    }
+
+    const driftMs = (media.currentTime - target) * 1000;
+    this.stats.driftMs = driftMs;
+    const size = Math.abs(driftMs);
+    const recovering = now < this.recoverUntil;
+    const seekAbove = recovering ? this.tuning.recoverSeekAboveMs : this.tuning.seekAboveMs;
+    if (size > seekAbove && now - this.lastSeekAt >= this.tuning.minSeekIntervalMs) {
+      // The element needs seekCost to resume; aim where the party will be by then.
+      const ahead = (this.stats.seekCostMs / 1000) * baseRate;
+      const aim = t.duration !== null ? Math.min(target + ahead, t.duration) : target + ahead;
+      this.seek(aim, now, recovering ? this.recoverReason : 'drift');
+      media.playbackRate = baseRate;
+      this.nudging = false;
+      return 'seek';
+    }
+
+    if (!this.nudging && size > this.tuning.deadbandMs) this.nudging = true;
+    else if (this.nudging && size < this.tuning.settleMs) this.nudging = false;
+    if (!this.nudging) {
+      if (media.playbackRate !== baseRate) media.playbackRate = baseRate;
+      return 'hold';
+    }
+    const nudge = Math.max(
+      -this.tuning.maxRateNudge,
+      Math.min(this.tuning.maxRateNudge, (driftMs / 1000) * this.tuning.rateGainPerSecond),
+    );
+    // Ahead (positive drift) → slower; behind → faster.
+    media.playbackRate = baseRate * (1 - nudge);
+    return 'nudge';
+  }
+
+  private seek(position: number, now: number, reason: SeekReason): void {
+    const { media } = this.options;
+    media.currentTime = Math.max(0, position);
+    this.lastSeekAt = now;
+    this.seekStartedAt = now;
+    this.stats.seeks += 1;
+    if (reason === 'drift') this.stats.driftSeeks += 1;
+    // One recovery seek per change: later drift goes back to the normal tiers.
+    this.recoverUntil = Number.NEGATIVE_INFINITY;
+  }
+}
