@@ -541,9 +541,11 @@ describe('party:token', () => {
     if (!existsSync(join(repoRoot, 'dist/party/tokenCli.js'))) throw new Error('run npm run build first');
     const storeUrl = tempStoreUrl();
     const output = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      // The script `npm run party:token` runs after building; the suite has built already, and a
+      // second build here would rewrite dist/ under the other test files' bot processes.
       const child = spawn(
-        'npm',
-        ['run', '--silent', 'party:token', '--', '--user', '4242', '--name', 'Ops', '--ttl', '600'],
+        process.execPath,
+        ['dist/party/tokenCli.js', '--user', '4242', '--name', 'Ops', '--ttl', '600'],
         { cwd: repoRoot, env: { ...process.env, STORE_URL: storeUrl, PARTY_SECRET: '' } },
       );
       let stdout = '';
