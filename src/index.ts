@@ -8,9 +8,11 @@ import { createDiscordClient } from './discord/client.js';
 import { registerEvents } from './events/index.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
 import { createPartiClient } from './parti/client.js';
 import { createLiveFeed } from './parti/liveFeed.js';
 import { createPartyPanels } from './party/panel.js';
+import { registerPlayerRoutes } from './party/player/routes.js';
 import { registerPartyRoutes } from './party/server.js';
 import { createPartyService } from './party/service.js';
 import { openStore } from './store/index.js';
@@ -35,14 +37,17 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 
+  const metrics = createMetrics();
   const store = await openStore(config.STORE_URL, logger);
   const parti = createPartiClient({
     baseUrl: config.PARTI_API_URL,
     proxyUrl: config.PARTI_PROXY_URL,
     cache: store.cache,
     logger: logger.child({ module: 'parti' }),
+    onAttempt: (route, outcome, seconds) => metrics.partiRequest(route, outcome, seconds),
   });
   const client = createDiscordClient(config);
+  client.rest.on('response', (request, response) => metrics.discordResponse(response.status, request.route));
   const feed = createLiveFeed({
     url: config.PARTI_WS_URL,
     proxyUrl: config.PARTI_PROXY_URL,
@@ -61,18 +66,25 @@ async function main(): Promise<void> {
       categoryCapPerHour: config.ALERT_CATEGORY_CAP_PER_HOUR,
       maxPerGuild: config.ALERT_MAX_PER_GUILD,
     },
+    metrics,
   });
-  const party = await createPartyService({ store, parti, config, logger });
+  const party = await createPartyService({ store, parti, config, logger, metrics });
+  metrics.watchParties(() => party.stats());
   const panels = createPartyPanels({ store, rest: client.rest, party, logger });
   const lifecycle = { shuttingDown: false, inFlight: 0 };
   const deps: Deps = { config, logger, store, parti, client, alerts, party, panels, lifecycle };
 
-  const http = createHttpServer(logger, {
-    discordReady: () => client.isReady(),
-    storeOpen: () => store.isOpen(),
-    shuttingDown: () => lifecycle.shuttingDown,
-  });
+  const http = createHttpServer(
+    logger,
+    {
+      discordReady: () => client.isReady(),
+      storeOpen: () => store.isOpen(),
+      shuttingDown: () => lifecycle.shuttingDown,
+    },
+    metrics.registry,
+  );
   registerPartyRoutes(http, party);
+  registerPlayerRoutes(http, party, config);
   await http.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
   const address = http.server.address();
   logger.info(

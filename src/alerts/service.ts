@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { DiscordAPIError, Routes, type APIMessage, type REST } from 'discord.js';
 import type { Logger } from '../logger.js';
+import type { MetricsHooks } from '../metrics.js';
 import type { PartiClient } from '../parti/client.js';
 import type { LiveFeed } from '../parti/liveFeed.js';
 import type { GoLive, LiveChannel } from '../parti/schemas.js';
@@ -37,6 +38,7 @@ export interface AlertServiceOptions {
   logger: Logger;
   settings: AlertSettings;
   now?: () => number;
+  metrics?: Pick<MetricsHooks, 'alertPosted'> | undefined;
 }
 
 /** A go-live as the service needs it, whether it came from the socket or the live list. */
@@ -267,6 +269,7 @@ export function createAlertService(options: AlertServiceOptions) {
       const status = await readStatus(sub.id);
       await alerts.set(`status:${sub.id}`, { ...status, lastAlertAt: postedAt } satisfies SubscriptionStatus);
     });
+    options.metrics?.alertPosted(input.source, (postedAt - input.receivedAt) / 1000);
     log.info(
       {
         subscriptionId: sub.id,

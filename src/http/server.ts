@@ -1,6 +1,8 @@
 // The bot's HTTP server (Fastify: schema-aware routing, a pino logger it shares with us, and
-// graceful close), with /healthz for Docker and load balancers. Parties mount their routes here.
+// graceful close), with /healthz for Docker and load balancers and /metrics for Prometheus.
+// Parties mount their routes here.
 import Fastify, { LogController } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 
 export interface HealthSource {
@@ -13,7 +15,7 @@ const startedAt = Date.now();
 
 export type HttpServer = ReturnType<typeof createHttpServer>;
 
-export function createHttpServer(logger: Logger, health: HealthSource) {
+export function createHttpServer(logger: Logger, health: HealthSource, registry?: Registry) {
   const app = Fastify({
     loggerInstance: logger.child({ module: 'http' }),
     // Health probes arrive every few seconds; per-request lines would drown the useful ones.
@@ -37,6 +39,13 @@ export function createHttpServer(logger: Logger, health: HealthSource) {
         uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
       });
   });
+
+  // Prometheus scrapes this; keep it off the public internet (a reverse proxy or firewall rule).
+  if (registry) {
+    app.get('/metrics', async (_request, reply) => {
+      return reply.header('content-type', registry.contentType).send(await registry.metrics());
+    });
+  }
 
   return app;
 }

@@ -106,6 +106,8 @@ export interface PartiClientOptions {
   retries?: number | undefined;
   /** A 429 asking to wait longer than this fails at once as rate_limited. Default 10000. */
   maxRetryAfterMs?: number | undefined;
+  /** Told about every upstream attempt (for /metrics). */
+  onAttempt?: ((route: PartiRoute, outcome: string, seconds: number) => void) | undefined;
 }
 
 export interface CallOptions {
@@ -411,7 +413,9 @@ export function createPartiClient(opts: PartiClientOptions): PartiClient {
     let timeouts = 0;
     for (let attempt = 1; ; attempt++) {
       if (closing.signal.aborted) throw closedError(route);
+      const startedAt = performance.now();
       const result = await attemptOnce(route, path, url, attempt);
+      opts.onAttempt?.(route, result.ok ? 'ok' : result.error.kind, (performance.now() - startedAt) / 1000);
       if (result.ok) return result.body;
       const { error } = result;
       if (error.kind === 'timeout') timeouts++;

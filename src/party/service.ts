@@ -9,6 +9,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { MetricsHooks } from '../metrics.js';
 import type { PartiClient } from '../parti/client.js';
 import type { Store } from '../store/index.js';
 import { generateInviteCode, normalizeInviteCode } from './codes.js';
@@ -89,6 +90,7 @@ export interface PartyServiceOptions {
   drainCheckMs?: number;
   rateLimiter?: RateLimiter;
   limits?: Partial<PartyLimits>;
+  metrics?: Pick<MetricsHooks, 'partyMessageIn' | 'partyMessagesOut'> | undefined;
 }
 
 export type PartyErrorCode =
@@ -210,6 +212,8 @@ export interface PartyService {
   /** Per-socket numbers, for tests and diagnostics. */
   socketStats(partyId: string): Array<{ userId: string; bufferedAmount: number; stale: boolean; skipped: number }>;
   on<E extends keyof PartyServiceEvents>(event: E, listener: (...args: PartyServiceEvents[E]) => void): () => void;
+  /** Live parties, their participants and open sockets, for /metrics. */
+  stats(): { parties: number; participants: number; sockets: number };
   /** Persists everything pending now. */
   flush(): Promise<void>;
   /** Closes every socket (1001), stops the timers and flushes; parties stay live for the next start. */
@@ -399,6 +403,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       return;
     }
     ws.send(frame, { binary: false });
+    options.metrics?.partyMessagesOut(1);
   }
 
   function broadcast(rt: Runtime, message: ServerMessage): void {
@@ -609,6 +614,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       return;
     }
     const message = parsed.data;
+    options.metrics?.partyMessageIn(message.type);
     const { rt } = conn;
     if (message.party_id !== undefined && message.party_id !== rt.room.id) {
       violation(conn, 'WRONG_PARTY', 'party_id is not the party of this socket', message.type);
@@ -858,6 +864,16 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (failure) throw failure;
       endRuntime(rt, result, 'host');
       await flush();
+    },
+
+    stats() {
+      let participants = 0;
+      let sockets = 0;
+      for (const rt of runtimes.values()) {
+        participants += rt.room.presentMembers().length;
+        sockets += rt.conns.size;
+      }
+      return { parties: runtimes.size, participants, sockets };
     },
 
     getParty(partyId) {

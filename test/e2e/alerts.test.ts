@@ -181,6 +181,8 @@ describe('delivering alerts', () => {
     });
     const line = await bot.waitForLog('alert posted');
     expect(line).toMatchObject({ userId: BALTHIER, source: 'push' });
+    expect(await bot.metric('parti_bot_alerts_posted_total', { source: 'push' })).toBe(1);
+    expect(await bot.metric('parti_bot_alert_latency_seconds_count')).toBe(1);
   });
 
   it('starts a watch party of the live stream from the card', async () => {
@@ -336,7 +338,10 @@ describe('when Discord refuses', () => {
   it('/alerts test posts a sample with nobody pinged once fixed, and resumes the subscription', async () => {
     discord.setChannelPermissions(alertsChannel, []);
     const id = await subscriptionId(/^BalthierGR \(creator\) → #alerts$/);
+    // One 429 on the way: discord.js waits it out, the post still lands, and /metrics counts it.
+    discord.failRoute('POST', `/channels/${alertsChannel}/messages`, { status: 429, retryAfter: 0.2, times: 1 });
     const reply = await alertsCommand('test', { subscription: id }).reply();
+    expect(await bot.metric('parti_bot_discord_rate_limited_total')).toBe(1);
     expect(reply.content).toMatch(
       /^Posted a test alert in <#\d+> \(\[jump to it\]\(https:\/\/discord\.com\/channels\/\d+\/\d+\/\d+\)\)\. Nobody was pinged\.$/,
     );

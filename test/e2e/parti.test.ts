@@ -68,7 +68,12 @@ function linkButtons(message: { components: any[] }): string[] {
 
 describe('/parti user', () => {
   it('shows a creator card by Parti id: profile, linked account, not live, recent streams with video links', async () => {
+    const before = await bot.metric('parti_bot_parti_requests_total', { route: 'user_profile', outcome: 'ok' });
     const reply = await parti_('user', { query: '353044' }).reply();
+    // Prometheus sees the upstream request the card cost.
+    expect(await bot.metric('parti_bot_parti_requests_total', { route: 'user_profile', outcome: 'ok' })).toBe(
+      before + 1,
+    );
     expect(reply.ephemeral).toBe(false);
     const embed = reply.embeds[0];
     expect(embed?.title).toBe('BalthierGR');

@@ -116,6 +116,9 @@ describe('/party', () => {
     expect(play).toMatchObject({ party_id: partyId, is_playing: true, actor_user_id: host.id, playback_rate: 1 });
     expect(play.position).toBeGreaterThanOrEqual(0);
     expect(play.position).toBeLessThan(1);
+    expect(await bot.metric('parti_bot_watch_parties')).toBe(1);
+    expect(await bot.metric('parti_bot_watch_party_sockets')).toBe(1);
+    expect(await bot.metric('parti_bot_party_ws_messages_out_total')).toBeGreaterThanOrEqual(2);
 
     // +10 s moves everyone forward from where the timeline is now.
     await sleep(300);

@@ -25,6 +25,8 @@ export interface BotProcess {
   stderr: string[];
   waitForLog(match: string | RegExp | ((line: LogLine) => boolean), timeoutMs?: number): Promise<LogLine>;
   healthz(): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** A sample's value from GET /metrics (0 when absent), e.g. metric('x_total', { route: 'live' }). */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
   /** SIGTERM (or another signal) and the exit code */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
@@ -149,6 +151,18 @@ export async function startBot(options: StartBotOptions = {}): Promise<BotProces
     async healthz() {
       const response = await fetch(`${url}/healthz`);
       return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    },
+    async metric(name, labels = {}) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+      let total = 0;
+      for (const line of text.split('\n')) {
+        const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+        if (!match || match[1] !== name) continue;
+        const have = match[2] ?? '';
+        if (wanted.every((pair) => have.split(',').includes(pair))) total += Number(match[3]);
+      }
+      return total;
     },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
