@@ -2,11 +2,23 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // End-to-end files each start real bot processes; two cores run two files at a time well.
     pool: 'forks',
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },
+      {
+        // The same end-to-end suites with the bot's state in a real Redis.
+        extends: true,
+        test: {
+          name: 'redis',
+          include: ['test/e2e/**/*.test.ts'],
+          env: { TEST_STORE: 'redis' },
+          globalSetup: ['test/support/redisServer.ts'],
+        },
+      },
+    ],
   },
 });

@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import Keyv from 'keyv';
+import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import type { Logger } from '../logger.js';
 
@@ -30,8 +31,9 @@ export interface Store {
 
 export async function openStore(url: string, logger: Logger): Promise<Store> {
   const log = logger.child({ module: 'store' });
+  if (/^rediss?:\/\//.test(url)) return openRedisStore(url, log);
   if (!url.startsWith('sqlite://')) {
-    throw new Error(`STORE_URL ${url.split(':')[0]}:// is not supported yet: use sqlite://path/to/file.sqlite`);
+    throw new Error(`STORE_URL ${url.split(':')[0]}:// is not supported: use sqlite://path or redis://host:port`);
   }
   const file = url.slice('sqlite://'.length);
   if (file !== ':memory:') await mkdir(dirname(file), { recursive: true });
@@ -81,6 +83,53 @@ export async function openStore(url: string, logger: Logger): Promise<Store> {
       if (!openState) return;
       openState = false;
       await Promise.allSettled([...adapters.values()].map((adapter) => adapter.disconnect()));
+      log.info('store closed');
+    },
+  };
+}
+
+/**
+ * Redis, for several bot or party processes sharing state. `?prefix=NAME` on the URL puts every
+ * key under NAME (default `parti-bot`), so bots (or test runs) can share one Redis.
+ */
+async function openRedisStore(url: string, log: Logger): Promise<Store> {
+  const parsed = new URL(url);
+  const prefix = parsed.searchParams.get('prefix') || 'parti-bot';
+  parsed.search = '';
+  const connection = parsed.toString();
+  const adapters: KeyvRedis<unknown>[] = [];
+  const open = (namespace: Namespace): Keyv => {
+    const durable = namespace !== 'cache';
+    const adapter = new KeyvRedis(connection, { throwOnConnectError: true, throwOnErrors: durable });
+    adapters.push(adapter);
+    // The adapter prefixes keys with the namespace itself; keyv's own prefix would double it.
+    const keyv = new Keyv({
+      store: adapter,
+      namespace: `${prefix}:${namespace}`,
+      useKeyPrefix: false,
+      throwOnErrors: durable,
+    });
+    keyv.on('error', (error: unknown) => log.error({ err: error, namespace }, 'store error'));
+    return keyv;
+  };
+  const [meta, guilds, alerts, parties, cache] = namespaces.map(open) as [Keyv, Keyv, Keyv, Keyv, Keyv];
+  await Promise.all([meta, guilds, alerts, parties, cache].map((keyv) => keyv.get('__open__')));
+  let openState = true;
+  log.info({ redis: `${parsed.host}${parsed.pathname}`, prefix }, 'store open');
+  return {
+    meta,
+    guilds,
+    alerts,
+    parties,
+    cache,
+    kind: 'redis',
+    isOpen: () => openState,
+    // Redis expires keys with a TTL by itself.
+    purgeExpired: () => Promise.resolve(0),
+    async close() {
+      if (!openState) return;
+      openState = false;
+      await Promise.allSettled(adapters.map((adapter) => adapter.disconnect()));
       log.info('store closed');
     },
   };

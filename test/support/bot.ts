@@ -1,6 +1,7 @@
 // Starts the real bot process (dist/index.js, the entry `npm start` runs) against the local fakes,
 // with its own temporary sqlite file, and reads its structured logs.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -43,6 +44,20 @@ export interface StartBotOptions {
   entry?: string;
 }
 
+/**
+ * The STORE_URL a bot started with `storeFile` uses: that sqlite file, or, when the suite runs
+ * against Redis (TEST_STORE=redis, see test/support/redisServer.ts), a key prefix derived from it,
+ * so a restart on the same `storeFile` finds the same state.
+ */
+export function storeUrlFor(storeFile: string): string {
+  if (process.env.TEST_STORE === 'redis') {
+    const redis = process.env.TEST_REDIS_URL;
+    if (!redis) throw new Error('TEST_STORE=redis needs TEST_REDIS_URL (set by test/support/redisServer.ts)');
+    return `${redis}?prefix=${createHash('sha256').update(storeFile).digest('hex').slice(0, 16)}`;
+  }
+  return `sqlite://${storeFile}`;
+}
+
 export function tempStoreFile(): string {
   return join(mkdtempSync(join(tmpdir(), 'parti-bot-')), 'store.sqlite');
 }
@@ -57,7 +72,7 @@ export function botEnv(options: StartBotOptions, storeFile: string): Record<stri
     PARTI_API_URL: options.parti?.apiUrl,
     PARTI_WS_URL: options.parti?.wsUrl,
     PARTI_MEDIA_URL: options.parti?.mediaUrl,
-    STORE_URL: `sqlite://${storeFile}`,
+    STORE_URL: storeUrlFor(storeFile),
     HTTP_PORT: '0',
     HTTP_HOST: '127.0.0.1',
     LOG_LEVEL: 'debug',
