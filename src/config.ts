@@ -25,7 +25,7 @@ export const configSchema = z.object({
     .string()
     .regex(/^(sqlite|redis|rediss):\/\/.+/, 'must start with sqlite:// or redis://')
     .default('sqlite://data/parti-bot.sqlite')
-    .describe("keyv store: sqlite://path/to/file.sqlite or redis://host:port[/db][?prefix=name]"),
+    .describe('keyv store: sqlite://path/to/file.sqlite or redis://host:port[/db][?prefix=name]'),
   HTTP_PORT: z.coerce
     .number()
     .int()
