@@ -1,0 +1,579 @@
+// Benchmark: watch-party fan-out and memory per connection.
+// Three servers, each in its own child process, on 127.0.0.1:
+//   - ours: the real bot process (dist/index.js via startBot, against the fake Discord and fake
+//     Parti) with PARTY_SECRET set, so this process signs member tokens with the same key;
+//   - raw ws floor: bench/party/rawServer.ts, one pre-serialized frame sent to every socket;
+//   - socket.io: bench/party/ioServer.ts, one room per party, `io.to(room).emit(…)`.
+// Every client lives in this process and does the same work for all three (parse the JSON frame,
+// compare the position). 1. Fan-out: on each server a party of N (host included) whose host sends
+// `seek` with a new position each round; a sample is, per participant, arrival − send on this
+// process's clock. A round waits for every participant; rounds go round-robin over the three
+// servers (running at once), 30 ms apart, so background load on the machine hits all three alike.
+// 2. Memory: 10,000 sockets across 100 parties of 100, one server at a time, each freshly started
+// (ours: the host creates the party, 99 viewers join it over REST with their own tokens, then
+// everyone opens the socket); RSS (/proc/<pid>/status) and V8 heap used (a preload in the server
+// answering SIGUSR2 after a full GC) before and after, idle.
+// Run: npm run bench:party
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { io as ioClient } from 'socket.io-client';
+import WebSocket from 'ws';
+import { createTokenSigner } from '../src/party/tokens.js';
+import { repoRoot, startBot } from '../test/support/bot.js';
+import { startFakeDiscord } from '../test/support/fakeDiscord.js';
+import { startFakeParti } from '../test/support/fakeParti.js';
+import { roomId } from './party/frame.js';
+
+const SIZES = [100, 1_000];
+const WARMUP_ROUNDS = 5;
+const ROUNDS = 100;
+/** Between two rounds (of any server): ours takes 20 messages/s per socket, this keeps its host at ≤ 11/s. */
+const PACE_MS = 30;
+const ROUND_TIMEOUT_MS = 15_000;
+const MEM_PARTIES = 100;
+const MEM_PER_PARTY = 100;
+const SETTLE_MS = 3_000;
+const CONNECT_CONCURRENCY = 100;
+const REST_CONCURRENCY = 50;
+const SECRET = 'bench-party-secret-0123456789abcdef-0123456789abcdef';
+const API = '/api/v1/watch-parties';
+const SOURCE = 'https://cdn.example/bench/movie.m3u8';
+
+type Kind = 'raw' | 'ours' | 'io';
+const LABEL: Record<Kind, string> = { raw: 'raw ws floor', ours: 'ours (bot process)', io: 'socket.io' };
+
+const progress = (text: string): void =>
+  console.error(`[bench:party ${new Date().toISOString().slice(11, 19)}] ${text}`);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+async function pool<T, R>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]!, index);
+      }
+    }),
+  );
+  return results;
+}
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+// ---------------------------------------------------------------------------------------------
+// Servers under test, each its own process, each with a preload that reports memory on SIGUSR2.
+
+const probeDir = mkdtempSync(join(tmpdir(), 'party-bench-'));
+const probeScript = join(probeDir, 'probe.cjs');
+writeFileSync(
+  probeScript,
+  `const fs = require('node:fs');
+require('node:v8').setFlagsFromString('--expose-gc');
+const gc = require('node:vm').runInNewContext('gc');
+let n = 0;
+process.on('SIGUSR2', () => {
+  gc();
+  gc();
+  const out = process.env.BENCH_PROBE_FILE;
+  fs.writeFileSync(out + '.tmp', JSON.stringify({ n: ++n, ...process.memoryUsage() }));
+  fs.renameSync(out + '.tmp', out);
+});
+`,
+);
+
+interface Server {
+  kind: Kind;
+  pid: number;
+  httpBase: string;
+  wsBase: string;
+  probeFile: string;
+  stop(): Promise<void>;
+}
+
+let probeCount = 0;
+const [discord, parti] = await Promise.all([startFakeDiscord(), startFakeParti()]);
+
+async function startServer(kind: Kind): Promise<Server> {
+  const probeFile = join(probeDir, `${kind}-${++probeCount}.json`);
+  if (kind === 'ours') {
+    const bot = await startBot({
+      discord,
+      parti,
+      env: {
+        LOG_LEVEL: 'info',
+        PARTY_SECRET: SECRET,
+        PARTY_MAX_PARTICIPANTS: String(Math.max(...SIZES)),
+        NODE_OPTIONS: `--require ${probeScript}`,
+        BENCH_PROBE_FILE: probeFile,
+      },
+    });
+    return {
+      kind,
+      pid: bot.child.pid!,
+      httpBase: bot.url,
+      wsBase: bot.url.replace(/^http/, 'ws'),
+      probeFile,
+      async stop() {
+        await bot.stop();
+      },
+    };
+  }
+  const file = join(repoRoot, 'bench/party', kind === 'raw' ? 'rawServer.ts' : 'ioServer.ts');
+  const child = spawn(process.execPath, ['--require', probeScript, '--import', 'tsx', file], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, BENCH_PROBE_FILE: probeFile },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${kind} server did not start`)), 20_000);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const match = /^listening (\d+)$/.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    void exited.then(() => reject(new Error(`${kind} server exited`)));
+  });
+  return {
+    kind,
+    pid: child.pid!,
+    httpBase: `http://127.0.0.1:${port}`,
+    wsBase: `ws://127.0.0.1:${port}`,
+    probeFile,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+interface Memory {
+  rss: number;
+  heapUsed: number;
+}
+
+function readProbe(file: string): (Memory & { n: number }) | null {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Memory & { n: number }) : null;
+}
+
+/** RSS and heap of a server process right after two full GCs there. */
+async function snapshot(server: Server): Promise<Memory> {
+  const seen = readProbe(server.probeFile)?.n ?? 0;
+  process.kill(server.pid, 'SIGUSR2');
+  const deadline = Date.now() + 10_000;
+  let probe = readProbe(server.probeFile);
+  while ((probe?.n ?? 0) <= seen) {
+    if (Date.now() > deadline) throw new Error(`${server.kind} server did not report its memory`);
+    await sleep(20);
+    probe = readProbe(server.probeFile);
+  }
+  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? Number.NaN);
+  return { rss: rssKb * 1024, heapUsed: probe!.heapUsed };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients: the same for all three servers.
+
+interface Peer {
+  /** The host's command: seek to `position`. */
+  command(position: number): void;
+  close(): void;
+}
+
+/** One party's rounds: who has seen the current position, and the latency samples. */
+class Rounds {
+  readonly samples: number[] = [];
+  private readonly got: Uint8Array;
+  private expected = Number.NaN;
+  private sentAt = 0;
+  private count = 0;
+  private recording = false;
+  private wake: (() => void) | null = null;
+
+  constructor(readonly size: number) {
+    this.got = new Uint8Array(size);
+  }
+
+  arrived(index: number, position: unknown): void {
+    if (position !== this.expected || this.got[index] === 1) return;
+    const at = performance.now();
+    this.got[index] = 1;
+    if (this.recording) this.samples.push(at - this.sentAt);
+    this.count += 1;
+    if (this.count === this.size) this.wake?.();
+  }
+
+  async round(host: Peer, position: number, record: boolean): Promise<void> {
+    this.expected = position;
+    this.got.fill(0);
+    this.count = 0;
+    this.recording = record;
+    const everyone = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`round ${position}: ${this.count}/${this.size} received in ${ROUND_TIMEOUT_MS} ms`)),
+        ROUND_TIMEOUT_MS,
+      );
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.sentAt = performance.now();
+    host.command(position);
+    await everyone;
+  }
+}
+
+/** A `ws` client (ours and the floor): ready once the server's `state` frame arrives. */
+function openWs(
+  url: string,
+  protocols: string[],
+  index: number,
+  rounds: Rounds | null,
+  stateBytes?: (bytes: number) => void,
+): Promise<Peer> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols, { perMessageDeflate: false });
+    const peer: Peer = {
+      command: (position) => ws.send(JSON.stringify({ type: 'seek', position })),
+      close: () => ws.terminate(),
+    };
+    let ready = false;
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`no state frame from ${url} within 20 s`));
+    }, 20_000);
+    ws.on('message', (data) => {
+      const message = JSON.parse((data as Buffer).toString('utf8')) as { type?: string; position?: unknown };
+      if (message.type === 'seek') rounds?.arrived(index, message.position);
+      else if (!ready && message.type === 'state') {
+        ready = true;
+        stateBytes?.((data as Buffer).length);
+        clearTimeout(timer);
+        resolve(peer);
+      }
+    });
+    ws.on('unexpected-response', (_request, response) => {
+      clearTimeout(timer);
+      reject(new Error(`HTTP ${response.statusCode} from ${url}`));
+    });
+    ws.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/** A socket.io client over its WebSocket transport: ready once the server's `state` event arrives. */
+function openIo(base: string, room: string, index: number, rounds: Rounds | null): Promise<Peer> {
+  return new Promise((resolve, reject) => {
+    const socket = ioClient(base, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+      timeout: 20_000,
+      auth: { room },
+    });
+    const peer: Peer = {
+      command: (position) => socket.emit('seek', { type: 'seek', position }),
+      close: () => socket.disconnect(),
+    };
+    const timer = setTimeout(() => {
+      socket.disconnect();
+      reject(new Error(`no state event from ${base} within 20 s`));
+    }, 20_000);
+    socket.on('seek', (message: { position?: unknown }) => rounds?.arrived(index, message.position));
+    socket.once('state', () => {
+      clearTimeout(timer);
+      resolve(peer);
+    });
+    socket.once('connect_error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Our server's parties, set up over REST like real clients.
+
+const signer = createTokenSigner(new TextEncoder().encode(SECRET));
+
+async function rest(
+  server: Server,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+): Promise<{ data: any; bytes: number }> {
+  const response = await fetch(`${server.httpBase}${API}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  const answer = JSON.parse(text) as { data?: unknown; error?: unknown };
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(answer.error)}`);
+  return { data: answer.data, bytes: Buffer.byteLength(text) };
+}
+
+interface OurParty {
+  id: string;
+  /** Scoped tokens the server handed out: the host's first, then each viewer's. */
+  tokens: string[];
+  lastJoinAnswerBytes: number;
+}
+
+/** A host creates the party with a member token; size − 1 distinct viewers join it by invite code. */
+async function prepareParty(server: Server, label: string, size: number, concurrency: number): Promise<OurParty> {
+  const host = await signer.sign({ id: `${label}-host`, name: `Host ${label}` });
+  const { data: created } = await rest(server, 'POST', '', host.token, {
+    title: `Bench ${label}`,
+    visibility: 'private',
+    max_participants: size,
+    source: SOURCE,
+  });
+  let lastJoinAnswerBytes = 0;
+  const viewers = await pool(range(size - 1), concurrency, async (i) => {
+    const member = await signer.sign({ id: `${label}-v${i}`, name: `Viewer ${i}` });
+    const joined = await rest(server, 'POST', `/${created.invite_code}/join`, member.token);
+    lastJoinAnswerBytes = joined.bytes;
+    return joined.data.token as string;
+  });
+  return { id: created.id as string, tokens: [created.token as string, ...viewers], lastJoinAnswerBytes };
+}
+
+const partySocketUrl = (server: Server, partyId: string): string => `${server.wsBase}${API}/${partyId}/ws`;
+const bearerProtocols = (token: string): string[] => ['watch-party.v1', `bearer.${token}`];
+
+// ---------------------------------------------------------------------------------------------
+// 1. Fan-out latency
+
+async function fleet(server: Server, size: number, rounds: Rounds): Promise<Peer[]> {
+  if (server.kind === 'ours') {
+    const t0 = performance.now();
+    const party = await prepareParty(server, `lat${size}`, size, REST_CONCURRENCY);
+    const t1 = performance.now();
+    const url = partySocketUrl(server, party.id);
+    let largestState = 0;
+    const peers = await pool(party.tokens, CONNECT_CONCURRENCY, (token, i) =>
+      openWs(url, bearerProtocols(token), i, rounds, (bytes) => (largestState = Math.max(largestState, bytes))),
+    );
+    oursSetup.set(size, {
+      joinsMs: t1 - t0,
+      socketsMs: performance.now() - t1,
+      lastJoinAnswerBytes: party.lastJoinAnswerBytes,
+      largestStateFrameBytes: largestState,
+    });
+    return peers;
+  }
+  const room = roomId(size);
+  return pool(range(size), CONNECT_CONCURRENCY, (i) =>
+    server.kind === 'raw'
+      ? openWs(`${server.wsBase}/r/${room}`, [], i, rounds)
+      : openIo(server.httpBase, room, i, rounds),
+  );
+}
+
+interface Latency {
+  p50: number;
+  p99: number;
+  samples: number;
+}
+
+/** What bringing a party of `size` in cost on our server (REST joins, then sockets). */
+interface Setup {
+  joinsMs: number;
+  socketsMs: number;
+  lastJoinAnswerBytes: number;
+  largestStateFrameBytes: number;
+}
+const oursSetup = new Map<number, Setup>();
+/** Time to bring a party of `size` in (ours: joins and sockets), per server. */
+const setupMs = new Map<string, number>();
+
+/**
+ * All three servers run at once, each with its own party of `size`; rounds go round-robin (the
+ * order rotating), so whatever else the machine is doing falls on the three alike.
+ */
+async function fanout(servers: Map<Kind, Server>, size: number): Promise<Map<Kind, Latency>> {
+  const parties: Array<{ kind: Kind; rounds: Rounds; peers: Peer[] }> = [];
+  try {
+    for (const [kind, server] of servers) {
+      const rounds = new Rounds(size);
+      parties.push({ kind, rounds, peers: [] });
+      const t0 = performance.now();
+      parties.at(-1)!.peers = await fleet(server, size, rounds);
+      setupMs.set(`${kind}:${size}`, performance.now() - t0);
+    }
+    await sleep(1_000);
+    for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r += 1) {
+      for (let k = 0; k < parties.length; k += 1) {
+        const { rounds, peers } = parties[(r + k) % parties.length]!;
+        await rounds.round(peers[0]!, r + 1, r >= WARMUP_ROUNDS);
+        await sleep(PACE_MS);
+      }
+    }
+  } finally {
+    for (const { peers } of parties) for (const peer of peers) peer.close();
+  }
+  const results = new Map<Kind, Latency>();
+  for (const { kind, rounds } of parties) {
+    const { samples } = rounds;
+    results.set(kind, { p50: percentile(samples, 50), p99: percentile(samples, 99), samples: samples.length });
+  }
+  progress(`${size} participants: ${ROUNDS} rounds on each server`);
+  await sleep(1_000);
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Memory per connection
+
+interface MemoryRow {
+  before: Memory;
+  /** ours only: after the REST joins, before any socket */
+  joined?: Memory;
+  after: Memory;
+  connections: number;
+}
+
+async function memory(kind: Kind): Promise<MemoryRow> {
+  const server = await startServer(kind);
+  const peers: Peer[] = [];
+  try {
+    await sleep(1_000);
+    const before = await snapshot(server);
+    let joined: Memory | undefined;
+    if (kind === 'ours') {
+      const parties = await pool(range(MEM_PARTIES), 5, (p) => prepareParty(server, `mem${p}`, MEM_PER_PARTY, 10));
+      joined = await snapshot(server);
+      progress(`${LABEL[kind]}: ${MEM_PARTIES} parties created, ${MEM_PARTIES * (MEM_PER_PARTY - 1)} joins`);
+      const sockets = parties.flatMap((party) => party.tokens.map((token) => ({ party, token })));
+      peers.push(
+        ...(await pool(sockets, CONNECT_CONCURRENCY, ({ party, token }) =>
+          openWs(partySocketUrl(server, party.id), bearerProtocols(token), 0, null),
+        )),
+      );
+    } else {
+      const slots = range(MEM_PARTIES * MEM_PER_PARTY).map((i) => roomId(1_000_000 + Math.floor(i / MEM_PER_PARTY)));
+      peers.push(
+        ...(await pool(slots, CONNECT_CONCURRENCY, (room) =>
+          kind === 'raw' ? openWs(`${server.wsBase}/r/${room}`, [], 0, null) : openIo(server.httpBase, room, 0, null),
+        )),
+      );
+    }
+    progress(`${LABEL[kind]}: ${peers.length} sockets open`);
+    await sleep(SETTLE_MS);
+    const after = await snapshot(server);
+    return { before, ...(joined ? { joined } : {}), after, connections: peers.length };
+  } finally {
+    await server.stop();
+    for (const peer of peers) peer.close();
+    await sleep(500);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const started = performance.now();
+const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const loadBefore = load();
+const latency = new Map<number, Map<Kind, Latency>>();
+try {
+  const servers = new Map<Kind, Server>();
+  try {
+    for (const kind of ['raw', 'ours', 'io'] as const) servers.set(kind, await startServer(kind));
+    for (const size of SIZES) latency.set(size, await fanout(servers, size));
+  } finally {
+    for (const server of servers.values()) await server.stop();
+  }
+  const loadAfterFanout = load();
+  const memoryRows = new Map<Kind, MemoryRow>();
+  for (const kind of ['ours', 'raw', 'io'] as const) memoryRows.set(kind, await memory(kind));
+
+  const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+  const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+  const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+
+  console.log('host command → every participant received (p50 / p99 over participants × rounds):');
+  console.log(
+    '| participants | samples | raw ws floor | ours (bot process) | socket.io | ours ÷ floor | socket.io ÷ floor |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const size of SIZES) {
+    const raw = latency.get(size)!.get('raw')!;
+    const ours = latency.get(size)!.get('ours')!;
+    const io = latency.get(size)!.get('io')!;
+    console.log(
+      `| ${size} | ${ours.samples} | ${ms(raw.p50)} / ${ms(raw.p99)} | ${ms(ours.p50)} / ${ms(ours.p99)} | ` +
+        `${ms(io.p50)} / ${ms(io.p99)} | ${ratio(ours.p50, raw.p50)} / ${ratio(ours.p99, raw.p99)} | ` +
+        `${ratio(io.p50, raw.p50)} / ${ratio(io.p99, raw.p99)} |`,
+    );
+  }
+  const seconds = (value: number | undefined): string => `${((value ?? Number.NaN) / 1000).toFixed(1)} s`;
+  console.log('');
+  console.log('bringing a party in (before the rounds):');
+  console.log(
+    '| participants | raw ws floor: sockets | socket.io: sockets | ours: REST joins + sockets | ours: last join answer | ours: largest first `state` frame |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const [size, setup] of oursSetup) {
+    console.log(
+      `| ${size} | ${seconds(setupMs.get(`raw:${size}`))} | ${seconds(setupMs.get(`io:${size}`))} | ` +
+        `${seconds(setup.joinsMs)} + ${seconds(setup.socketsMs)} | ${kib(setup.lastJoinAnswerBytes)} | ${kib(setup.largestStateFrameBytes)} |`,
+    );
+  }
+  console.log(
+    `load average (1/5/15 min) before: ${loadBefore}, after the fan-out: ${loadAfterFanout}, at the end: ${load()}`,
+  );
+  console.log('');
+  console.log(
+    `memory of the server process, ${MEM_PARTIES} parties × ${MEM_PER_PARTY} sockets, idle, after a full GC:`,
+  );
+  console.log(
+    '| server | sockets | RSS before → after | RSS per connection | heap used before → after | heap per connection |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const [kind, row] of memoryRows) {
+    const n = row.connections;
+    console.log(
+      `| ${LABEL[kind]} | ${n} | ${mib(row.before.rss)} → ${mib(row.after.rss)} | ${kib((row.after.rss - row.before.rss) / n)} | ` +
+        `${mib(row.before.heapUsed)} → ${mib(row.after.heapUsed)} | ${kib((row.after.heapUsed - row.before.heapUsed) / n)} |`,
+    );
+  }
+  const ours = memoryRows.get('ours');
+  if (ours?.joined) {
+    const n = ours.connections;
+    console.log('');
+    console.log(
+      `ours, split: after the REST joins (no socket yet) RSS ${mib(ours.joined.rss)}, heap ${mib(ours.joined.heapUsed)}: ` +
+        `joins ${kib((ours.joined.rss - ours.before.rss) / n)} RSS / ${kib((ours.joined.heapUsed - ours.before.heapUsed) / n)} heap, ` +
+        `sockets ${kib((ours.after.rss - ours.joined.rss) / n)} RSS / ${kib((ours.after.heapUsed - ours.joined.heapUsed) / n)} heap per participant`,
+    );
+  }
+  progress(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+} finally {
+  await Promise.all([discord.close(), parti.close()]);
+  rmSync(probeDir, { recursive: true, force: true });
+}
+// Client sockets closed above may still be in their closing handshakes; nothing is left to wait for.
+process.exit(0);
