@@ -79,6 +79,14 @@ export const configSchema = z.object({
     .max(1000)
     .default(10)
     .describe('most alerts one category subscription posts per hour'),
+  ALERT_LEASE_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(600)
+    .default(15)
+    .describe(
+      'with several processes on one Redis: one holds the alert lease and delivers; another takes over this long after it dies',
+    ),
   ALERT_MAX_PER_GUILD: z.coerce
     .number()
     .int()

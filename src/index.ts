@@ -65,6 +65,7 @@ async function main(): Promise<void> {
       editIntervalMs: config.ALERT_EDIT_SECONDS * 1000,
       categoryCapPerHour: config.ALERT_CATEGORY_CAP_PER_HOUR,
       maxPerGuild: config.ALERT_MAX_PER_GUILD,
+      leaseMs: config.ALERT_LEASE_SECONDS * 1000,
     },
     metrics,
   });

@@ -7,7 +7,8 @@
 // creator is serialised in-process; and every post carries a nonce derived from (subscription,
 // event) with enforce_nonce, so a post retried after a crash or an ambiguous failure cannot land
 // twice on Discord either.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { DiscordAPIError, Routes, type APIMessage, type REST } from 'discord.js';
 import type { Logger } from '../logger.js';
 import type { MetricsHooks } from '../metrics.js';
@@ -28,6 +29,8 @@ export interface AlertSettings {
   editIntervalMs: number;
   categoryCapPerHour: number;
   maxPerGuild: number;
+  /** how long the alert lease lasts unrenewed (renewed every third of it) */
+  leaseMs: number;
 }
 
 export interface AlertServiceOptions {
@@ -134,8 +137,11 @@ export function createAlertService(options: AlertServiceOptions) {
   const queue = new DeliveryQueue();
   const creatorLock = new KeyLock();
   let timer: NodeJS.Timeout | undefined;
+  let leaseTimer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   let stopped = true;
+  let leading = false;
+  const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
   async function categoryIdOf(name: string | undefined): Promise<number | undefined> {
     if (!name) return undefined;
@@ -431,7 +437,7 @@ export function createAlertService(options: AlertServiceOptions) {
 
   /** Gap fill, viewer refresh and end detection, from one read of the whole live list. */
   async function tick(): Promise<void> {
-    if (stopped) return;
+    if (!leading) return;
     let live: LiveChannel[];
     try {
       live = await parti.getAllLiveChannels({}, { fresh: true });
@@ -496,6 +502,35 @@ export function createAlertService(options: AlertServiceOptions) {
     return ticking;
   }
 
+  async function checkLease(): Promise<void> {
+    const held = await store.lease('alerts', owner, settings.leaseMs).catch((error: unknown) => {
+      log.warn({ err: error }, 'could not renew the alert lease');
+      return false;
+    });
+    if (stopped) return;
+    if (held && !leading) {
+      leading = true;
+      log.info({ owner }, 'this process delivers go-live alerts');
+      feed.on('goLive', onGoLive);
+      feed.on('connected', onConnected);
+      feed.start();
+      timer = setInterval(() => void runTick('poll'), settings.pollMs);
+    } else if (!held && leading) {
+      leading = false;
+      log.warn({ owner }, 'alert lease lost; another process delivers go-live alerts now');
+      await stopListening();
+    }
+  }
+
+  async function stopListening(): Promise<void> {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    feed.off('goLive', onGoLive);
+    feed.off('connected', onConnected);
+    await feed.stop();
+    await ticking;
+  }
+
   const onGoLive = (event: GoLive) => {
     handleGoLive(toGoLiveInput(event, now(), 'push')).catch((error: unknown) =>
       log.error({ err: error, userId: event.user_id }, 'go-live handling failed'),
@@ -510,22 +545,26 @@ export function createAlertService(options: AlertServiceOptions) {
     subscriptions,
     settings,
 
+    /**
+     * Starts competing for the alert lease: the process holding it listens to the push feed and
+     * reads the live list; the others only serve /alerts. With sqlite there is one process, which
+     * always holds it; with several processes on one Redis, exactly one delivers each go-live.
+     */
     start(): void {
       if (!stopped) return;
       stopped = false;
-      feed.on('goLive', onGoLive);
-      feed.on('connected', onConnected);
-      feed.start();
-      timer = setInterval(() => void runTick('poll'), settings.pollMs);
+      void checkLease();
+      leaseTimer = setInterval(() => void checkLease(), settings.leaseMs / 3);
     },
 
     async stop(): Promise<void> {
       stopped = true;
-      if (timer) clearInterval(timer);
-      feed.off('goLive', onGoLive);
-      feed.off('connected', onConnected);
-      await feed.stop();
-      await ticking;
+      if (leaseTimer) clearInterval(leaseTimer);
+      if (leading) {
+        leading = false;
+        await stopListening();
+        await store.releaseLease('alerts', owner).catch(() => undefined);
+      }
       await Promise.race([queue.idle(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
     },
 

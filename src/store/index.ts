@@ -26,6 +26,14 @@ export interface Store {
   isOpen(): boolean;
   /** Deletes expired cache rows; sqlite has no native TTL, so they would otherwise pile up. */
   purgeExpired(): Promise<number>;
+  /**
+   * Takes or renews the named lease for `owner` for `ttlMs`; false while another owner holds it.
+   * Decides which of several processes sharing a Redis does a once-only job (listening for
+   * go-lives). A sqlite file belongs to one process, which always holds every lease.
+   */
+  lease(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives a held lease up at once, so another process need not wait for it to expire. */
+  releaseLease(name: string, owner: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -70,6 +78,8 @@ export async function openStore(url: string, logger: Logger): Promise<Store> {
     cache,
     kind: 'sqlite',
     isOpen: () => openState,
+    lease: () => Promise.resolve(true),
+    releaseLease: () => Promise.resolve(),
     async purgeExpired() {
       const adapter = adapters.get('cache');
       if (!adapter) return 0;
@@ -87,6 +97,18 @@ export async function openStore(url: string, logger: Logger): Promise<Store> {
     },
   };
 }
+
+const LEASE_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
+
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
 
 /**
  * Redis, for several bot or party processes sharing state. `?prefix=NAME` on the URL puts every
@@ -114,6 +136,8 @@ async function openRedisStore(url: string, log: Logger): Promise<Store> {
   };
   const [meta, guilds, alerts, parties, cache] = namespaces.map(open) as [Keyv, Keyv, Keyv, Keyv, Keyv];
   await Promise.all([meta, guilds, alerts, parties, cache].map((keyv) => keyv.get('__open__')));
+  // Leases need atomic commands keyv does not have; the meta adapter's connection runs them.
+  const redis = adapters[0]!.client as unknown as { sendCommand(args: string[]): Promise<unknown> };
   let openState = true;
   log.info({ redis: `${parsed.host}${parsed.pathname}`, prefix }, 'store open');
   return {
@@ -124,6 +148,21 @@ async function openRedisStore(url: string, log: Logger): Promise<Store> {
     cache,
     kind: 'redis',
     isOpen: () => openState,
+    async lease(name, owner, ttlMs) {
+      // Take it if free, or renew it if ours, in one atomic step on the server.
+      const result = await redis.sendCommand([
+        'EVAL',
+        LEASE_SCRIPT,
+        '1',
+        `${prefix}:lease:${name}`,
+        owner,
+        String(Math.ceil(ttlMs)),
+      ]);
+      return result === 1;
+    },
+    async releaseLease(name, owner) {
+      await redis.sendCommand(['EVAL', RELEASE_SCRIPT, '1', `${prefix}:lease:${name}`, owner]);
+    },
     // Redis expires keys with a TTL by itself.
     purgeExpired: () => Promise.resolve(0),
     async close() {
