@@ -17,6 +17,10 @@ export const configSchema = z.object({
   DISCORD_GUILD_ID: snowflake
     .optional()
     .describe('register slash commands to this guild only (instant, for development); unset registers globally'),
+  SHARD_COUNT: z
+    .union([z.literal('auto'), z.coerce.number().int().min(1).max(1000)])
+    .optional()
+    .describe('gateway shards this process runs: a number, or auto for what Discord recommends; unset: one'),
   PARTI_API_URL: httpUrl.default('https://api-backend.parti.com/parti_v2').describe('Parti HTTP API base'),
   PARTI_WS_URL: wsUrl.default('wss://ws-backend.parti.com/').describe('Parti push socket'),
   PARTI_MEDIA_URL: httpUrl.default('https://watch.parti.com').describe('base of Parti recording paths'),

@@ -1,5 +1,7 @@
 // The discord.js client: only the Guilds intent (no privileged intents), and no mentions
-// unless a message asks for them on purpose.
+// unless a message asks for them on purpose. SHARD_COUNT runs several gateway shards in this one
+// process (discord.js's internal sharding): each shard receives its guilds' events, while the
+// Parti listener, the alert delivery and the party service exist once, beside them.
 import { Client, GatewayIntentBits, Options } from 'discord.js';
 import type { Config } from '../config.js';
 
@@ -7,6 +9,11 @@ export function createDiscordClient(config: Config): Client {
   return new Client({
     intents: [GatewayIntentBits.Guilds],
     rest: { api: config.DISCORD_API_URL },
+    ...(config.SHARD_COUNT === 'auto'
+      ? { shards: 'auto' as const }
+      : config.SHARD_COUNT
+        ? { shards: [...Array(config.SHARD_COUNT).keys()], shardCount: config.SHARD_COUNT }
+        : {}),
     allowedMentions: { parse: [], repliedUser: false },
     // Messages are never read back from the cache; keeping none saves memory in large guilds.
     makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 0 }),

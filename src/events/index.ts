@@ -3,6 +3,7 @@ import type { Client, ClientEvents } from 'discord.js';
 import type { Deps } from '../deps.js';
 import channelDelete from './channelDelete.js';
 import clientReady from './clientReady.js';
+import guildCreate from './guildCreate.js';
 import guildDelete from './guildDelete.js';
 import interactionCreate from './interactionCreate.js';
 
@@ -17,7 +18,7 @@ export function defineEvent<K extends keyof ClientEvents>(event: Event<K>): Even
   return event;
 }
 
-export const events = [clientReady, interactionCreate, guildDelete, channelDelete] as const;
+export const events = [clientReady, interactionCreate, guildCreate, guildDelete, channelDelete] as const;
 
 export function registerEvents(client: Client, deps: Deps): void {
   for (const event of events) {

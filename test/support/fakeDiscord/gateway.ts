@@ -40,6 +40,8 @@ interface Session {
   id: string;
   seq: number;
   intents: number;
+  /** [shard_id, num_shards] from IDENTIFY; a shard receives only its guilds' events, as on Discord */
+  shard: [number, number];
   conn: Connection | undefined;
   backlog: Array<{ s: number; text: string }>;
   expiry: NodeJS.Timeout | undefined;
@@ -68,6 +70,22 @@ export interface GatewayHooks {
   guildCreates: (intents: number) => Array<Record<string, unknown>>;
   guildMembersChunk: (request: Record<string, unknown>) => Record<string, unknown> | undefined;
   onChange: () => void;
+}
+
+/** Discord's rule: a guild belongs to shard (guild_id >> 22) % num_shards. */
+function ownsGuild(session: Session, guildId: string | undefined): boolean {
+  if (guildId === undefined || !/^\d+$/.test(guildId)) return true;
+  return Number((BigInt(guildId) >> 22n) % BigInt(session.shard[1])) === session.shard[0];
+}
+
+function guildOf(t: string, d: unknown): string | undefined {
+  if (typeof d !== 'object' || d === null) return undefined;
+  const record = d as Record<string, unknown>;
+  if (typeof record['guild_id'] === 'string') return record['guild_id'];
+  if ((t === 'GUILD_CREATE' || t === 'GUILD_DELETE' || t === 'GUILD_UPDATE') && typeof record['id'] === 'string') {
+    return record['id'];
+  }
+  return undefined;
 }
 
 export class FakeGateway {
@@ -179,8 +197,13 @@ export class FakeGateway {
   private identify(conn: Connection, d: Record<string, unknown>): void {
     if (conn.session) return this.closeConn(conn, 4005, 'Already authenticated.');
     if (d['token'] !== this.hooks.token) return this.closeConn(conn, 4004, 'Authentication failed.');
-    const shard = d['shard'];
-    if (shard !== undefined && !(Array.isArray(shard) && shard[0] === 0 && shard[1] === 1)) {
+    const shard = d['shard'] ?? [0, 1];
+    if (
+      !Array.isArray(shard) ||
+      shard.length !== 2 ||
+      !shard.every((n) => Number.isInteger(n)) ||
+      !(shard[1] >= 1 && shard[0] >= 0 && shard[0] < shard[1])
+    ) {
       return this.closeConn(conn, 4010, 'Invalid shard.');
     }
     const intents = d['intents'];
@@ -193,6 +216,7 @@ export class FakeGateway {
       id: randomBytes(16).toString('hex'),
       seq: 0,
       intents,
+      shard: [shard[0] as number, shard[1] as number],
       conn,
       backlog: [],
       expiry: undefined,
@@ -200,8 +224,16 @@ export class FakeGateway {
     this.sessions.set(session.id, session);
     conn.session = session;
     this.identifies++;
-    this.sendDispatch(session, 'READY', this.hooks.readyData(session.id, this.hooks.resumeUrl()));
-    for (const guild of this.hooks.guildCreates(intents)) this.sendDispatch(session, 'GUILD_CREATE', guild);
+    const ready = this.hooks.readyData(session.id, this.hooks.resumeUrl());
+    const guilds = Array.isArray(ready['guilds']) ? (ready['guilds'] as Array<{ id: string }>) : [];
+    this.sendDispatch(session, 'READY', {
+      ...ready,
+      shard: session.shard,
+      guilds: guilds.filter((guild) => ownsGuild(session, guild.id)),
+    });
+    for (const guild of this.hooks.guildCreates(intents)) {
+      if (ownsGuild(session, String(guild['id']))) this.sendDispatch(session, 'GUILD_CREATE', guild);
+    }
     this.readies++;
   }
 
@@ -244,17 +276,26 @@ export class FakeGateway {
     this.hooks.onChange();
   }
 
-  /** Sends a dispatch to every live or resumable session whose intents ask for it. */
+  /**
+   * Sends a dispatch to every live or resumable session whose intents ask for it and, for a guild's
+   * event, whose shard holds that guild.
+   */
   dispatch(t: string, d: unknown, intent?: number): void {
+    const guildId = guildOf(t, d);
     for (const session of this.sessions.values()) {
-      if (intent === undefined || session.intents & intent) this.sendDispatch(session, t, d);
+      if ((intent === undefined || session.intents & intent) && ownsGuild(session, guildId)) {
+        this.sendDispatch(session, t, d);
+      }
     }
   }
 
   /** Per-session variant, for payloads that depend on the session's intents (message content). */
   dispatchWith(t: string, build: (intents: number) => unknown, intent?: number): void {
     for (const session of this.sessions.values()) {
-      if (intent === undefined || session.intents & intent) this.sendDispatch(session, t, build(session.intents));
+      if (intent === undefined || session.intents & intent) {
+        const d = build(session.intents);
+        if (ownsGuild(session, guildOf(t, d))) this.sendDispatch(session, t, d);
+      }
     }
   }
 
