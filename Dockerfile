@@ -21,6 +21,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
+# dist includes the web player's bundle (dist/party/player/assets), built by `npm run build` with esbuild.
 COPY --from=build /app/dist ./dist
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node

@@ -16,12 +16,25 @@ export const SYNC_TUNING = {
   rateGainPerSecond: 1,
   /** Correction seeks are spaced at least this far apart so a bad network cannot cause a seek storm. */
   minSeekIntervalMs: 3000,
-  /** Right after a stall or a timeline change, drift beyond this is fixed by seeking, not nudging. */
-  recoverSeekAboveMs: 400,
+  /**
+   * Right after a stall, a load or a timeline change, drift beyond this is fixed by one seek (which
+   * lands precisely, see landingMarginMs) rather than by seconds of nudging.
+   */
+  recoverSeekAboveMs: 150,
   /** How long after a stall or a timeline change the recovery threshold applies. */
   recoverWindowMs: 1500,
-  /** Seek cost guess before one is measured (time from setting currentTime to playback resuming). */
-  initialSeekCostMs: 120,
+  /** Seek cost guess before one is measured (time from setting currentTime to `seeked`). */
+  initialSeekCostMs: 200,
+  /**
+   * A seek aims this far past where the party will be when the seek completes; the element then
+   * waits, paused on the frame, and starts exactly when the party reaches it. Landing precision no
+   * longer depends on guessing the seek cost right, only on the start latency below.
+   */
+  landingMarginMs: 150,
+  /** Time from play() to the clock moving, guessed until measured; the landing releases this early. */
+  initialStartLatencyMs: 40,
+  /** Longest a landing may wait paused before it gives up and lets the normal tiers take over. */
+  maxLandingWaitMs: 2000,
   /** A measured seek cost above this is treated as a stall, not as the cost of seeking. */
   maxSeekCostMs: 1500,
   /** Clock samples kept; the one with the lowest round trip wins (least queueing, least asymmetry). */
@@ -106,6 +119,7 @@ export interface SyncStats {
   driftSeeks: number;
   nudging: boolean;
   seekCostMs: number;
+  startLatencyMs: number;
   stalled: boolean;
 }
 
@@ -128,7 +142,11 @@ export class SyncController {
   private recoverUntil = Number.NEGATIVE_INFINITY;
   private recoverReason: SeekReason = 'timeline';
   private wasStalled = false;
+  /** Set while a seek lands: the element waits on its frame for the party to arrive. */
+  private landing: { startedAt: number; released: boolean } | null = null;
   private readonly stats: SyncStats;
+  /** When the page should run tick() again sooner than its interval (a landing's exact release time). */
+  wakeInMs: number | null = null;
 
   constructor(private readonly options: SyncControllerOptions) {
     this.tuning = { ...SYNC_TUNING, ...options.tuning };
@@ -138,6 +156,7 @@ export class SyncController {
       driftSeeks: 0,
       nudging: false,
       seekCostMs: this.tuning.initialSeekCostMs,
+      startLatencyMs: this.tuning.initialStartLatencyMs,
       stalled: false,
     };
   }
@@ -165,6 +184,19 @@ export class SyncController {
    */
   setTimeline(next: Timeline): void {
     this.timeline = next;
+    this.landing = null;
+    this.recoverUntil = this.options.now() + this.tuning.recoverWindowMs;
+    this.recoverReason = 'timeline';
+    this.lastSeekAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * The element just (re)loaded or came back from a hidden tab: whatever drift it has now is not
+   * steady-state drift, so the next correction may seek at once.
+   */
+  mediaLoaded(): void {
+    this.wasStalled = false;
+    this.landing = null;
     this.recoverUntil = this.options.now() + this.tuning.recoverWindowMs;
     this.recoverReason = 'timeline';
     this.lastSeekAt = Number.NEGATIVE_INFINITY;
@@ -173,6 +205,7 @@ export class SyncController {
   /** Forget the timeline (a new clip is loading). */
   clear(): void {
     this.timeline = null;
+    this.landing = null;
     this.stats.driftMs = null;
     this.nudging = false;
   }
@@ -188,15 +221,17 @@ export class SyncController {
   }
 
   /** One control step; returns what it did. */
-  tick(): 'idle' | 'wait' | 'hold' | 'nudge' | 'seek' | 'paused' {
+  tick(): 'idle' | 'wait' | 'hold' | 'nudge' | 'seek' | 'paused' | 'land' {
     const { media } = this.options;
     const t = this.timeline;
     const now = this.options.now();
     const target = this.targetPosition(now);
+    this.wakeInMs = null;
     if (!t || target === null) return 'idle';
     const baseRate = t.rate;
 
     if (!t.playing) {
+      this.landing = null;
       this.nudging = false;
       if (!media.paused) media.pause();
       if (media.playbackRate !== baseRate) media.playbackRate = baseRate;
@@ -207,6 +242,11 @@ export class SyncController {
         return 'seek';
       }
       return 'paused';
+    }
+
+    if (this.landing) {
+      const landed = this.land(target, now, baseRate);
+      if (landed) return landed;
     }
 
     if (media.paused) this.options.play();
@@ -231,12 +271,13 @@ export class SyncController {
     const recovering = now < this.recoverUntil;
     const seekAbove = recovering ? this.tuning.recoverSeekAboveMs : this.tuning.seekAboveMs;
     if (size > seekAbove && now - this.lastSeekAt >= this.tuning.minSeekIntervalMs) {
-      // The element needs seekCost to resume; aim where the party will be by then.
-      const ahead = (this.stats.seekCostMs / 1000) * baseRate;
+      // Aim where the party will be once the seek is done, plus a margin to wait out on the frame.
+      const ahead = ((this.stats.seekCostMs + this.tuning.landingMarginMs) / 1000) * baseRate;
       const aim = t.duration !== null ? Math.min(target + ahead, t.duration) : target + ahead;
       this.seek(aim, now, recovering ? this.recoverReason : 'drift');
       media.playbackRate = baseRate;
       this.nudging = false;
+      this.landing = { startedAt: now, released: false };
       return 'seek';
     }
 
@@ -253,6 +294,45 @@ export class SyncController {
     // Ahead (positive drift) → slower; behind → faster.
     media.playbackRate = baseRate * (1 - nudge);
     return 'nudge';
+  }
+
+  /**
+   * One step of a landing: wait for the seek, hold paused while ahead, start `startLatency` before the
+   * party arrives (scheduling an exact wake-up), then learn the start latency from the first reading.
+   * Returns null when the landing is over and the normal tiers should run.
+   */
+  private land(target: number, now: number, rate: number): 'land' | 'wait' | null {
+    const { media } = this.options;
+    const landing = this.landing!;
+    if (now - landing.startedAt > this.tuning.maxLandingWaitMs) {
+      this.landing = null;
+      return null;
+    }
+    if (media.seeking) return 'wait';
+    const driftMs = (media.currentTime - target) * 1000;
+    this.stats.driftMs = driftMs;
+    if (!landing.released) {
+      const early = this.stats.startLatencyMs;
+      if (driftMs > early) {
+        if (!media.paused) media.pause();
+        this.wakeInMs = (driftMs - early) / rate;
+        return 'land';
+      }
+      landing.released = true;
+      this.options.play();
+      this.wakeInMs = Math.max(this.stats.startLatencyMs * 2, 100);
+      return 'land';
+    }
+    if (media.paused || media.readyState < 3) return 'wait';
+    // Behind by x: the clock started x later than guessed (ahead: earlier). A wild reading is a
+    // hiccup, not a latency.
+    const latency = this.stats.startLatencyMs - driftMs;
+    if (Math.abs(driftMs) < 300)
+      this.stats.startLatencyMs = Math.round(
+        Math.max(0, Math.min(500, this.stats.startLatencyMs * 0.5 + latency * 0.5)),
+      );
+    this.landing = null;
+    return null;
   }
 
   private seek(position: number, now: number, reason: SeekReason): void {

@@ -1,0 +1,640 @@
+// The companion web player's browser code (bundled by esbuild into dist/party/player/assets): joins
+// a party from its link, keeps the video on the party's timeline through the sync engine, shows the
+// queue and participants, and gives hosts controls. Everything a user typed is set with textContent.
+import type HlsType from 'hls.js';
+import { ClockSync, SYNC_TUNING, SyncController, type Timeline } from '../sync.js';
+
+type Role = 'host' | 'co-host' | 'viewer';
+interface Participant {
+  user_id: string;
+  display_name: string;
+  role: Role;
+}
+interface Clip {
+  id: string;
+  title: string;
+  media_type: 'hls' | 'mp4' | 'webm';
+  duration: number | null;
+}
+interface Playback {
+  party_id: string;
+  clip_id: string | null;
+  position: number;
+  is_playing: boolean;
+  playback_rate: number;
+  anchor_position: number;
+  anchor_server_time_ms: number;
+  duration: number | null;
+  seq: number;
+}
+interface PartyDetail {
+  id: string;
+  title: string;
+  visibility: 'public' | 'private';
+  invite_code: string;
+  participants: Array<{ user_id: string; role: Role; user: { display_name: string } }>;
+  queue: Clip[];
+  current_clip_id: string | null;
+  playback: Playback;
+}
+type ServerMessage =
+  | ({ type: 'sync' | 'play' | 'pause' | 'seek' | 'skip' } & Playback)
+  | { type: 'state'; seq: number; you: { user_id: string; role: Role }; party: PartyDetail }
+  | { type: 'participant-joined' | 'participant-left' | 'role-changed'; seq: number; participant: Participant }
+  | { type: 'queue-updated'; seq: number; queue: Clip[]; current_clip_id: string | null }
+  | { type: 'party-ended'; seq: number; reason: 'host' | 'idle' }
+  | { type: 'pong'; client_time: number; server_time_ms: number }
+  | { type: 'error'; code: string; message: string; request_type: string | null };
+
+// User-facing strings in one place, for translation later.
+const TEXT = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: (seconds: number) => `Reconnecting in ${seconds} s…`,
+  ended: 'This party has ended.',
+  notFound: 'This party does not exist or has ended.',
+  privateParty: (code: string) =>
+    `This party is private. In Discord, run /party join code:${code} to get your personal link.`,
+  expired: 'Your link has expired. Ask Discord for a new one with /party join.',
+  nothingPlaying: 'Nothing is playing yet.',
+  play: 'Play',
+  pause: 'Pause',
+  inSync: (ms: number) => `In sync (${ms >= 0 ? '+' : ''}${ms} ms)`,
+  syncing: (ms: number) => `Syncing (${ms >= 0 ? '+' : ''}${ms} ms)`,
+  buffering: 'Buffering…',
+  waiting: 'Waiting…',
+  roles: { host: 'host', 'co-host': 'co-host', viewer: 'viewer' } satisfies Record<Role, string>,
+  you: ' (you)',
+  mediaFailed: 'The video could not be loaded; retrying…',
+} as const;
+
+const API = '/api/v1/watch-parties';
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15000];
+
+function $(id: string): HTMLElement {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`#${id} missing from the page`);
+  return element;
+}
+
+const video = $('video') as HTMLVideoElement;
+const ui = {
+  title: $('title'),
+  conn: $('conn-status'),
+  sync: $('sync-status'),
+  nowPlaying: $('now-playing'),
+  queue: $('queue'),
+  participants: $('participants'),
+  controls: $('controls'),
+  toggle: $('play-toggle') as HTMLButtonElement,
+  seek: $('seek') as HTMLInputElement,
+  time: $('time'),
+  back: $('back10') as HTMLButtonElement,
+  fwd: $('fwd10') as HTMLButtonElement,
+  skip: $('skip') as HTMLButtonElement,
+  addClip: $('add-clip') as HTMLFormElement,
+  clipUrl: $('clip-url') as HTMLInputElement,
+  viewerControls: $('viewer-controls'),
+  syncNow: $('sync-now') as HTMLButtonElement,
+  unmuteBanner: $('unmute-banner'),
+  unmute: $('unmute') as HTMLButtonElement,
+  overlay: $('join-overlay'),
+  joinPlayback: $('join-playback') as HTMLButtonElement,
+  gate: $('gate'),
+  gateText: $('gate-text'),
+  guestForm: $('guest-form') as HTMLFormElement,
+  guestName: $('guest-name') as HTMLInputElement,
+  notice: $('notice'),
+  app: $('app'),
+};
+
+const code = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
+const tokenKey = `watch-party-token:${code.toUpperCase()}`;
+
+/** The token arrives in the fragment (never sent to a server); keep it for reloads, then hide it. */
+function takeToken(): string | null {
+  const match = /(?:^|&)token=([^&]+)/.exec(location.hash.slice(1));
+  if (match?.[1]) {
+    sessionStorage.setItem(tokenKey, decodeURIComponent(match[1]));
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem(tokenKey);
+}
+
+let token = takeToken();
+let partyId = '';
+let me = { user_id: '', role: 'viewer' as Role };
+let lastSeq = -1;
+let ws: WebSocket | null = null;
+let reconnectAttempt = 0;
+let ended = false;
+let queue: Clip[] = [];
+let currentClipId: string | null = null;
+let loadedClipId: string | null = null;
+let hls: HlsType | null = null;
+let reportedDuration: string | null = null;
+let seekDragging = false;
+const participants = new Map<string, Participant>();
+const clock = new ClockSync();
+
+function showNotice(text: string): void {
+  ui.notice.textContent = text;
+  ui.notice.hidden = false;
+  window.setTimeout(() => {
+    if (ui.notice.textContent === text) ui.notice.hidden = true;
+  }, 5000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Autoplay: try with sound; if the browser refuses, play muted with an unmute banner; if even that
+// is refused, a one-click overlay. Never a silently stuck player.
+
+let playPending = false;
+function requestPlay(): void {
+  if (playPending || !ui.overlay.hidden) return;
+  playPending = true;
+  video
+    .play()
+    .catch(async (error: unknown) => {
+      if (!(error instanceof DOMException) || error.name !== 'NotAllowedError') return;
+      if (!video.muted) {
+        // Muted from here on until the user unmutes: say so at once, whatever the next play() does.
+        video.muted = true;
+        ui.unmuteBanner.hidden = false;
+        try {
+          await video.play();
+          return;
+        } catch (retryError) {
+          // A reload can abort it; only a refusal means even muted playback is blocked.
+          if (!(retryError instanceof DOMException) || retryError.name !== 'NotAllowedError') return;
+        }
+      }
+      ui.unmuteBanner.hidden = true;
+      ui.overlay.hidden = false;
+    })
+    .finally(() => {
+      playPending = false;
+    });
+}
+
+ui.unmute.addEventListener('click', () => {
+  video.muted = false;
+  ui.unmuteBanner.hidden = true;
+});
+ui.joinPlayback.addEventListener('click', () => {
+  video.muted = false;
+  ui.overlay.hidden = true;
+  ui.unmuteBanner.hidden = true;
+  void video.play().catch(() => {
+    ui.overlay.hidden = false;
+  });
+  controller.tick();
+});
+
+const controller = new SyncController({ media: video, clock, now: () => Date.now(), play: requestPlay });
+video.addEventListener('seeked', () => controller.onSeeked());
+for (const event of ['playing', 'canplay', 'seeked'] as const) video.addEventListener(event, () => tick());
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+function isController(): boolean {
+  return me.role === 'host' || me.role === 'co-host';
+}
+
+function formatTime(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
+}
+
+function renderRole(): void {
+  ui.controls.hidden = !isController();
+  ui.addClip.hidden = !isController();
+  ui.viewerControls.hidden = isController();
+  document.body.dataset.role = me.role;
+}
+
+function renderParticipants(): void {
+  const items = [...participants.values()].sort((a, b) => rank(a.role) - rank(b.role));
+  ui.participants.replaceChildren(
+    ...items.map((p) => {
+      const li = document.createElement('li');
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = p.display_name + (p.user_id === me.user_id ? TEXT.you : '');
+      const role = document.createElement('span');
+      role.className = `role role-${p.role}`;
+      role.textContent = TEXT.roles[p.role];
+      li.append(name, role);
+      return li;
+    }),
+  );
+}
+
+function rank(role: Role): number {
+  return role === 'host' ? 0 : role === 'co-host' ? 1 : 2;
+}
+
+function renderQueue(): void {
+  ui.queue.replaceChildren(
+    ...queue.map((clip) => {
+      const li = document.createElement('li');
+      li.textContent = clip.title;
+      if (clip.id === currentClipId) {
+        li.className = 'current';
+        li.setAttribute('aria-current', 'true');
+      }
+      return li;
+    }),
+  );
+  const current = queue.find((clip) => clip.id === currentClipId);
+  ui.nowPlaying.textContent = current ? current.title : TEXT.nothingPlaying;
+}
+
+function renderPlayback(): void {
+  const t = controller.current;
+  const target = controller.targetPosition() ?? 0;
+  const duration = t?.duration ?? (Number.isFinite(video.duration) ? video.duration : null);
+  ui.toggle.textContent = t?.playing ? TEXT.pause : TEXT.play;
+  ui.toggle.setAttribute('aria-pressed', String(Boolean(t?.playing)));
+  if (duration) ui.seek.max = String(duration);
+  if (!seekDragging) ui.seek.value = String(target);
+  ui.time.textContent = `${formatTime(target)} / ${duration ? formatTime(duration) : '–:––'}`;
+  const stats = controller.snapshot;
+  const drift = stats.driftMs === null ? null : Math.round(stats.driftMs);
+  ui.sync.dataset.driftMs = drift === null ? '' : String(drift);
+  if (!t || !t.clipId) ui.sync.textContent = TEXT.waiting;
+  else if (stats.stalled) ui.sync.textContent = TEXT.buffering;
+  else if (drift !== null)
+    ui.sync.textContent = Math.abs(drift) <= SYNC_TUNING.deadbandMs ? TEXT.inSync(drift) : TEXT.syncing(drift);
+}
+
+function setConnection(state: 'connecting' | 'connected' | 'reconnecting' | 'ended', text: string): void {
+  ui.conn.dataset.state = state;
+  ui.conn.textContent = text;
+}
+
+// Never a silently stuck player: an element that has had no data to play for this long gets its
+// source reloaded at the party's position (hls.js can wedge after seeks on a poor connection).
+const STUCK_RELOAD_MS = 3000;
+let starvedSince: number | null = null;
+
+let wakeTimer: number | undefined;
+function tick(): void {
+  const action = controller.tick();
+  // HAVE_CURRENT_DATA or more means a frame is there (a landing may hold it paused on purpose).
+  const starved = loadedClipId !== null && video.readyState < 2 && action !== 'idle';
+  starvedSince = starved ? (starvedSince ?? Date.now()) : null;
+  if (starvedSince !== null && Date.now() - starvedSince > STUCK_RELOAD_MS) {
+    starvedSince = null;
+    void loadClip(currentClipId, true);
+  }
+  if (controller.wakeInMs !== null) {
+    // A landing wants to start playback at an exact moment, finer than the tick interval.
+    window.clearTimeout(wakeTimer);
+    wakeTimer = window.setTimeout(tick, controller.wakeInMs);
+  }
+  renderPlayback();
+}
+window.setInterval(tick, SYNC_TUNING.tickMs);
+
+// ---------------------------------------------------------------------------------------------
+// Media loading: hls.js for HLS (loaded only when needed), the native element for MP4/WebM.
+
+async function authed(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (token) headers.set('authorization', `Bearer ${token}`);
+  return fetch(`${API}${path}`, { ...init, headers });
+}
+
+async function loadClip(clipId: string | null, reload = false): Promise<void> {
+  if (clipId === loadedClipId && !reload) return;
+  loadedClipId = clipId;
+  hls?.destroy();
+  hls = null;
+  video.removeAttribute('src');
+  video.load();
+  if (!clipId) return;
+  const response = await authed(`/${partyId}/playable?clip_id=${encodeURIComponent(clipId)}`);
+  if (loadedClipId !== clipId) return;
+  if (!response.ok) {
+    showNotice(TEXT.mediaFailed);
+    loadedClipId = null;
+    window.setTimeout(() => void loadClip(currentClipId), 3000);
+    return;
+  }
+  const { data } = (await response.json()) as { data: { url: string; media_type: string } };
+  const start = controller.targetPosition() ?? 0;
+  if (data.media_type === 'hls' && !video.canPlayType('application/vnd.apple.mpegurl')) {
+    const { default: Hls } = await import('hls.js');
+    if (loadedClipId !== clipId) return;
+    const instance = new Hls({ startPosition: start, enableWorker: true, lowLatencyMode: false });
+    hls = instance;
+    instance.on(Hls.Events.ERROR, (_event, info) => {
+      if (!info.fatal) return;
+      if (info.type === Hls.ErrorTypes.MEDIA_ERROR) instance.recoverMediaError();
+      else {
+        showNotice(TEXT.mediaFailed);
+        loadedClipId = null;
+        window.setTimeout(() => void loadClip(currentClipId), 2000);
+      }
+    });
+    instance.loadSource(data.url);
+    instance.attachMedia(video);
+  } else {
+    video.src = data.url;
+    video.currentTime = start;
+  }
+}
+
+video.addEventListener('loadeddata', () => controller.mediaLoaded());
+video.addEventListener('emptied', () => {
+  starvedSince = null;
+});
+video.addEventListener('loadedmetadata', () => {
+  // The host's player knows the clip's real length; the server clamps positions to it.
+  const clipId = currentClipId;
+  if (!clipId || !isController() || reportedDuration === clipId || !Number.isFinite(video.duration)) return;
+  const known = queue.find((clip) => clip.id === clipId)?.duration;
+  reportedDuration = clipId;
+  if (known === null || known === undefined) send({ type: 'clip-duration', clip_id: clipId, duration: video.duration });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Socket
+
+function send(message: Record<string, unknown>): void {
+  if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
+}
+
+let pingTimer: number | undefined;
+function pingBurst(): void {
+  window.clearTimeout(pingTimer);
+  let sent = 0;
+  const next = () => {
+    send({ type: 'ping', client_time: Date.now() });
+    sent += 1;
+    pingTimer = window.setTimeout(
+      next,
+      sent < SYNC_TUNING.clockBurst ? SYNC_TUNING.clockBurstIntervalMs : SYNC_TUNING.clockRefreshMs,
+    );
+  };
+  next();
+}
+
+function applyPlayback(message: Playback): void {
+  if (message.seq < lastSeq) return;
+  lastSeq = message.seq;
+  const timeline: Timeline = {
+    clipId: message.clip_id,
+    anchorPosition: message.anchor_position,
+    anchorServerTimeMs: message.anchor_server_time_ms,
+    rate: message.playback_rate,
+    playing: message.is_playing,
+    duration: message.duration,
+  };
+  const changed = timeline.clipId !== currentClipId;
+  currentClipId = timeline.clipId;
+  controller.setTimeline(timeline);
+  if (changed) renderQueue();
+  void loadClip(currentClipId);
+  tick();
+}
+
+function onMessage(message: ServerMessage): void {
+  switch (message.type) {
+    case 'state': {
+      lastSeq = -1;
+      const { party, you } = message;
+      partyId = party.id;
+      me = you;
+      ui.title.textContent = party.title;
+      document.title = party.title;
+      participants.clear();
+      for (const p of party.participants) {
+        participants.set(p.user_id, { user_id: p.user_id, display_name: p.user.display_name, role: p.role });
+      }
+      queue = party.queue;
+      currentClipId = party.current_clip_id;
+      renderRole();
+      renderParticipants();
+      renderQueue();
+      applyPlayback(party.playback);
+      lastSeq = message.seq;
+      return;
+    }
+    case 'sync':
+    case 'play':
+    case 'pause':
+    case 'seek':
+    case 'skip':
+      applyPlayback(message);
+      return;
+    case 'participant-joined':
+    case 'role-changed':
+      participants.set(message.participant.user_id, message.participant);
+      if (message.participant.user_id === me.user_id) {
+        me = { ...me, role: message.participant.role };
+        renderRole();
+      }
+      renderParticipants();
+      return;
+    case 'participant-left':
+      participants.delete(message.participant.user_id);
+      renderParticipants();
+      return;
+    case 'queue-updated':
+      queue = message.queue;
+      renderQueue();
+      return;
+    case 'party-ended':
+      ended = true;
+      setConnection('ended', TEXT.ended);
+      controller.clear();
+      video.pause();
+      ws?.close(1000);
+      return;
+    case 'pong':
+      clock.addSample(message.client_time, message.server_time_ms, Date.now());
+      return;
+    case 'error':
+      if (message.request_type !== 'ping') showNotice(message.message);
+      return;
+  }
+}
+
+function connect(): void {
+  setConnection(reconnectAttempt ? 'reconnecting' : 'connecting', TEXT.connecting);
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const socket = new WebSocket(`${scheme}//${location.host}${API}/${partyId}/ws`, [
+    'watch-party.v1',
+    `bearer.${token ?? ''}`,
+  ]);
+  ws = socket;
+  socket.addEventListener('open', () => {
+    reconnectAttempt = 0;
+    setConnection('connected', TEXT.connected);
+    clock.reset();
+    pingBurst();
+  });
+  socket.addEventListener('message', (event) => {
+    if (typeof event.data !== 'string') return;
+    onMessage(JSON.parse(event.data) as ServerMessage);
+  });
+  socket.addEventListener('close', (event) => {
+    if (ws !== socket) return;
+    ws = null;
+    window.clearTimeout(pingTimer);
+    if (ended) return;
+    // 1008 with no state received means the token was refused: a reconnect would be refused too.
+    if (event.code === 1008 && lastSeq < 0) {
+      showGate(TEXT.expired);
+      return;
+    }
+    const base = RECONNECT_DELAYS_MS[Math.min(reconnectAttempt, RECONNECT_DELAYS_MS.length - 1)] ?? 15000;
+    const delay = base * (0.8 + Math.random() * 0.4);
+    reconnectAttempt += 1;
+    setConnection('reconnecting', TEXT.reconnecting(Math.ceil(delay / 1000)));
+    window.setTimeout(connect, delay);
+  });
+}
+
+// A hidden tab's timers are throttled and its video may be paused by the browser: re-sync on return.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState !== 'visible') return;
+  controller.mediaLoaded();
+  send({ type: 'sync-request' });
+  pingBurst();
+  tick();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Host controls (the server refuses them from viewers; the page does not even offer them)
+
+function seekTo(position: number): void {
+  const duration = controller.current?.duration ?? (Number.isFinite(video.duration) ? video.duration : null);
+  const clamped = Math.max(0, duration !== null ? Math.min(position, Math.max(0, duration - 0.5)) : position);
+  send({ type: 'seek', position: Math.round(clamped * 1000) / 1000 });
+}
+
+ui.toggle.addEventListener('click', () => send({ type: controller.current?.playing ? 'pause' : 'play' }));
+ui.back.addEventListener('click', () => seekTo((controller.targetPosition() ?? 0) - 10));
+ui.fwd.addEventListener('click', () => seekTo((controller.targetPosition() ?? 0) + 10));
+ui.skip.addEventListener('click', () => send({ type: 'skip' }));
+ui.seek.addEventListener('input', () => {
+  seekDragging = true;
+});
+ui.seek.addEventListener('change', () => {
+  seekDragging = false;
+  seekTo(Number(ui.seek.value));
+});
+ui.syncNow.addEventListener('click', () => {
+  controller.mediaLoaded();
+  send({ type: 'sync-request' });
+  pingBurst();
+});
+ui.addClip.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const source = ui.clipUrl.value.trim();
+  if (!source) return;
+  void authed(`/${partyId}/clips`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ source }),
+  }).then(async (response) => {
+    if (response.ok) {
+      ui.clipUrl.value = '';
+      return;
+    }
+    const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
+    showNotice(body?.error?.message ?? `HTTP ${response.status}`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Joining: a personal link goes straight in; a public party asks for a name; a private one explains.
+
+function showGate(text: string, guest = false): void {
+  ui.app.hidden = true;
+  ui.gate.hidden = false;
+  ui.gateText.textContent = text;
+  ui.guestForm.hidden = !guest;
+}
+
+ui.guestForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const name = ui.guestName.value.trim();
+  if (!name) return;
+  void fetch(`${API}/${encodeURIComponent(code)}/guest`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ display_name: name }),
+  }).then(async (response) => {
+    const body = (await response.json().catch(() => null)) as {
+      data?: { token: string };
+      error?: { message: string };
+    } | null;
+    if (!response.ok || !body?.data) {
+      ui.gateText.textContent = body?.error?.message ?? `HTTP ${response.status}`;
+      return;
+    }
+    token = body.data.token;
+    sessionStorage.setItem(tokenKey, token);
+    void start();
+  });
+});
+
+async function start(): Promise<void> {
+  const response = await authed(`/by-code/${encodeURIComponent(code)}`);
+  if (response.status === 401 && token) {
+    sessionStorage.removeItem(tokenKey);
+    token = null;
+    return start();
+  }
+  if (response.status === 404) return showGate(TEXT.notFound);
+  const body = (await response.json().catch(() => null)) as { data?: PartyDetail } | null;
+  // A private party answers 401 without a token and 403 to a token that is not a member's.
+  if (response.status === 401 || response.status === 403 || (!token && body?.data?.visibility === 'private')) {
+    return showGate(TEXT.privateParty(code.toUpperCase()));
+  }
+  if (!body?.data) return showGate(TEXT.notFound);
+  ui.title.textContent = body.data.title;
+  if (!token) return showGate(body.data.title, true);
+  partyId = body.data.id;
+  ui.gate.hidden = true;
+  ui.app.hidden = false;
+  connect();
+}
+
+// The page's CSP lists the media origins queued when it loaded; a clip added later from a new origin
+// is allowed after one reload (the token is kept in sessionStorage, so the reload rejoins silently).
+document.addEventListener('securitypolicyviolation', (event) => {
+  if (event.effectiveDirective !== 'media-src' && event.effectiveDirective !== 'connect-src') return;
+  const key = `watch-party-csp-reload:${event.blockedURI}`;
+  if (sessionStorage.getItem(key)) return;
+  sessionStorage.setItem(key, '1');
+  location.reload();
+});
+
+declare global {
+  interface Window {
+    /** Read-only numbers for tests and the benchmark; nothing here changes playback. */
+    partyPlayer: { stats(): Record<string, unknown> };
+  }
+}
+window.partyPlayer = {
+  stats: () => ({
+    ...controller.snapshot,
+    offsetMs: clock.offsetMs,
+    rttMs: clock.rttMs,
+    role: me.role,
+    connected: ws?.readyState === WebSocket.OPEN,
+    clipId: loadedClipId,
+    muted: video.muted,
+  }),
+};
+
+void start();

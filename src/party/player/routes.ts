@@ -1,0 +1,175 @@
+// Serves the companion web player: the page at GET /watch-parties/:code (the invite URL) and its
+// bundled assets at /watch-parties/assets/*, with a Content-Security-Policy that allows no inline
+// script and only the media origins the party can play from, and Referrer-Policy: no-referrer so a
+// signed media URL or the page address never leaks to a third party.
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Config } from '../../config.js';
+import { normalizeInviteCode } from '../codes.js';
+import type { PartyService } from '../service.js';
+
+export const PLAYER_PATH = '/watch-parties';
+const ASSET_NAME = /^[\w.-]+\.(js|css|map|txt)$/;
+const CONTENT_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+};
+/** Parti's own media hosts (recordings and live CDNs), besides the configured recording base. */
+const PARTI_MEDIA_HOSTS = ['https://*.parti.com'];
+
+export interface PlayerRouteOptions {
+  /** Where the bundle is; default dist/party/player/assets (built by `npm run build`). */
+  assetsDir?: string;
+}
+
+function defaultAssetsDir(): string {
+  // Compiled: next to this file. Run from src (tsx, tests): the bundle only exists under dist.
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const beside = join(here, 'assets');
+  return existsSync(beside) ? beside : join(here, '../../../dist/party/player/assets');
+}
+
+function originOf(url: string): string | null {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+export function contentSecurityPolicy(mediaOrigins: Iterable<string>): string {
+  const media = [...new Set(mediaOrigins)].join(' ');
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    `img-src 'self' data: ${media}`,
+    // hls.js feeds the element through MediaSource (blob:) and fetches playlists and segments itself.
+    `media-src 'self' blob: ${media}`,
+    `connect-src 'self' ${media}`,
+    "worker-src 'self' blob:",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+// No user data in the shell: titles and names are filled in by the script with textContent.
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Watch party</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${PLAYER_PATH}/assets/player.css">
+<script type="module" src="${PLAYER_PATH}/assets/main.js"></script>
+</head>
+<body>
+<header>
+  <h1 id="title">Watch party</h1>
+  <span id="conn-status" class="pill" data-state="connecting" role="status">Connecting…</span>
+  <span id="sync-status" class="pill" aria-live="polite">Waiting…</span>
+</header>
+<div id="gate" hidden>
+  <p id="gate-text"></p>
+  <form id="guest-form" hidden>
+    <input id="guest-name" type="text" maxlength="64" required placeholder="Your display name" aria-label="Your display name" autocomplete="nickname">
+    <button class="primary" type="submit">Join</button>
+  </form>
+</div>
+<main id="app" hidden>
+  <section id="stage">
+    <div class="video-wrap">
+      <video id="video" playsinline preload="auto"></video>
+      <div id="join-overlay" hidden><button id="join-playback" type="button">Join playback</button></div>
+    </div>
+    <div id="unmute-banner" hidden><span>Playing muted: your browser blocked sound.</span><button id="unmute" type="button">Unmute</button></div>
+    <div id="notice" role="alert" hidden></div>
+    <p id="now-playing"></p>
+    <div id="controls" class="controls" hidden>
+      <input id="seek" type="range" min="0" max="0" step="0.1" value="0" aria-label="Seek">
+      <button id="back10" type="button" aria-label="Back 10 seconds">−10 s</button>
+      <button id="play-toggle" class="primary" type="button">Play</button>
+      <button id="fwd10" type="button" aria-label="Forward 10 seconds">+10 s</button>
+      <button id="skip" type="button">Skip</button>
+      <span id="time">0:00 / –:––</span>
+    </div>
+    <form id="add-clip" hidden>
+      <input id="clip-url" type="url" required placeholder="Add a clip: Parti video link or .m3u8 / .mp4 URL" aria-label="Clip URL">
+      <button type="submit">Add</button>
+    </form>
+    <div id="viewer-controls" class="controls" hidden>
+      <button id="sync-now" type="button">Sync now</button>
+    </div>
+  </section>
+  <aside>
+    <section><h2>Queue</h2><ol id="queue"></ol></section>
+    <section><h2>People</h2><ul id="participants"></ul></section>
+  </aside>
+</main>
+</body>
+</html>
+`;
+
+/** Mounts the player page and its assets. Call before `listen()`, after registerPartyRoutes. */
+export function registerPlayerRoutes<AppLogger extends FastifyBaseLogger>(
+  app: FastifyInstance<Server, IncomingMessage, ServerResponse, AppLogger>,
+  service: PartyService,
+  config: Pick<Config, 'PARTI_MEDIA_URL'>,
+  options: PlayerRouteOptions = {},
+): void {
+  const assetsDir = options.assetsDir ?? defaultAssetsDir();
+  const log = app.log.child({ module: 'player' });
+  const baseMedia = [originOf(config.PARTI_MEDIA_URL), ...PARTI_MEDIA_HOSTS].filter((o): o is string => o !== null);
+  if (!existsSync(join(assetsDir, 'main.js'))) {
+    log.warn({ assetsDir }, 'web player bundle missing: run `npm run build`');
+  }
+
+  let assetNames: Set<string> | null = null;
+  app.get<{ Params: { file: string } }>(`${PLAYER_PATH}/assets/:file`, async (request, reply) => {
+    const { file } = request.params;
+    // Listed once (the bundle does not change under a running server) so a request never walks the disk.
+    assetNames ??= new Set(existsSync(assetsDir) ? readdirSync(assetsDir) : []);
+    if (!ASSET_NAME.test(file) || !assetNames.has(file)) {
+      return reply.code(404).type('text/plain').send('not found');
+    }
+    const body = await readFile(join(assetsDir, file));
+    // Chunks carry a content hash; the two entry files keep their names, so they are revalidated.
+    const immutable = file.startsWith('chunk-');
+    return reply
+      .header('content-type', CONTENT_TYPES[extname(file)] ?? 'application/octet-stream')
+      .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
+      .header('x-content-type-options', 'nosniff')
+      .send(body);
+  });
+
+  app.get<{ Params: { code: string } }>(`${PLAYER_PATH}/:code`, async (request, reply) => {
+    const code = normalizeInviteCode(request.params.code);
+    const party = code ? service.findByCode(code) : null;
+    // Direct-URL clips can come from any origin; allow the ones this party has queued right now.
+    const origins = [...baseMedia];
+    for (const clip of party?.queue ?? []) {
+      if (clip.kind === 'url') {
+        const origin = originOf(clip.source);
+        if (origin) origins.push(origin);
+      }
+    }
+    return reply
+      .code(party ? 200 : 404)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('content-security-policy', contentSecurityPolicy(origins))
+      .header('referrer-policy', 'no-referrer')
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'no-store')
+      .send(PAGE);
+  });
+}

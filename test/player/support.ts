@@ -1,0 +1,341 @@
+// Shared by the web player's browser tests and bench/player-sync.ts: test media made by ffmpeg, a
+// static media server with CORS (hls.js fetches cross-origin like it would from Parti's CDN), a TCP
+// proxy that adds delay and jitter, the party server with the player routes on loopback, and
+// Debian's Chromium driven by playwright-core. Everything listens on 127.0.0.1 only.
+import { execFile } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer, connect as tcpConnect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path, { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createHttpServer } from '../../src/http/server.js';
+import { createLogger } from '../../src/logger.js';
+import { createPartiClient } from '../../src/parti/client.js';
+import { bundlePlayer } from '../../src/party/player/build.js';
+import { registerPlayerRoutes } from '../../src/party/player/routes.js';
+import { registerPartyRoutes } from '../../src/party/server.js';
+import { createPartyService, type PartyService, type PartyServiceOptions } from '../../src/party/service.js';
+import { openStore } from '../../src/store/index.js';
+import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
+
+const run = promisify(execFile);
+export const CHROMIUM = '/usr/bin/chromium';
+const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
+
+/** Makes `name/index.m3u8` (HLS) or `name.mp4` with a burned-in timecode (a frame counter without fonts). */
+export async function makeMedia(
+  dir: string,
+  name: string,
+  options: { seconds: number; format: 'hls' | 'mp4'; color?: string },
+): Promise<string> {
+  const text = existsSync(FONT)
+    ? `drawtext=fontfile=${FONT}:text='%{pts\\:hms}':fontsize=36:fontcolor=white:box=1:boxcolor=black@0.6:x=12:y=12`
+    : `drawtext=text='%{n}':fontsize=36:x=12:y=12`;
+  const video = `testsrc2=duration=${options.seconds}:size=320x240:rate=30,${text}`;
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    video,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:duration=${options.seconds}`,
+    '-c:v',
+    'libx264',
+    '-profile:v',
+    'baseline',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    '30',
+    '-c:a',
+    'aac',
+    '-shortest',
+  ];
+  if (options.format === 'hls') {
+    const out = join(dir, name);
+    await run('mkdir', ['-p', out]);
+    await run('ffmpeg', [...args, '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', join(out, 'index.m3u8')]);
+    return `${name}/index.m3u8`;
+  }
+  await run('ffmpeg', [...args, '-movflags', '+faststart', join(dir, `${name}.mp4`)]);
+  return `${name}.mp4`;
+}
+
+const MIME: Record<string, string> = {
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.ts': 'video/mp2t',
+  '.mp4': 'video/mp4',
+};
+
+/** A static file server for media with CORS and byte ranges, like a CDN. */
+export async function startMediaServer(dir: string): Promise<{ url: string; close(): Promise<void> }> {
+  const root = path.resolve(dir);
+  const server = createServer((req, res) => {
+    void (async () => {
+      res.setHeader('access-control-allow-origin', '*');
+      res.setHeader('access-control-allow-headers', 'range');
+      if (req.method === 'OPTIONS') return res.writeHead(204).end();
+      const file = path.resolve(root, decodeURIComponent((req.url ?? '/').split('?')[0]!.slice(1)));
+      const info = file.startsWith(root + path.sep) ? await stat(file).catch(() => null) : null;
+      if (!info?.isFile()) return res.writeHead(404).end();
+      const headers: Record<string, string | number> = {
+        'content-type': MIME[path.extname(file)] ?? 'application/octet-stream',
+        'accept-ranges': 'bytes',
+      };
+      let start = 0;
+      let end = info.size - 1;
+      const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+      if (range && (range[1] || range[2])) {
+        start = range[1] ? Number(range[1]) : Math.max(0, info.size - Number(range[2]));
+        if (range[1] && range[2]) end = Math.min(end, Number(range[2]));
+        headers['content-range'] = `bytes ${start}-${end}/${info.size}`;
+      }
+      headers['content-length'] = end - start + 1;
+      res.writeHead(range ? 206 : 200, headers);
+      createReadStream(file, { start, end })
+        .on('error', () => res.destroy())
+        .pipe(res);
+    })();
+  });
+  const url = await listen(server);
+  return { url, close: () => closeServer(server) };
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+export interface DelayProxy {
+  url: string;
+  /** Cuts every connection through the proxy (the page sees its socket drop). */
+  dropAll(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy that delays every chunk in each direction by `delayMs` ± `jitterMs` (uniform), keeping
+ * order as TCP would, so a page behind it sees a slow, jittery network on its socket and API calls.
+ */
+export async function startDelayProxy(
+  target: string,
+  options: { delayMs: number; jitterMs: number },
+): Promise<DelayProxy> {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<Socket>();
+  const pipe = (from: Socket, to: Socket) => {
+    let releaseAt = 0;
+    from.on('data', (chunk: Buffer) => {
+      const delay = options.delayMs + (Math.random() * 2 - 1) * options.jitterMs;
+      releaseAt = Math.max(releaseAt, Date.now() + delay);
+      setTimeout(() => to.writable && to.write(chunk), releaseAt - Date.now());
+    });
+    from.on('end', () => setTimeout(() => to.end(), Math.max(0, releaseAt - Date.now())));
+    from.on('error', () => to.destroy());
+    from.on('close', () => sockets.delete(from));
+  };
+  const server = createTcpServer((client) => {
+    const upstream = tcpConnect(Number(port), hostname);
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    sockets.add(client).add(upstream);
+    pipe(client, upstream);
+    pipe(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const dropAll = () => {
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+  };
+  return {
+    url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+    dropAll,
+    async close() {
+      dropAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export interface PlayerStack {
+  service: PartyService;
+  fake: FakeParti;
+  base: string;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** The party server like test/party/harness.ts starts it, plus the player routes and a fresh bundle. */
+export async function startPlayerStack(
+  options: Partial<Omit<PartyServiceOptions, 'store' | 'parti' | 'config' | 'logger'>> = {},
+): Promise<PlayerStack> {
+  const work = mkdtempSync(join(tmpdir(), 'player-test-'));
+  const assetsDir = join(work, 'assets');
+  await bundlePlayer(assetsDir);
+  const fake = await startFakeParti();
+  const logs: string[] = [];
+  const logger = createLogger(
+    'info',
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        logs.push(chunk.toString());
+        callback();
+      },
+    }),
+  );
+  const store = await openStore(`sqlite://${join(work, 'store.sqlite')}`, logger);
+  const parti = createPartiClient({ baseUrl: fake.apiUrl, cache: store.cache, logger, timeoutMs: 2000, retries: 0 });
+  const config = { PUBLIC_URL: 'https://bot.example', PARTI_MEDIA_URL: fake.mediaUrl, PARTY_MAX_PARTICIPANTS: 100 };
+  const service = await createPartyService({
+    store,
+    parti,
+    logger,
+    config,
+    // Browser tests open many sockets from one address; the per-IP join limits are for the internet.
+    limits: { joinsPerHour: 1000, guestTokensPerHour: 1000, createsPerHour: 1000 },
+    ...options,
+  });
+  const app = createHttpServer(logger, { discordReady: () => true, storeOpen: () => true, shuttingDown: () => false });
+  registerPartyRoutes(app, service);
+  registerPlayerRoutes(app, service, config, { assetsDir });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    service,
+    fake,
+    logs,
+    base: `http://127.0.0.1:${port}`,
+    async close() {
+      await service.close();
+      await app.close();
+      await parti.close();
+      await store.close();
+      await fake.close();
+    },
+  };
+}
+
+/**
+ * Headless Chromium 156 here plays unmuted media without a gesture under every --autoplay-policy
+ * (measured), so tests that need a refusal wrap HTMLMediaElement.play in an init script.
+ */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+      // Several pages share one machine; without these a page in a background context is throttled.
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+      '--disable-backgrounding-occluded-windows',
+    ],
+  });
+}
+
+/** Shifts a page's clock (Date.now, performance.now, new Date()) by `skewMs`, as a wrong system clock would. */
+export async function skewClock(page: Page, skewMs: number): Promise<void> {
+  await page.addInitScript((skew: number) => {
+    const realNow = Date.now.bind(Date);
+    const realPerf = performance.now.bind(performance);
+    const RealDate = Date;
+    Date.now = () => realNow() + skew;
+    performance.now = () => realPerf() + skew;
+    // new Date() without arguments reads the same skewed clock.
+    globalThis.Date = new Proxy(RealDate, {
+      construct(target, args: unknown[]) {
+        return args.length ? new target(...(args as [number])) : new target(realNow() + skew);
+      },
+    });
+  }, skewMs);
+}
+
+export interface Sample {
+  /** The element's position in seconds. */
+  currentTime: number;
+  paused: boolean;
+  /** The party's authoritative position at the moment of sampling (server clock = this process). */
+  truth: number;
+  driftMs: number;
+}
+
+/**
+ * Drift of a page against the server timeline, measured from outside the page: the element's
+ * currentTime is read while this process (whose clock is the server's) notes the time; the midpoint of
+ * the round trip is when it was read. The page's own estimate is not trusted (a skewed clock would hide).
+ */
+export async function sampleDrift(
+  page: Page,
+  service: PartyService,
+  partyId: string,
+  /** The skew given to this page with skewClock, taken back out of its clock reading. */
+  skewMs = 0,
+): Promise<Sample> {
+  // The page notes its own clock as it reads the element: a busy renderer delays the answer, not
+  // the reading. Same machine, so the page's clock minus its known skew is the server's clock.
+  // (Runs in the page; the test program has no DOM types, hence the untyped global.)
+  const read = await page.evaluate(() => {
+    const video = (globalThis as any).document.querySelector('video') as {
+      currentTime: number;
+      paused: boolean;
+    } | null;
+    return { currentTime: video?.currentTime ?? 0, paused: video?.paused ?? true, at: Date.now() };
+  });
+  const at = read.at - skewMs;
+  const playback = service.getParty(partyId)!.playback;
+  let truth = playback.anchor_position;
+  if (playback.is_playing) truth += ((at - playback.anchor_server_time_ms) / 1000) * playback.playback_rate;
+  if (playback.duration !== null) truth = Math.min(truth, playback.duration);
+  return { currentTime: read.currentTime, paused: read.paused, truth, driftMs: (read.currentTime - truth) * 1000 };
+}
+
+/** The page's read-only sync numbers (window.partyPlayer.stats()). */
+export async function playerStats(page: Page): Promise<Record<string, any>> {
+  return page.evaluate(() => (globalThis as any).partyPlayer.stats());
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs = 5000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Error | null = null;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error instanceof Error ? error : new Error(String(error));
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await sleep(50);
+  }
+}

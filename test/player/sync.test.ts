@@ -1,0 +1,265 @@
+// Unit tests of the web player's sync engine with a fake clock and a fake media element that plays
+// at its playbackRate as time advances, stalls on demand, and takes a fixed time to complete a seek.
+import { describe, expect, it } from 'vitest';
+import { ClockSync, SYNC_TUNING, SyncController, type MediaLike, type Timeline } from '../../src/party/player/sync.js';
+
+class FakeClock {
+  constructor(public t = 1_000_000) {}
+  now = () => this.t;
+}
+
+/** Plays at playbackRate in fake time; a seek lands after `seekCostMs`, during which nothing advances. */
+class FakeMedia implements MediaLike {
+  position = 0;
+  playbackRate = 1;
+  paused = true;
+  stalled = false;
+  seekCostMs = 100;
+  private seekUntil: number | null = null;
+  private pendingSeek = 0;
+  seekCount = 0;
+  onSeeked: (() => void) | null = null;
+
+  constructor(private readonly clock: FakeClock) {}
+
+  get currentTime(): number {
+    return this.position;
+  }
+  set currentTime(value: number) {
+    this.pendingSeek = value;
+    this.position = value;
+    this.seekUntil = this.clock.t + this.seekCostMs;
+    this.seekCount += 1;
+  }
+  get seeking(): boolean {
+    return this.seekUntil !== null;
+  }
+  get readyState(): number {
+    return this.stalled || this.seeking ? 1 : 4;
+  }
+  pause(): void {
+    this.paused = true;
+  }
+  play(): void {
+    this.paused = false;
+  }
+  /** Advance fake time by `ms` in 10 ms steps. */
+  advance(ms: number): void {
+    for (let left = ms; left > 0; left -= 10) {
+      const step = Math.min(10, left);
+      this.clock.t += step;
+      if (this.seekUntil !== null && this.clock.t >= this.seekUntil) {
+        this.seekUntil = null;
+        this.position = this.pendingSeek;
+        this.onSeeked?.();
+      } else if (this.seekUntil === null && !this.paused && !this.stalled) {
+        this.position += (step / 1000) * this.playbackRate;
+      }
+    }
+  }
+}
+
+function setup(options: { offsetMs?: number } = {}) {
+  const clock = new FakeClock();
+  const media = new FakeMedia(clock);
+  const sync = new ClockSync();
+  // A server clock ahead of the client by offsetMs, measured over a symmetric 20 ms round trip.
+  const offset = options.offsetMs ?? 0;
+  sync.addSample(clock.t - 20, clock.t - 10 + offset, clock.t);
+  const controller = new SyncController({ media, clock: sync, now: clock.now, play: () => media.play() });
+  media.onSeeked = () => controller.onSeeked();
+  /** Server time now, per the true offset. */
+  const serverNow = () => clock.t + offset;
+  const playingFrom = (position: number): Timeline => ({
+    clipId: 'c1',
+    anchorPosition: position,
+    anchorServerTimeMs: serverNow(),
+    rate: 1,
+    playing: true,
+    duration: 600,
+  });
+  /** Runs the controller every tick for `ms`, returning the worst |drift| seen in the last `tailMs`. */
+  const runFor = (ms: number, tailMs = 0) => {
+    let worst = 0;
+    for (let elapsed = 0; elapsed < ms;) {
+      controller.tick();
+      // The page honours the controller's early wake-up (a landing's exact release time).
+      const step = Math.max(10, Math.min(SYNC_TUNING.tickMs, Math.round((controller.wakeInMs ?? Infinity) / 10) * 10));
+      media.advance(step);
+      elapsed += step;
+      if (elapsed >= ms - tailMs && !media.seeking) {
+        worst = Math.max(worst, Math.abs(media.currentTime - controller.targetPosition()!) * 1000);
+      }
+    }
+    return worst;
+  };
+  /** Puts the element exactly on the timeline, as if it had been in sync all along. */
+  const align = () => {
+    media.position = controller.targetPosition()!;
+    media.playbackRate = 1;
+    controller.tick();
+  };
+  return { clock, media, sync, controller, serverNow, playingFrom, runFor, align };
+}
+
+describe('ClockSync', () => {
+  it('takes the offset from the lowest-delay sample, not the latest or an average', () => {
+    const clock = new ClockSync();
+    // True offset +5000 ms. A queued sample (slow uplink) is skewed; the quick one is right.
+    clock.addSample(0, 5000 + 150, 200); // uplink 150, downlink 50: estimate off by 50
+    clock.addSample(1000, 6000 + 10, 1020); // 10/10: exact
+    clock.addSample(2000, 7000 + 300, 2400); // 300/100
+    expect(clock.offsetMs).toBe(5000);
+    expect(clock.rttMs).toBe(20);
+  });
+
+  it('forgets old samples, so a changed path is followed', () => {
+    const clock = new ClockSync(3);
+    clock.addSample(0, 100, 2); // offset 99, rtt 2
+    for (let i = 1; i <= 3; i++) clock.addSample(i * 1000, i * 1000 + 500 + 5, i * 1000 + 10);
+    expect(clock.offsetMs).toBe(500);
+  });
+
+  it('ignores impossible samples and starts at zero', () => {
+    const clock = new ClockSync();
+    expect(clock.offsetMs).toBe(0);
+    clock.addSample(100, 50, 90);
+    clock.addSample(100, Number.NaN, 110);
+    expect(clock.ready).toBe(false);
+  });
+});
+
+describe('SyncController', () => {
+  it('follows the anchored timeline through a skewed client clock', () => {
+    const { controller, clock, playingFrom } = setup({ offsetMs: -3700 });
+    controller.setTimeline(playingFrom(12));
+    clock.t += 2000;
+    expect(controller.targetPosition()).toBeCloseTo(14, 3);
+  });
+
+  it('does nothing inside the dead band: no rate change, no seek', () => {
+    const { controller, media, playingFrom, runFor } = setup();
+    controller.setTimeline(playingFrom(10));
+    media.play();
+    media.position = 10.05; // 50 ms ahead
+    runFor(2000);
+    expect(media.seekCount).toBe(0);
+    expect(media.playbackRate).toBe(1);
+  });
+
+  it('nudges the rate in proportion, capped, until under the settle threshold, then restores it', () => {
+    const { controller, media, playingFrom, runFor, align } = setup();
+    controller.setTimeline(playingFrom(10));
+    media.play();
+    runFor(SYNC_TUNING.recoverWindowMs + 100); // out of the post-change window
+    align();
+    const seeks = media.seekCount;
+    media.position += 0.5; // 500 ms ahead: nudge, not seek
+    controller.tick();
+    expect(media.playbackRate).toBeCloseTo(1 - SYNC_TUNING.maxRateNudge, 5);
+    media.position -= 0.4; // 100 ms ahead: proportional
+    controller.tick();
+    expect(media.playbackRate).toBeCloseTo(1 - 0.1 * SYNC_TUNING.rateGainPerSecond, 5);
+    const worst = runFor(6000, 1000);
+    expect(media.seekCount).toBe(seeks);
+    expect(worst).toBeLessThan(SYNC_TUNING.settleMs);
+    expect(media.playbackRate).toBe(1);
+  });
+
+  it('keeps nudging between the settle and dead-band thresholds once started (hysteresis)', () => {
+    const { controller, media, playingFrom, runFor, align } = setup();
+    controller.setTimeline(playingFrom(10));
+    media.play();
+    runFor(SYNC_TUNING.recoverWindowMs + 100);
+    align();
+    media.position += 0.09;
+    controller.tick();
+    expect(media.playbackRate).toBeLessThan(1);
+    media.position -= 0.04; // 50 ms: inside the dead band, above settle
+    expect(controller.tick()).toBe('nudge');
+    media.position -= 0.03; // 20 ms
+    expect(controller.tick()).toBe('hold');
+    expect(media.playbackRate).toBe(1);
+  });
+
+  it('seeks beyond the nudge range, aiming ahead by the measured seek cost, and lands in sync', () => {
+    const { controller, media, playingFrom, runFor } = setup();
+    media.seekCostMs = 300;
+    controller.setTimeline(playingFrom(10));
+    media.play();
+    runFor(SYNC_TUNING.minSeekIntervalMs + 500);
+    const before = controller.snapshot;
+    // A first jump teaches it the real seek cost; the second lands within the dead band at once.
+    media.position += 5;
+    runFor(SYNC_TUNING.minSeekIntervalMs + 500);
+    media.position += 5;
+    expect(controller.tick()).toBe('seek');
+    // Lands ahead, waits on the frame, and starts as the party arrives: in sync from the first frame.
+    const worst = runFor(1500, 1500 - (media.seekCostMs + SYNC_TUNING.landingMarginMs + 100));
+    expect(worst).toBeLessThan(SYNC_TUNING.settleMs);
+    expect(controller.snapshot.seekCostMs).toBeGreaterThan(before.seekCostMs);
+    expect(controller.snapshot.driftSeeks).toBe(2);
+  });
+
+  it('never seeks more often than the minimum interval, however bad the drift', () => {
+    const { controller, media, playingFrom, runFor } = setup();
+    controller.setTimeline(playingFrom(10));
+    media.play();
+    runFor(SYNC_TUNING.recoverWindowMs + 100);
+    const start = media.seekCount;
+    for (let i = 0; i < 20; i++) {
+      media.position += 3; // something keeps throwing it off
+      runFor(SYNC_TUNING.tickMs);
+    }
+    const seconds = (20 * SYNC_TUNING.tickMs) / 1000;
+    expect(media.seekCount - start).toBeLessThanOrEqual(Math.ceil((seconds * 1000) / SYNC_TUNING.minSeekIntervalMs));
+  });
+
+  it('jumps at once when the room moves (host seek), without counting it as drift', () => {
+    const { controller, media, playingFrom, runFor } = setup();
+    controller.setTimeline(playingFrom(10));
+    media.play();
+    runFor(4000);
+    controller.setTimeline(playingFrom(100));
+    const worst = runFor(1000, 500);
+    expect(worst).toBeLessThan(SYNC_TUNING.deadbandMs);
+    expect(controller.snapshot.driftSeeks).toBe(0);
+  });
+
+  it('a viewer who stalls catches up when playback resumes; the timeline is not held back', () => {
+    const { controller, media, playingFrom, runFor } = setup();
+    controller.setTimeline(playingFrom(10));
+    media.play();
+    runFor(3000);
+    media.stalled = true;
+    runFor(1500);
+    expect(controller.tick()).toBe('wait');
+    expect(controller.snapshot.stalled).toBe(true);
+    // The party moved on while this viewer buffered.
+    expect(controller.targetPosition()! - media.currentTime).toBeGreaterThan(1.4);
+    media.stalled = false;
+    const worst = runFor(1500, 700);
+    expect(worst).toBeLessThan(SYNC_TUNING.deadbandMs);
+    expect(controller.snapshot.driftSeeks).toBe(0);
+  });
+
+  it('pauses at the exact position and resumes from it', () => {
+    const { controller, media, playingFrom, serverNow, runFor } = setup();
+    controller.setTimeline(playingFrom(10));
+    media.play();
+    runFor(2000);
+    controller.setTimeline({ ...playingFrom(12), playing: false, anchorServerTimeMs: serverNow() });
+    runFor(1000);
+    expect(media.paused).toBe(true);
+    expect(Math.abs(media.currentTime - 12) * 1000).toBeLessThanOrEqual(SYNC_TUNING.settleMs);
+  });
+
+  it('stays put with no timeline, and clamps the target to the clip length', () => {
+    const { controller, media, clock, playingFrom } = setup();
+    expect(controller.tick()).toBe('idle');
+    expect(media.seekCount).toBe(0);
+    controller.setTimeline({ ...playingFrom(595), duration: 600 });
+    clock.t += 60_000;
+    expect(controller.targetPosition()).toBe(600);
+  });
+});
