@@ -164,6 +164,18 @@ describe('/party', () => {
     player.ws.close();
   });
 
+  it('follows playback moved from a player: the panel is edited within its budget', async () => {
+    const hostLink = await party('join', {}, host).reply();
+    const player = await connectPlayer(button(hostLink, 'Open the player').url);
+    player.ws.send(JSON.stringify({ type: 'play' }));
+    await expect.poll(() => currentPanel().embeds[0]?.description, { timeout: 6_000 }).toMatch(/▶ Playing/);
+    player.ws.send(JSON.stringify({ type: 'seek', position: 125 }));
+    player.ws.send(JSON.stringify({ type: 'pause', position: 125 }));
+    await expect.poll(() => currentPanel().embeds[0]?.description, { timeout: 6_000 }).toMatch(/⏸ Paused at 2:05/);
+    expect(button(currentPanel(), 'Play')).toBeTruthy();
+    player.ws.close();
+  });
+
   it('adds clips, and refuses /party end to anyone but the host', async () => {
     const added = await party('add', { source: 'https://parti.com/video/80892' }).reply();
     expect(added.content).toBe("Added **I'm Live on Parti — worldoftshirts2001** to the queue (position 2).");
