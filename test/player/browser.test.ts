@@ -240,6 +240,41 @@ describe('a watch party in four browsers', () => {
     viewers.push(late);
   });
 
+  it('a tab coming back from the background asks the server for the state and is in sync at once', async () => {
+    const token = (await stack.service.issueToken({ id: 'tabber', name: 'Tabber' }, partyId)).token;
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    const sent: string[] = [];
+    page.on('websocket', (socket) =>
+      socket.on('framesent', (frame) => {
+        if (typeof frame.payload === 'string') sent.push(frame.payload);
+      }),
+    );
+    await page.goto(link(stack.base, code, token));
+    await expectAllInSync([page], partyId, 'the new tab');
+    // The tab goes to the background, and the browser stops its video there, as browsers do.
+    await page.evaluate(() => {
+      const doc = (globalThis as any).document;
+      Object.defineProperty(doc, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      doc.dispatchEvent(new (globalThis as any).Event('visibilitychange'));
+      doc.querySelector('video').pause();
+    });
+    await sleep(1500);
+    const before = sent.length;
+    await page.evaluate(() => {
+      const doc = (globalThis as any).document;
+      Object.defineProperty(doc, 'visibilityState', { configurable: true, get: () => 'visible' });
+      doc.dispatchEvent(new (globalThis as any).Event('visibilitychange'));
+    });
+    await waitFor('a sync-request on return', () =>
+      sent.slice(before).some((payload) => payload.includes('"sync-request"')),
+    );
+    await expectAllInSync([page], partyId, 'back from the background');
+    expect((await videoState(page)).paused).toBe(false);
+    await context.close();
+  });
+
   it("a viewer's forged control message is refused and changes nothing", async () => {
     const before = stack.service.getParty(partyId)!.playback;
     const answer = await viewers[1]!.evaluate(
