@@ -1,7 +1,6 @@
 // The whole path a watch party takes: the real bot process, Discord's panel buttons pressed through
 // the fake Discord, and the web player in real Chromium moving with them.
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -10,6 +9,7 @@ import { startBot, type BotProcess } from '../support/bot.js';
 import { startFakeDiscord, type FakeDiscord, type FakeMessage } from '../support/fakeDiscord.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 import { launchChromium, makeMedia, playerStats, startMediaServer, waitFor } from './support.js';
+import { freePort } from '../support/freePort.js';
 
 let discord: FakeDiscord;
 let parti: FakeParti;
@@ -21,19 +21,6 @@ let guildId: string;
 let host: ReturnType<FakeDiscord['makeUser']>;
 let viewer: ReturnType<FakeDiscord['makeUser']>;
 let pages: Page[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 function button(message: FakeMessage, label: string): any {
   const found = message.components.flatMap((row: any) => row.components ?? []).find((c: any) => c.label === label);

@@ -2,21 +2,9 @@
 // no persistence, stopped when the run ends. The same end-to-end suites then run with
 // STORE_URL=redis://… (see storeUrlFor in test/support/bot.ts).
 import { spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
+import { freePort } from './freePort.js';
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
