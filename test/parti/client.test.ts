@@ -1,8 +1,8 @@
 // The Parti client against the fake Parti on 127.0.0.1: every route parses its recorded answer,
 // failures become the right PartiError kind, and the cache / in-flight sharing saves requests.
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Keyv } from 'keyv';
 import { pino } from 'pino';
@@ -12,6 +12,7 @@ import { PartiError, type PartiErrorKind } from '../../src/parti/errors.js';
 import { categoryLabel, isChannelLive } from '../../src/parti/schemas.js';
 import { liveHlsUrl, recordingUrl } from '../../src/parti/urls.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
+import { startConnectProxy, type ConnectProxy } from '../support/connectProxy.js';
 
 let parti: FakeParti;
 let clients: PartiClient[] = [];
@@ -452,48 +453,19 @@ describe('cache and shared requests', () => {
 });
 
 describe('proxy', () => {
-  let proxy: Server;
-  let proxyUrl: string;
-  const tunnels: string[] = [];
-  const sockets = new Set<Socket>();
-
+  let proxy: ConnectProxy;
   beforeAll(async () => {
-    // A minimal CONNECT proxy, as undici's ProxyAgent tunnels even plain-HTTP targets.
-    proxy = createServer((_req, res) => res.writeHead(405).end());
-    proxy.on('connect', (req, client: Socket, head: Buffer) => {
-      const [host, port] = (req.url ?? '').split(':');
-      tunnels.push(req.url ?? '');
-      if (host !== '127.0.0.1') {
-        client.end('HTTP/1.1 403 Forbidden\r\n\r\n');
-        return;
-      }
-      const upstream = connect(Number(port), host, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-      for (const socket of [client, upstream]) {
-        sockets.add(socket);
-        socket.on('error', () => undefined).on('close', () => sockets.delete(socket));
-      }
-    });
-    proxy.listen(0, '127.0.0.1');
-    await once(proxy, 'listening');
-    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    // undici's ProxyAgent tunnels with CONNECT even to plain-HTTP targets.
+    proxy = await startConnectProxy();
   });
-
-  afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => proxy.close(resolve));
-  });
+  afterAll(() => proxy.close());
 
   it('sends every request through proxyUrl', async () => {
-    const client = makeClient({ proxyUrl });
+    const client = makeClient({ proxyUrl: proxy.url });
     expect((await client.getUserProfile(353044)).user_name).toBe('BalthierGR');
     expect(await client.getCategories()).toHaveLength(21);
     const port = new URL(parti.apiUrl).port;
-    expect(tunnels).toContain(`127.0.0.1:${port}`);
+    expect(proxy.tunnels.map((t) => t.target)).toContain(`127.0.0.1:${port}`);
     expect(parti.requests).toHaveLength(2);
     expect(parti.requests[0]?.headers.origin).toBe('https://parti.com');
   });

@@ -3,8 +3,8 @@
 // challenges and dead sockets with a growing backoff, tunnels through a CONNECT proxy, and stop()
 // leaves nothing running. Small ping/backoff values keep the whole file fast.
 import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
@@ -22,6 +22,7 @@ import {
 } from '../../src/parti/liveFeed.js';
 import { SUBSCRIBE_NEW_CHANNEL_LIVE, type GoLive } from '../../src/parti/schemas.js';
 import { loadPartiFixture, startFakeParti, type FakeParti, type GoLivePayload } from '../support/fakeParti.js';
+import { startConnectProxy, type ConnectProxy } from '../support/connectProxy.js';
 
 let parti: FakeParti;
 const feeds: LiveFeed[] = [];
@@ -350,69 +351,40 @@ describe('stop', () => {
 });
 
 describe('proxy', () => {
-  let proxy: Server;
-  let proxyPort: number;
-  const tunnels: Array<{ target: string; headers: IncomingHttpHeaders }> = [];
-  const sockets = new Set<Socket>();
-  let refuse = false;
-
+  let proxy: ConnectProxy;
   beforeAll(async () => {
-    proxy = createServer((_req, res) => res.writeHead(405).end());
-    proxy.on('connect', (req, client: Socket, head: Buffer) => {
-      const target = req.url ?? '';
-      tunnels.push({ target, headers: req.headers });
-      client.on('error', () => undefined);
-      if (refuse) {
-        client.end('HTTP/1.1 407 Proxy Authentication Required\r\n\r\n');
-        return;
-      }
-      const [host, port] = target.split(':');
-      const upstream = connect(Number(port), host, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-      for (const socket of [client, upstream]) {
-        sockets.add(socket);
-        socket.on('error', () => undefined).on('close', () => sockets.delete(socket));
-      }
-    });
-    proxyPort = await listen(proxy);
+    proxy = await startConnectProxy();
   });
-
   afterEach(() => {
-    tunnels.length = 0;
-    refuse = false;
+    proxy.tunnels.length = 0;
+    proxy.refuse = false;
   });
-
-  afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => proxy.close(resolve));
-  });
+  afterAll(() => proxy.close());
 
   it('tunnels the socket through proxyUrl, again on reconnect, with proxy credentials', async () => {
-    const { goLives, connected } = await started({ proxyUrl: `http://bot:p%40ss@127.0.0.1:${proxyPort}` });
+    const { goLives, connected } = await started({ proxyUrl: `http://bot:p%40ss@127.0.0.1:${proxy.port}` });
     const target = `127.0.0.1:${new URL(parti.wsUrl).port}`;
-    expect(tunnels.map((t) => t.target)).toEqual([target]);
-    expect(tunnels[0]?.headers['proxy-authorization']).toBe(`Basic ${Buffer.from('bot:p@ss').toString('base64')}`);
+    expect(proxy.tunnels.map((t) => t.target)).toEqual([target]);
+    expect(proxy.tunnels[0]?.headers['proxy-authorization']).toBe(
+      `Basic ${Buffer.from('bot:p@ss').toString('base64')}`,
+    );
     expect(parti.wsHandshakes[0]?.origin).toBe('https://parti.com');
     parti.goLive(353044);
     await vi.waitFor(() => expect(goLives).toHaveLength(1));
 
     parti.dropSockets();
     await vi.waitFor(() => expect(connected).toHaveLength(2));
-    expect(tunnels.map((t) => t.target)).toEqual([target, target]);
+    expect(proxy.tunnels.map((t) => t.target)).toEqual([target, target]);
     await vi.waitFor(() => expect(subscribeCount()).toBe(2));
   });
 
   it('counts a proxy refusal as a failed attempt', async () => {
-    refuse = true;
-    const { feed, reconnecting, connected } = makeFeed({ proxyUrl: `http://127.0.0.1:${proxyPort}` });
+    proxy.refuse = true;
+    const { feed, reconnecting, connected } = makeFeed({ proxyUrl: proxy.url });
     feed.start();
     await vi.waitFor(() => expect(reconnecting.length).toBeGreaterThanOrEqual(2));
     expect(reconnecting[0]?.error).toMatch(/proxy answered 407/);
-    refuse = false;
+    proxy.refuse = false;
     await vi.waitFor(() => expect(connected).toHaveLength(1));
     await parti.waitForSubscription();
   });
