@@ -61,6 +61,8 @@ export interface PartyRecord {
   title: string;
   visibility: Visibility;
   maxParticipants: number;
+  /** The room holds while any participant's player is buffering (capped); absent in older records. */
+  waitForEveryone?: boolean;
   hostUserId: string;
   createdAt: number;
   startedAt: number | null;
@@ -128,6 +130,7 @@ export class PartyRoom {
     title: string;
     visibility: Visibility;
     maxParticipants: number;
+    waitForEveryone?: boolean;
     host: JoiningUser;
     hostParticipantId: string;
     publicUrl: string;
@@ -142,6 +145,7 @@ export class PartyRoom {
         title: input.title,
         visibility: input.visibility,
         maxParticipants: input.maxParticipants,
+        waitForEveryone: input.waitForEveryone === true,
         hostUserId: host.id,
         createdAt: now,
         startedAt: null,
@@ -509,6 +513,17 @@ export class PartyRoom {
       participant: this.participantInfo(target),
     };
     return { ok: true, changed: true, events: [{ to: 'all', message }] };
+  }
+
+  /** When tick() next has something to do (the cap of a wait-for-everyone hold); null when nothing is due. */
+  nextDeadline(): number | null {
+    return null; // STUB: issue 6 helper implements
+  }
+
+  /** Applies what is due at `now`: a hold that reached its cap lets the room play on. */
+  tick(now: number): RoomResult {
+    void now;
+    return { ok: true, changed: false, events: [] }; // STUB: issue 6 helper implements
   }
 
   /** Null actor: the server ending an idle party. */

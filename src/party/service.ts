@@ -128,6 +128,8 @@ export interface CreatePartyInput {
   title?: string | undefined;
   visibility?: Visibility | undefined;
   maxParticipants?: number | undefined;
+  /** Hold playback while anyone's player is buffering (capped), instead of letting them catch up. */
+  waitForEveryone?: boolean | undefined;
   /** The caller's IP, for per-IP limits (REST); absent for Discord. */
   ip?: string | undefined;
 }
@@ -246,6 +248,8 @@ interface Runtime {
   byUser: Map<string, Set<Conn>>;
   /** Pending "this user leaves unless they (re)connect" timers. */
   leaveTimers: Map<string, NodeJS.Timeout>;
+  /** Fires when the room's nextDeadline() comes (a wait-for-everyone hold's cap). */
+  tickTimer: NodeJS.Timeout | undefined;
   emptySince: number | null;
 }
 
@@ -369,12 +373,20 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       const rt = addRuntime(PartyRoom.fromRecord(record, config.PUBLIC_URL));
       // Nobody has a socket after a restart; people who were there get time to reconnect.
       for (const member of rt.room.presentMembers()) scheduleLeave(rt, member.userId, joinHoldMs);
+      scheduleTick(rt);
     }
     if (runtimes.size > 0) log.info({ parties: runtimes.size }, 'watch parties restored');
   }
 
   function addRuntime(room: PartyRoom): Runtime {
-    const rt: Runtime = { room, conns: new Set(), byUser: new Map(), leaveTimers: new Map(), emptySince: null };
+    const rt: Runtime = {
+      room,
+      conns: new Set(),
+      byUser: new Map(),
+      leaveTimers: new Map(),
+      tickTimer: undefined,
+      emptySince: null,
+    };
     runtimes.set(room.id, rt);
     codes.set(room.inviteCode, room.id);
     return rt;
@@ -443,6 +455,17 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       else if (actor) sendTo(actor, event.message);
     }
     if (result.changed) markDirty(rt);
+    scheduleTick(rt);
+  }
+
+  /** Keeps one timer per room at its next deadline, so a capped hold ends even if nobody acts. */
+  function scheduleTick(rt: Runtime): void {
+    clearTimeout(rt.tickTimer);
+    rt.tickTimer = undefined;
+    const due = rt.room.nextDeadline();
+    if (due === null || closed || runtimes.get(rt.room.id) !== rt) return;
+    rt.tickTimer = setTimeout(() => dispatch(rt, rt.room.tick(now()), null), Math.max(0, due - now()));
+    rt.tickTimer.unref();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -526,6 +549,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     codes.delete(rt.room.inviteCode);
     for (const timer of rt.leaveTimers.values()) clearTimeout(timer);
     rt.leaveTimers.clear();
+    clearTimeout(rt.tickTimer);
     for (const conn of rt.conns) conn.ws.close(1000, 'party ended');
     rt.conns.clear();
     rt.byUser.clear();
@@ -702,6 +726,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         title,
         visibility: input.visibility ?? 'private',
         maxParticipants: max,
+        waitForEveryone: input.waitForEveryone === true,
         host: { id: input.host.id, name: hostName, avatar: input.host.avatar ?? null, guest: false },
         hostParticipantId: randomUUID(),
         publicUrl: config.PUBLIC_URL,
@@ -1007,6 +1032,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       for (const rt of runtimes.values()) {
         for (const timer of rt.leaveTimers.values()) clearTimeout(timer);
         rt.leaveTimers.clear();
+        clearTimeout(rt.tickTimer);
         for (const conn of rt.conns) conn.ws.close(1001, 'server shutting down');
         rt.conns.clear();
         rt.byUser.clear();
