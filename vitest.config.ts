@@ -10,11 +10,11 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },
       {
-        // The same end-to-end suites with the bot's state in a real Redis.
+        // The same end-to-end suites with the bot's state in a real Redis, and the multi-process tests.
         extends: true,
         test: {
           name: 'redis',
-          include: ['test/e2e/**/*.test.ts'],
+          include: ['test/e2e/**/*.test.ts', 'test/party/cluster.test.ts'],
           env: { TEST_STORE: 'redis' },
           globalSetup: ['test/support/redisServer.ts'],
         },

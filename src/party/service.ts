@@ -1,10 +1,18 @@
-// The watch-party service: every live party's room, its sockets and timers, persistence to
+// The watch-party service: every party's room, its sockets and timers, persistence to
 // store.parties, capacity, rate limits and tokens. The HTTP/WS routes (server.ts) and the Discord
 // `/party` commands call the same methods, so a panel button and a player's socket obey the same
 // rules. Sockets: each event is serialized once and the same frame goes to every socket; a socket
 // whose send buffer is past a threshold gets nothing until it drains, then the latest state.
+//
+// Two halves. The owner side holds a party's room and applies every change to it (the `ops`
+// table); the socket side holds this process's sockets of a party. In one process both are here
+// for every party. With a PartyCluster (several processes on one Redis, cluster.ts) a party is
+// owned by exactly one process: calls for a party owned elsewhere go there as requests, frames
+// come back on the party's channel, and when an owner dies the next call takes the party over
+// from the store.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RawData, WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
@@ -12,8 +20,9 @@ import type { Logger } from '../logger.js';
 import type { MetricsHooks } from '../metrics.js';
 import type { PartiClient } from '../parti/client.js';
 import type { Store } from '../store/index.js';
+import { ClusterError, type PartyCluster } from './cluster.js';
 import { generateInviteCode, normalizeInviteCode } from './codes.js';
-import { createMediaResolver, MediaError, type MediaResolver, type Playable } from './media.js';
+import { createMediaResolver, MediaError, type ClipSource, type MediaResolver, type Playable } from './media.js';
 import {
   clientMessageSchema,
   type ClipInfo,
@@ -23,10 +32,19 @@ import {
   type PlaybackFields,
   type Role,
   type ServerMessage,
+  type ServerMessageOf,
   type Visibility,
 } from './protocol.js';
 import { createMemoryRateLimiter, type RateLimiter } from './rateLimit.js';
-import { clipInfo, DEFAULT_MAX_PARTICIPANTS, PartyRoom, type Clip, type PartyRecord, type RoomResult } from './room.js';
+import {
+  clipInfo,
+  DEFAULT_MAX_PARTICIPANTS,
+  PartyRoom,
+  type Clip,
+  type JoiningUser,
+  type PartyRecord,
+  type RoomResult,
+} from './room.js';
 import {
   createTokenSigner,
   GUEST_TOKEN_TTL_SECONDS,
@@ -82,7 +100,7 @@ export interface PartyServiceOptions {
   joinHoldMs?: number;
   /** Protocol ping period; a socket that has not answered the previous ping is terminated. Default 15 s. */
   pingIntervalMs?: number;
-  /** Coalescing delay of store writes. Default 250 ms. */
+  /** Coalescing delay of store writes. Default 250 ms; 0 with a cluster, so a takeover finds the latest timeline. */
   persistDelayMs?: number;
   /** A socket with more than this many bytes unsent gets no events until it drains. Default 256 KiB. */
   slowClientBytes?: number;
@@ -90,6 +108,12 @@ export interface PartyServiceOptions {
   drainCheckMs?: number;
   rateLimiter?: RateLimiter;
   limits?: Partial<PartyLimits>;
+  /** Several processes on one Redis: parties are owned by one process each and relayed between them. */
+  cluster?: PartyCluster | undefined;
+  /** How long a party's owner lease lasts unrenewed; a dead owner's parties move this long after. Default 10 s. */
+  ownerLeaseMs?: number;
+  /** How long another process is given to answer a request. Default 2 s. */
+  requestTimeoutMs?: number;
   metrics?: Pick<MetricsHooks, 'partyMessageIn' | 'partyMessagesOut'> | undefined;
 }
 
@@ -203,22 +227,25 @@ export interface PartyService {
   promoteCohost(partyId: string, actorUserId: string, targetUserId: string): Promise<ParticipantView>;
   demoteCohost(partyId: string, actorUserId: string, targetUserId: string): Promise<ParticipantView>;
   endParty(partyId: string, actorUserId: string): Promise<void>;
-  getParty(partyId: string): PartyDetail | null;
-  findByCode(code: string): PartyDetail | null;
+  getParty(partyId: string): Promise<PartyDetail | null>;
+  findByCode(code: string): Promise<PartyDetail | null>;
   /** May this token's holder see a party's details (private parties: members only)? Throws PartyError. */
-  assertCanView(partyId: string, claims: TokenClaims | null): PartyDetail;
+  assertCanView(partyId: string, claims: TokenClaims | null): Promise<PartyDetail>;
   playable(partyId: string, userId: string, clipId?: string): Promise<PlayableAnswer>;
   /** Checks a socket may open and makes its user present; call right before the upgrade. Throws PartyError. */
-  admitSocket(partyId: string, claims: TokenClaims): void;
+  admitSocket(partyId: string, claims: TokenClaims): Promise<void>;
   attachSocket(partyId: string, claims: TokenClaims, ws: WebSocket): void;
   /** Per-socket numbers, for tests and diagnostics. */
   socketStats(partyId: string): Array<{ userId: string; bufferedAmount: number; stale: boolean; skipped: number }>;
   on<E extends keyof PartyServiceEvents>(event: E, listener: (...args: PartyServiceEvents[E]) => void): () => void;
-  /** Live parties, their participants and open sockets, for /metrics. */
+  /** The parties this process owns, their participants, and this process's open sockets, for /metrics. */
   stats(): { parties: number; participants: number; sockets: number };
   /** Persists everything pending now. */
   flush(): Promise<void>;
-  /** Closes every socket (1001), stops the timers and flushes; parties stay live for the next start. */
+  /**
+   * Closes every socket (1001), stops the timers and flushes; parties stay live for the next start
+   * (with a cluster, another process takes them over at once).
+   */
   close(): Promise<void>;
 }
 
@@ -232,7 +259,9 @@ export interface JoinOptions {
 interface Conn {
   ws: WebSocket;
   userId: string;
-  rt: Runtime;
+  group: SocketGroup;
+  /** False until the first `state` went out; frames before it are already in that state. */
+  ready: boolean;
   alive: boolean;
   stale: boolean;
   skipped: number;
@@ -242,19 +271,43 @@ interface Conn {
   lastRateErrorAt: number;
 }
 
-interface Runtime {
-  room: PartyRoom;
+/** This process's sockets of one party (wherever the party is owned). */
+interface SocketGroup {
+  partyId: string;
   conns: Set<Conn>;
   byUser: Map<string, Set<Conn>>;
+  /** With a cluster: resolves once this process receives the party's channel. */
+  following: Promise<void>;
+}
+
+/** A party this process owns: the room and the timers that act on it. */
+interface Owned {
+  room: PartyRoom;
   /** Pending "this user leaves unless they (re)connect" timers. */
   leaveTimers: Map<string, NodeJS.Timeout>;
   /** Fires when the room's nextDeadline() comes (a wait-for-everyone hold's cap). */
   tickTimer: NodeJS.Timeout | undefined;
   emptySince: number | null;
+  /** Users with sockets on other processes, as those processes last reported. */
+  remote: Map<string, { users: Set<string>; seenAt: number }>;
+}
+
+/** The user fields a join needs, as they cross between processes. */
+interface Joiner {
+  id: string;
+  name: string;
+  avatar: string | null;
+  guest: boolean;
 }
 
 const INDEX_KEY = 'index';
 const recordKey = (id: string): string => `party:${id}`;
+const codeKey = (code: string): string => `code:${code}`;
+/** Tags of the messages on a party's channel (and of local delivery): a frame, the end, a kick, a move. */
+const FRAME = 'F';
+const ENDED = 'E';
+const KICK = 'K';
+const MOVED = 'M';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_TITLE = 100;
 const MAX_NAME = 32;
@@ -272,15 +325,6 @@ function roomFailure(result: RoomResult): PartyError | null {
   return result.ok ? null : new PartyError(result.error.status, result.error.code, result.error.message);
 }
 
-/** Runs synchronous work (state changes happen in this tick) and answers as a promise, throws included. */
-function settle<T>(work: () => T): Promise<T> {
-  try {
-    return Promise.resolve(work());
-  } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-  }
-}
-
 function cleanName(name: string): string {
   // Control characters and bidi overrides would let a name rewrite the text around it.
   return [...name]
@@ -296,24 +340,31 @@ function cleanName(name: string): string {
 }
 
 export async function createPartyService(options: PartyServiceOptions): Promise<PartyService> {
-  const { store, parti, config } = options;
+  const { store, parti, config, cluster } = options;
   const log = options.logger.child({ module: 'party' });
   const now = options.now ?? Date.now;
   const quietEndMs = options.quietEndMs ?? 30 * 60_000;
   const graceMs = options.graceMs ?? 20_000;
   const joinHoldMs = options.joinHoldMs ?? 5 * 60_000;
   const pingIntervalMs = options.pingIntervalMs ?? 15_000;
-  const persistDelayMs = options.persistDelayMs ?? 250;
+  const persistDelayMs = options.persistDelayMs ?? (cluster ? 0 : 250);
   const slowClientBytes = options.slowClientBytes ?? 256 * 1024;
   const drainCheckMs = options.drainCheckMs ?? 100;
+  const ownerLeaseMs = options.ownerLeaseMs ?? 10_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 2_000;
   const limits: PartyLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const rateLimiter = options.rateLimiter ?? createMemoryRateLimiter(now);
+  const rateLimiter = options.rateLimiter ?? cluster?.rateLimiter ?? createMemoryRateLimiter(now);
   const media: MediaResolver = createMediaResolver({ parti, mediaBaseUrl: config.PARTI_MEDIA_URL, now });
   const signer: TokenSigner = createTokenSigner(await loadPartySecret(store.meta, config.PARTY_SECRET), now);
   const emitter = new EventEmitter();
+  const self = cluster?.instanceId ?? 'local';
 
-  const runtimes = new Map<string, Runtime>();
+  const owned = new Map<string, Owned>();
+  const groups = new Map<string, SocketGroup>();
   const codes = new Map<string, string>();
+  const adopting = new Map<string, Promise<boolean>>();
+  /** Parties this process ended whose record is still being removed: never to be taken over. */
+  const ended = new Set<string>();
   const dirty = new Set<string>();
   const deleted = new Set<string>();
   let indexDirty = false;
@@ -324,10 +375,10 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   let drainTimer: NodeJS.Timeout | undefined;
 
   // ---------------------------------------------------------------------------------------------
-  // Persistence: the room's durable state, written at most once per persistDelayMs per party.
+  // Persistence: an owned room's durable state, written at most once per persistDelayMs.
 
-  function markDirty(rt: Runtime): void {
-    dirty.add(rt.room.id);
+  function markDirty(party: Owned): void {
+    dirty.add(party.room.id);
     if (!flushTimer && !closed) {
       flushTimer = setTimeout(() => {
         flushTimer = undefined;
@@ -350,54 +401,194 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       const writeIndex = indexDirty;
       indexDirty = false;
       for (const id of ids) {
-        const rt = runtimes.get(id);
-        if (!rt) continue;
-        await store.parties.set(recordKey(id), rt.room.toRecord());
+        const party = owned.get(id);
+        if (party) await store.parties.set(recordKey(id), party.room.toRecord());
       }
       for (const id of gone) await store.parties.delete(recordKey(id));
-      if (writeIndex) await store.parties.set(INDEX_KEY, [...runtimes.keys()]);
+      // With a cluster the index is a Redis set changed in place; alone, it is this list.
+      if (writeIndex && !cluster) await store.parties.set(INDEX_KEY, [...owned.keys()]);
       for (const id of ids) {
-        const rt = runtimes.get(id);
-        if (rt) emitter.emit('state', rt.room.detail(now()));
+        const party = owned.get(id);
+        if (party) emitter.emit('state', party.room.detail(now()));
       }
     });
     writing = run.catch(() => undefined);
     return run;
   }
 
-  async function loadParties(): Promise<void> {
-    const ids = (await store.parties.get<string[]>(INDEX_KEY)) ?? [];
-    for (const id of ids) {
-      const record = await store.parties.get<PartyRecord>(recordKey(id));
-      if (record?.v !== 1) continue;
-      const rt = addRuntime(PartyRoom.fromRecord(record, config.PUBLIC_URL));
-      // Nobody has a socket after a restart; people who were there get time to reconnect.
-      for (const member of rt.room.presentMembers()) scheduleLeave(rt, member.userId, joinHoldMs);
-      scheduleTick(rt);
+  /** Becomes the owner of a stored party: after a restart, or taking it over from a process that died. */
+  function adoptRecord(record: PartyRecord): Owned {
+    const party = addOwned(PartyRoom.fromRecord(record, config.PUBLIC_URL));
+    // Whoever was there gets time to reconnect (or, with a cluster, for their process to report them).
+    for (const member of party.room.presentMembers()) {
+      if (!hasSockets(party, member.userId)) scheduleLeave(party, member.userId, joinHoldMs);
     }
-    if (runtimes.size > 0) log.info({ parties: runtimes.size }, 'watch parties restored');
+    scheduleTick(party);
+    return party;
   }
 
-  function addRuntime(room: PartyRoom): Runtime {
-    const rt: Runtime = {
+  async function loadParties(): Promise<void> {
+    if (cluster) {
+      // Parties nobody owns (their process is gone) are taken; the others stay where they are.
+      for (const id of await cluster.index.all()) await claim(id);
+    } else {
+      const ids = (await store.parties.get<string[]>(INDEX_KEY)) ?? [];
+      for (const id of ids) {
+        const record = await store.parties.get<PartyRecord>(recordKey(id));
+        if (record?.v === 1) adoptRecord(record);
+      }
+    }
+    if (owned.size > 0) log.info({ parties: owned.size }, 'watch parties restored');
+  }
+
+  function addOwned(room: PartyRoom): Owned {
+    const party: Owned = {
       room,
-      conns: new Set(),
-      byUser: new Map(),
       leaveTimers: new Map(),
       tickTimer: undefined,
       emptySince: null,
+      remote: new Map(),
     };
-    runtimes.set(room.id, rt);
+    owned.set(room.id, party);
     codes.set(room.inviteCode, room.id);
-    return rt;
+    return party;
+  }
+
+  /** Stops acting on a party (its timers), without ending it: on close, or when the lease was lost. */
+  function disown(party: Owned): void {
+    for (const timer of party.leaveTimers.values()) clearTimeout(timer);
+    party.leaveTimers.clear();
+    clearTimeout(party.tickTimer);
+    owned.delete(party.room.id);
+    codes.delete(party.room.inviteCode);
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Sending
+  // Ownership (cluster only): a lease per party, renewed while held; a party whose owner is gone
+  // is claimed by the first process that needs it, from the stored record.
 
-  function frameOf(message: ServerMessage): Buffer {
-    return Buffer.from(JSON.stringify(message));
+  /** Takes a party nobody owns; true when this process owns it afterwards. */
+  function claim(id: string): Promise<boolean> {
+    if (owned.has(id)) return Promise.resolve(true);
+    if (!cluster || closed || ended.has(id)) return Promise.resolve(false);
+    const running = adopting.get(id);
+    if (running) return running;
+    const attempt = (async () => {
+      const record = await store.parties.get<PartyRecord>(recordKey(id));
+      if (record?.v !== 1) {
+        await cluster.index.remove(id);
+        return false;
+      }
+      if (!(await cluster.claim(id, ownerLeaseMs))) return false;
+      // Read again now that nobody else can write it: the owner before may have flushed meanwhile.
+      const latest = await store.parties.get<PartyRecord>(recordKey(id));
+      if (latest?.v !== 1 || closed) {
+        await cluster.release(id);
+        return false;
+      }
+      adoptRecord(latest);
+      log.info({ partyId: id }, 'watch party taken over');
+      return true;
+    })().finally(() => adopting.delete(id));
+    adopting.set(id, attempt);
+    return attempt;
   }
+
+  /** Which process owns a party: this one, another, or null when the party does not exist. */
+  async function ownerOf(id: string): Promise<string | null> {
+    if (owned.has(id)) return self;
+    if (!cluster) return null;
+    const holder = await cluster.owner(id);
+    if (holder && holder !== self) return holder;
+    if (await claim(id)) return self;
+    return cluster.owner(id);
+  }
+
+  const leaseTimer = cluster
+    ? setInterval(
+        () => {
+          void renewLeases().catch((error: unknown) => log.warn({ err: error }, 'party lease renewal failed'));
+        },
+        Math.max(50, Math.floor(ownerLeaseMs / 3)),
+      )
+    : undefined;
+  leaseTimer?.unref();
+
+  let renewals = 0;
+  async function renewLeases(): Promise<void> {
+    if (!cluster || closed) return;
+    for (const party of [...owned.values()]) {
+      if (await cluster.claim(party.room.id, ownerLeaseMs)) continue;
+      // Another process holds it now (this one stalled past the lease): stop acting on it.
+      log.warn({ partyId: party.room.id }, 'watch party lease lost; another process owns it now');
+      disown(party);
+    }
+    // Report this process's sockets to the owners (and find out if an owner has died), and drop
+    // what other processes stopped reporting.
+    for (const group of [...groups.values()]) {
+      if (owned.has(group.partyId)) continue;
+      call(group.partyId, 'presence', self, [...group.byUser.keys()], []).catch((error: unknown) => {
+        log.debug({ err: error, partyId: group.partyId }, 'presence report failed');
+      });
+    }
+    const at = now();
+    for (const party of owned.values()) {
+      for (const [instanceId, entry] of party.remote) {
+        if (at - entry.seenAt > ownerLeaseMs) {
+          party.remote.delete(instanceId);
+          for (const userId of entry.users) noteGone(party, userId);
+        }
+      }
+    }
+    // Parties left without an owner and without anyone connected are picked up now and then.
+    if (++renewals % 10 === 0) for (const id of await cluster.index.all()) await ownerOf(id);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Calls: an op runs where its party is owned. Here at once (synchronously, so state changes
+  // happen in this tick) or, with a cluster, as a request to the owner.
+
+  type Ops = typeof ops;
+  type OpName = keyof Ops;
+  type OpArgs<K extends OpName> = Ops[K] extends (party: Owned, ...args: infer A) => unknown ? A : never;
+  type OpResult<K extends OpName> = Awaited<ReturnType<Ops[K]>>;
+
+  async function call<K extends OpName>(partyId: string, op: K, ...args: OpArgs<K>): Promise<OpResult<K>> {
+    const id = partyId.toLowerCase();
+    if (!UUID.test(id)) throw notFound();
+    for (let attempt = 0; ; attempt++) {
+      const party = owned.get(id);
+      if (party) return (ops[op] as (party: Owned, ...rest: unknown[]) => OpResult<K>)(party, ...args);
+      const holder = attempt > 3 ? null : await ownerOf(id);
+      if (holder === null || !cluster) throw notFound();
+      if (holder === self) continue;
+      try {
+        return (await cluster.request(holder, { op, partyId: id, args }, requestTimeoutMs)) as OpResult<K>;
+      } catch (error) {
+        if (!(error instanceof ClusterError)) throw error;
+        const failure = error.failure;
+        if (failure && failure.code !== 'NOT_OWNER') {
+          throw new PartyError(failure.status, failure.code, failure.message, failure.retryAfterSeconds);
+        }
+        // The owner moved or died; its lease says where the party is now (or expires, and we take it).
+        if (attempt >= 2) {
+          throw new PartyError(503, 'PARTY_UNAVAILABLE', 'the party is moving to another server: try again shortly', 2);
+        }
+        await sleep(100 * (attempt + 1));
+      }
+    }
+  }
+
+  cluster?.serve((request) => {
+    const party = owned.get(request.partyId);
+    if (!party || !(request.op in ops)) {
+      throw new PartyError(409, 'NOT_OWNER', 'this process does not own the party');
+    }
+    return (ops[request.op as OpName] as (party: Owned, ...rest: unknown[]) => unknown)(party, ...request.args);
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Sending
 
   /** The one place a frame reaches a socket: never onto a socket that is past the threshold. */
   function sendFrame(conn: Conn, frame: Buffer): void {
@@ -418,29 +609,63 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     options.metrics?.partyMessagesOut(1);
   }
 
-  function broadcast(rt: Runtime, message: ServerMessage): void {
-    if (rt.conns.size === 0) return;
-    const frame = frameOf(message);
-    for (const conn of rt.conns) sendFrame(conn, frame);
+  function sendTo(conn: Conn, message: ServerMessage): void {
+    sendFrame(conn, Buffer.from(JSON.stringify(message)));
   }
 
-  function sendTo(conn: Conn, message: ServerMessage): void {
-    sendFrame(conn, frameOf(message));
+  /** A message for everyone in a party: to this process's sockets now, and to the other processes. */
+  function fanOut(party: Owned, message: string): void {
+    deliver(party.room.id, message);
+    cluster?.publish(party.room.id, message);
+  }
+
+  /** Acts on a message of a party's channel for this process's sockets of that party. */
+  function deliver(partyId: string, message: string): void {
+    const group = groups.get(partyId);
+    if (!group) return;
+    const tag = message[0];
+    if (tag === FRAME) {
+      const frame = Buffer.from(message.slice(1));
+      for (const conn of group.conns) if (conn.ready) sendFrame(conn, frame);
+    } else if (tag === ENDED) {
+      const conns = [...group.conns];
+      group.conns.clear();
+      group.byUser.clear();
+      dropGroup(group);
+      for (const conn of conns) conn.ws.close(1000, 'party ended');
+    } else if (tag === KICK) {
+      const userId = message.slice(1);
+      // Their open tabs go too; closing them must not start a grace period for someone who left.
+      const mine = group.byUser.get(userId) ?? new Set<Conn>();
+      group.byUser.delete(userId);
+      for (const conn of mine) {
+        group.conns.delete(conn);
+        conn.ws.close(1000, 'left the party');
+      }
+      if (group.conns.size === 0) dropGroup(group);
+    } else if (tag === MOVED && !owned.has(partyId)) {
+      // The owner shut down: report at once, which makes this or another process take the party.
+      call(partyId, 'presence', self, [...group.byUser.keys()], []).catch((error: unknown) => {
+        log.debug({ err: error, partyId }, 'presence report after a move failed');
+      });
+    }
   }
 
   /** A drained socket gets the whole state, then the timeline as of now: whatever it missed is covered. */
   function checkDrained(): void {
     for (const conn of staleConns) {
-      if (conn.ws.readyState !== conn.ws.OPEN || !conn.rt.conns.has(conn)) {
+      if (conn.ws.readyState !== conn.ws.OPEN || !conn.group.conns.has(conn)) {
         staleConns.delete(conn);
         continue;
       }
       if (conn.ws.bufferedAmount > slowClientBytes / 4) continue;
       staleConns.delete(conn);
-      conn.stale = false;
-      const at = now();
-      sendTo(conn, conn.rt.room.stateMessage(conn.userId, at));
-      sendTo(conn, conn.rt.room.syncMessage(at));
+      call(conn.group.partyId, 'snapshot', conn.userId)
+        .then((messages) => {
+          conn.stale = false;
+          for (const message of messages) sendTo(conn, message);
+        })
+        .catch((error: unknown) => log.debug({ err: error }, 'could not catch a drained socket up'));
     }
     if (staleConns.size === 0 && drainTimer) {
       clearInterval(drainTimer);
@@ -448,144 +673,309 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     }
   }
 
-  function dispatch(rt: Runtime, result: RoomResult, actor: Conn | null): void {
-    if (!result.ok) return;
+  /** Sends a room change's events (`all` to everyone; `actor` ones are returned for the caller). */
+  function dispatch(party: Owned, result: RoomResult): ServerMessage[] {
+    if (!result.ok) return [];
+    const forActor: ServerMessage[] = [];
     for (const event of result.events) {
-      if (event.to === 'all') broadcast(rt, event.message);
-      else if (actor) sendTo(actor, event.message);
+      if (event.to === 'all') fanOut(party, FRAME + JSON.stringify(event.message));
+      else forActor.push(event.message);
     }
-    if (result.changed) markDirty(rt);
-    scheduleTick(rt);
+    if (result.changed) markDirty(party);
+    scheduleTick(party);
+    return forActor;
   }
 
   /** Keeps one timer per room at its next deadline, so a capped hold ends even if nobody acts. */
-  function scheduleTick(rt: Runtime): void {
-    clearTimeout(rt.tickTimer);
-    rt.tickTimer = undefined;
-    const due = rt.room.nextDeadline();
-    if (due === null || closed || runtimes.get(rt.room.id) !== rt) return;
-    rt.tickTimer = setTimeout(() => dispatch(rt, rt.room.tick(now()), null), Math.max(0, due - now()));
-    rt.tickTimer.unref();
+  function scheduleTick(party: Owned): void {
+    clearTimeout(party.tickTimer);
+    party.tickTimer = undefined;
+    const due = party.room.nextDeadline();
+    if (due === null || closed || owned.get(party.room.id) !== party) return;
+    party.tickTimer = setTimeout(() => dispatch(party, party.room.tick(now())), Math.max(0, due - now()));
+    party.tickTimer.unref();
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Presence
+  // Presence (owner side)
 
-  function scheduleLeave(rt: Runtime, userId: string, afterMs: number): void {
-    clearTimeout(rt.leaveTimers.get(userId));
+  function hasSockets(party: Owned, userId: string): boolean {
+    if (groups.get(party.room.id)?.byUser.get(userId)?.size) return true;
+    for (const entry of party.remote.values()) if (entry.users.has(userId)) return true;
+    return false;
+  }
+
+  /** A user's last socket somewhere closed: they leave unless they come back within the grace period. */
+  function noteGone(party: Owned, userId: string): void {
+    if (!hasSockets(party, userId) && party.room.member(userId)?.present) scheduleLeave(party, userId, graceMs);
+  }
+
+  function scheduleLeave(party: Owned, userId: string, afterMs: number): void {
+    clearTimeout(party.leaveTimers.get(userId));
     const timer = setTimeout(() => {
-      rt.leaveTimers.delete(userId);
-      if (rt.byUser.get(userId)?.size) return;
-      dispatch(rt, rt.room.leave(userId, now()), null);
+      party.leaveTimers.delete(userId);
+      if (hasSockets(party, userId)) return;
+      dispatch(party, party.room.leave(userId, now()));
     }, afterMs);
     timer.unref();
-    rt.leaveTimers.set(userId, timer);
+    party.leaveTimers.set(userId, timer);
   }
 
-  function runtimeOf(partyId: string): Runtime {
-    const rt = UUID.test(partyId) ? runtimes.get(partyId.toLowerCase()) : undefined;
-    if (!rt) throw notFound();
-    return rt;
-  }
-
-  function runtimeByCode(code: string): Runtime {
-    const normalized = normalizeInviteCode(code);
-    const id = normalized ? codes.get(normalized) : undefined;
-    const rt = id ? runtimes.get(id) : undefined;
-    if (!rt) throw notFound();
-    return rt;
+  function cancelLeave(party: Owned, userId: string): void {
+    clearTimeout(party.leaveTimers.get(userId));
+    party.leaveTimers.delete(userId);
   }
 
   /** Scope and privacy rules for becoming present in a party. */
-  function assertMayJoin(rt: Runtime, user: { guest: boolean; id: string }, tokenPartyId: string | null): void {
-    if (tokenPartyId !== null && tokenPartyId !== rt.room.id) {
+  function assertMayJoin(party: Owned, user: { guest: boolean; id: string }, tokenPartyId: string | null): void {
+    if (tokenPartyId !== null && tokenPartyId !== party.room.id) {
       throw new PartyError(403, 'FORBIDDEN', 'this token is for another party');
     }
-    if (user.guest && (rt.room.visibility !== 'public' || tokenPartyId !== rt.room.id)) {
+    if (user.guest && (party.room.visibility !== 'public' || tokenPartyId !== party.room.id)) {
       throw new PartyError(403, 'FORBIDDEN', 'guests can only join the public party they were invited to');
     }
   }
 
-  async function limit(key: string, count: number, message: string): Promise<void> {
-    const decision = await rateLimiter.hit(key, count, HOUR);
-    if (!decision.ok) {
-      throw new PartyError(429, 'RATE_LIMITED', message, Math.ceil(decision.retryAfterMs / 1000));
-    }
-  }
-
-  function joinRoom(rt: Runtime, user: PartyUser & { guest?: boolean | undefined }): void {
-    const result = rt.room.join(
-      { id: user.id, name: cleanName(user.name) || 'Guest', avatar: user.avatar ?? null, guest: user.guest === true },
-      now(),
-      randomUUID,
-    );
+  function joinRoom(party: Owned, user: Joiner): void {
+    const joining: JoiningUser = { ...user, name: cleanName(user.name) || 'Guest' };
+    const result = party.room.join(joining, now(), randomUUID);
     const failure = roomFailure(result);
     if (failure) throw failure;
-    dispatch(rt, result, null);
-    if (!rt.byUser.get(user.id)?.size && !rt.leaveTimers.has(user.id)) scheduleLeave(rt, user.id, joinHoldMs);
-    rt.emptySince = null;
+    dispatch(party, result);
   }
 
-  async function scopedToken(
-    rt: Runtime,
-    user: PartyUser,
-    guest: boolean,
-  ): Promise<{ token: string; expires_at: string }> {
-    const role = rt.room.member(user.id)?.role ?? 'viewer';
-    const { token, expiresAt } = await signer.sign(
-      { id: user.id, name: cleanName(user.name) || 'Guest', avatar: user.avatar ?? null },
-      { partyId: rt.room.id, roleHint: role, guest, ...(guest ? { ttlSeconds: GUEST_TOKEN_TTL_SECONDS } : {}) },
-    );
-    return { token, expires_at: expiresAt.toISOString() };
+  /** Makes a user present; without a socket anywhere they are held for joinHoldMs, then leave. */
+  function makePresent(party: Owned, user: Joiner): void {
+    joinRoom(party, user);
+    if (!hasSockets(party, user.id) && !party.leaveTimers.has(user.id)) scheduleLeave(party, user.id, joinHoldMs);
+    party.emptySince = null;
   }
 
   // ---------------------------------------------------------------------------------------------
   // Ending
 
-  function endRuntime(rt: Runtime, result: RoomResult, reason: 'host' | 'idle'): void {
-    dispatch(rt, result, null);
-    const detail = rt.room.detail(now());
-    runtimes.delete(rt.room.id);
-    codes.delete(rt.room.inviteCode);
-    for (const timer of rt.leaveTimers.values()) clearTimeout(timer);
-    rt.leaveTimers.clear();
-    clearTimeout(rt.tickTimer);
-    for (const conn of rt.conns) conn.ws.close(1000, 'party ended');
-    rt.conns.clear();
-    rt.byUser.clear();
-    dirty.delete(rt.room.id);
-    deleted.add(rt.room.id);
+  function endParty(party: Owned, result: RoomResult, reason: 'host' | 'idle'): void {
+    dispatch(party, result);
+    fanOut(party, ENDED);
+    const detail = party.room.detail(now());
+    disown(party);
+    dirty.delete(party.room.id);
+    deleted.add(party.room.id);
     indexDirty = true;
-    log.info({ partyId: rt.room.id, reason }, 'watch party ended');
+    ended.add(party.room.id);
+    // The record goes first, then the lease: nobody can take over a party that has ended.
+    void flush()
+      .then(() =>
+        Promise.all([
+          store.parties.delete(codeKey(party.room.inviteCode)),
+          cluster?.index.remove(party.room.id),
+          cluster?.release(party.room.id),
+        ]),
+      )
+      .catch((error: unknown) => log.warn({ err: error, partyId: party.room.id }, 'could not unlist an ended party'))
+      .finally(() => ended.delete(party.room.id));
+    log.info({ partyId: party.room.id, reason }, 'watch party ended');
     emitter.emit('ended', { party: detail, reason });
   }
 
   const sweepEveryMs = Math.max(10, Math.min(60_000, Math.floor(quietEndMs / 2)));
   const sweeper = setInterval(() => {
     const at = now();
-    for (const rt of [...runtimes.values()]) {
-      if (rt.conns.size > 0 || rt.room.presentMembers().length > 0) {
-        rt.emptySince = null;
+    for (const party of [...owned.values()]) {
+      const anyone =
+        party.room.presentMembers().length > 0 ||
+        (groups.get(party.room.id)?.conns.size ?? 0) > 0 ||
+        [...party.remote.values()].some((entry) => entry.users.size > 0);
+      if (anyone) {
+        party.emptySince = null;
         continue;
       }
-      rt.emptySince ??= at;
-      if (at - rt.emptySince >= quietEndMs) {
-        endRuntime(rt, rt.room.end(null, at), 'idle');
+      party.emptySince ??= at;
+      if (at - party.emptySince >= quietEndMs) {
+        endParty(party, party.room.end(null, at), 'idle');
         void flush().catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
       }
     }
   }, sweepEveryMs);
   sweeper.unref();
 
+  function prefetchCurrent(party: Owned): void {
+    const clip = party.room.currentClip();
+    if (!clip) return;
+    media.playable(clip.source).catch((error: unknown) => {
+      log.warn({ partyId: party.room.id, clipId: clip.id, err: error }, 'could not resolve the clip now playing');
+    });
+  }
+
   // ---------------------------------------------------------------------------------------------
-  // Sockets
+  // Ops: everything that reads or changes a room, run by the party's owner. Arguments and results
+  // are plain JSON, because with a cluster they travel between processes.
+
+  const ops = {
+    detail: (party: Owned): PartyDetail => party.room.detail(now()),
+
+    view(party: Owned, claims: Pick<TokenClaims, 'user' | 'partyId'> | null): PartyDetail {
+      if (party.room.visibility === 'private') {
+        if (!claims) throw new PartyError(401, 'UNAUTHORIZED', 'this party is private: a token is required');
+        if (!party.room.member(claims.user.id) && claims.partyId !== party.room.id) {
+          throw new PartyError(403, 'FORBIDDEN', 'this party is private');
+        }
+      }
+      return party.room.detail(now());
+    },
+
+    roleOf: (party: Owned, userId: string): Role | null => party.room.member(userId)?.role ?? null,
+
+    /** `tokenPartyId` undefined: the caller checked the scope (guest links). */
+    join(
+      party: Owned,
+      user: Joiner,
+      tokenPartyId?: string | null,
+    ): { detail: PartyDetail; role: Role; visibility: Visibility } {
+      if (tokenPartyId !== undefined) assertMayJoin(party, user, tokenPartyId);
+      makePresent(party, user);
+      return {
+        detail: party.room.detail(now()),
+        role: party.room.member(user.id)?.role ?? 'viewer',
+        visibility: party.room.visibility,
+      };
+    },
+
+    leave(party: Owned, userId: string): null {
+      if (!party.room.member(userId)?.present)
+        throw new PartyError(403, 'NOT_PARTICIPANT', 'you are not in this party');
+      cancelLeave(party, userId);
+      for (const entry of party.remote.values()) entry.users.delete(userId);
+      dispatch(party, party.room.leave(userId, now()));
+      fanOut(party, KICK + userId);
+      return null;
+    },
+
+    command(party: Owned, actorUserId: string, command: PartyCommand): PlaybackFields {
+      const result = party.room.applyCommand(actorUserId, command, now());
+      const failure = roomFailure(result);
+      if (failure) throw failure;
+      dispatch(party, result);
+      if (command.type === 'skip') prefetchCurrent(party);
+      return party.room.playback(now(), actorUserId);
+    },
+
+    /** A socket's message: refusals and `actor` events come back for that socket. */
+    message(party: Owned, userId: string, command: PartyCommand): ServerMessage[] {
+      const result = party.room.applyCommand(userId, command, now());
+      if (!result.ok) {
+        return [{ type: 'error', code: result.error.code, message: result.error.message, request_type: command.type }];
+      }
+      const forActor = dispatch(party, result);
+      if (command.type === 'skip') prefetchCurrent(party);
+      return forActor;
+    },
+
+    addClip(party: Owned, actorUserId: string, clip: Clip): { clip: ClipInfo; queue: ClipInfo[] } {
+      const result = party.room.addClip(actorUserId, clip, now());
+      const failure = roomFailure(result);
+      if (failure) throw failure;
+      dispatch(party, result);
+      return { clip: clipInfo(clip), queue: party.room.detail(now()).queue };
+    },
+
+    setRole(party: Owned, actorUserId: string, targetUserId: string, role: 'co-host' | 'viewer'): ParticipantView {
+      const result = party.room.setRole(actorUserId, targetUserId, role, now());
+      const failure = roomFailure(result);
+      if (failure) throw failure;
+      dispatch(party, result);
+      const view = party.room.participantViews().find((participant) => participant.user_id === targetUserId);
+      if (view) return view;
+      // Someone who is away is not in the participant list; describe them from their membership.
+      const member = party.room.member(targetUserId);
+      return {
+        id: member?.participantId ?? targetUserId,
+        user_id: targetUserId,
+        role,
+        joined_at: new Date(member?.joinedAt ?? now()).toISOString(),
+        user: {
+          username: member?.displayName ?? targetUserId,
+          display_name: member?.displayName ?? targetUserId,
+          avatar_url: member?.avatarUrl ?? null,
+        },
+      };
+    },
+
+    end(party: Owned, actorUserId: string): null {
+      const result = party.room.end(actorUserId, now());
+      const failure = roomFailure(result);
+      if (failure) throw failure;
+      endParty(party, result, 'host');
+      return null;
+    },
+
+    clipSource(party: Owned, userId: string, clipId?: string): { clipId: string; source: ClipSource } {
+      if (!party.room.member(userId)) throw new PartyError(403, 'NOT_PARTICIPANT', 'join the party first');
+      const clip = clipId === undefined ? party.room.currentClip() : party.room.clip(clipId);
+      if (!clip) {
+        throw clipId === undefined
+          ? new PartyError(409, 'EMPTY_QUEUE', 'nothing is playing')
+          : new PartyError(404, 'UNKNOWN_CLIP', 'no such clip in the queue');
+      }
+      return { clipId: clip.id, source: clip.source };
+    },
+
+    admit(party: Owned, user: Joiner, tokenPartyId: string | null): null {
+      assertMayJoin(party, user, tokenPartyId);
+      // A private party's id alone is not an invitation: the user must have joined by code, or hold
+      // a token the bot scoped to this party.
+      if (party.room.visibility === 'private' && !party.room.member(user.id) && tokenPartyId !== party.room.id) {
+        throw new PartyError(403, 'FORBIDDEN', 'join this private party with its invite code first');
+      }
+      makePresent(party, user);
+      return null;
+    },
+
+    /** A socket opened on process `instanceId`: the user is there, and the socket gets the state. */
+    attach(party: Owned, user: Joiner, instanceId: string): ServerMessageOf<'state'> {
+      if (instanceId !== self) remoteOf(party, instanceId).users.add(user.id);
+      cancelLeave(party, user.id);
+      if (!party.room.member(user.id)?.present) {
+        // The hold expired between admission and upgrade; joining again keeps the rules in one place.
+        joinRoom(party, user);
+      }
+      party.emptySince = null;
+      return party.room.stateMessage(user.id, now());
+    },
+
+    snapshot: (party: Owned, userId: string): ServerMessage[] => [
+      party.room.stateMessage(userId, now()),
+      party.room.syncMessage(now()),
+    ],
+
+    /** Process `instanceId` reports who has sockets there: everyone (`all`), or who just went (`gone`). */
+    presence(party: Owned, instanceId: string, all: string[] | null, gone: string[]): null {
+      const entry = remoteOf(party, instanceId);
+      const before = new Set(entry.users);
+      if (all) entry.users = new Set(all);
+      for (const userId of gone) entry.users.delete(userId);
+      for (const userId of entry.users) cancelLeave(party, userId);
+      for (const userId of before) if (!entry.users.has(userId)) noteGone(party, userId);
+      return null;
+    },
+  };
+
+  function remoteOf(party: Owned, instanceId: string): { users: Set<string>; seenAt: number } {
+    const entry = party.remote.get(instanceId) ?? { users: new Set<string>(), seenAt: now() };
+    entry.seenAt = now();
+    party.remote.set(instanceId, entry);
+    return entry;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sockets (this process's, whoever owns their party)
 
   function violation(conn: Conn, code: string, message: string, requestType: string | null): void {
     const at = now();
     conn.violations.push(at);
     while ((conn.violations[0] ?? at) <= at - limits.wsViolationWindowMs) conn.violations.shift();
     if (conn.violations.length > limits.wsMaxViolations) {
-      log.warn({ partyId: conn.rt.room.id, userId: conn.userId, code }, 'party socket closed for policy violations');
+      log.warn({ partyId: conn.group.partyId, userId: conn.userId, code }, 'party socket closed for policy violations');
       conn.ws.close(1008, 'policy violation');
       return;
     }
@@ -608,7 +998,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
 
   function onMessage(conn: Conn, data: RawData, isBinary: boolean): void {
     conn.alive = true;
-    if (!conn.rt.conns.has(conn)) return;
+    if (!conn.group.conns.has(conn)) return;
     if (!takeToken(conn)) {
       violation(conn, 'RATE_LIMITED', `at most ${limits.wsMessagesPerSecond} messages per second`, null);
       return;
@@ -639,8 +1029,8 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     }
     const message = parsed.data;
     options.metrics?.partyMessageIn(message.type);
-    const { rt } = conn;
-    if (message.party_id !== undefined && message.party_id !== rt.room.id) {
+    const { partyId } = conn.group;
+    if (message.party_id !== undefined && message.party_id !== partyId) {
       violation(conn, 'WRONG_PARTY', 'party_id is not the party of this socket', message.type);
       return;
     }
@@ -648,39 +1038,65 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       sendTo(conn, { type: 'pong', client_time: message.client_time, server_time_ms: now() });
       return;
     }
-    const result = rt.room.applyCommand(conn.userId, message, now());
-    if (!result.ok) {
-      sendTo(conn, {
-        type: 'error',
-        code: result.error.code,
-        message: result.error.message,
-        request_type: message.type,
+    call(partyId, 'message', conn.userId, message)
+      .then((replies) => {
+        for (const reply of replies) sendTo(conn, reply);
+      })
+      .catch((error: unknown) => {
+        if (error instanceof PartyError) {
+          sendTo(conn, { type: 'error', code: error.code, message: error.message, request_type: message.type });
+        } else log.error({ err: error, partyId }, 'party socket message failed');
       });
-      return;
+  }
+
+  function groupOf(partyId: string): SocketGroup {
+    let group = groups.get(partyId);
+    if (!group) {
+      const created: SocketGroup = { partyId, conns: new Set(), byUser: new Map(), following: Promise.resolve() };
+      group = created;
+      if (cluster) {
+        created.following = cluster.follow(partyId, (message) => {
+          // The owner delivered its own messages to its sockets already.
+          if (!owned.has(partyId)) deliver(partyId, message);
+        });
+      }
+      groups.set(partyId, group);
     }
-    dispatch(rt, result, conn);
-    if (message.type === 'skip') prefetchCurrent(rt);
+    return group;
+  }
+
+  function dropGroup(group: SocketGroup): void {
+    if (groups.get(group.partyId) !== group) return;
+    groups.delete(group.partyId);
+    cluster?.unfollow(group.partyId).catch((error: unknown) => log.debug({ err: error }, 'unfollow failed'));
   }
 
   function detach(conn: Conn): void {
-    const { rt } = conn;
-    if (!rt.conns.delete(conn)) return;
+    const { group } = conn;
+    if (!group.conns.delete(conn)) return;
     staleConns.delete(conn);
-    const mine = rt.byUser.get(conn.userId);
+    const mine = group.byUser.get(conn.userId);
     mine?.delete(conn);
-    if (mine && mine.size === 0) {
-      rt.byUser.delete(conn.userId);
+    if (mine?.size === 0) {
+      group.byUser.delete(conn.userId);
       // Silent if they come back within the grace period (a reload, a network blip).
-      if (runtimes.get(rt.room.id) === rt) scheduleLeave(rt, conn.userId, graceMs);
+      const party = owned.get(group.partyId);
+      if (party) noteGone(party, conn.userId);
+      else if (!closed) {
+        call(group.partyId, 'presence', self, null, [conn.userId]).catch((error: unknown) => {
+          log.debug({ err: error, partyId: group.partyId }, 'presence report failed');
+        });
+      }
     }
+    if (group.conns.size === 0) dropGroup(group);
   }
 
-  const allConns = (): Conn[] => [...runtimes.values()].flatMap((rt) => [...rt.conns]);
+  const allConns = (): Conn[] => [...groups.values()].flatMap((group) => [...group.conns]);
 
   const keepAlive = setInterval(() => {
     for (const conn of allConns()) {
       if (!conn.alive) {
-        log.debug({ partyId: conn.rt.room.id, userId: conn.userId }, 'party socket missed a ping; terminated');
+        log.debug({ partyId: conn.group.partyId, userId: conn.userId }, 'party socket missed a ping; terminated');
         conn.ws.terminate();
         detach(conn);
         continue;
@@ -691,15 +1107,42 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   }, pingIntervalMs);
   keepAlive.unref();
 
-  function prefetchCurrent(rt: Runtime): void {
-    const clip = rt.room.currentClip();
-    if (!clip) return;
-    media.playable(clip.source).catch((error: unknown) => {
-      log.warn({ partyId: rt.room.id, clipId: clip.id, err: error }, 'could not resolve the clip now playing');
-    });
+  // ---------------------------------------------------------------------------------------------
+
+  async function limit(key: string, count: number, message: string): Promise<void> {
+    const decision = await rateLimiter.hit(key, count, HOUR);
+    if (!decision.ok) {
+      throw new PartyError(429, 'RATE_LIMITED', message, Math.ceil(decision.retryAfterMs / 1000));
+    }
   }
 
-  // ---------------------------------------------------------------------------------------------
+  async function idByCode(code: string): Promise<string> {
+    const normalized = normalizeInviteCode(code);
+    if (!normalized) throw notFound();
+    const id = codes.get(normalized) ?? (await store.parties.get<string>(codeKey(normalized)));
+    if (!id) throw notFound();
+    return id;
+  }
+
+  async function scopedToken(
+    partyId: string,
+    user: PartyUser,
+    role: Role,
+    guest: boolean,
+  ): Promise<{ token: string; expires_at: string }> {
+    const { token, expiresAt } = await signer.sign(
+      { id: user.id, name: cleanName(user.name) || 'Guest', avatar: user.avatar ?? null },
+      { partyId, roleHint: role, guest, ...(guest ? { ttlSeconds: GUEST_TOKEN_TTL_SECONDS } : {}) },
+    );
+    return { token, expires_at: expiresAt.toISOString() };
+  }
+
+  const joiner = (user: PartyUser, guest: boolean): Joiner => ({
+    id: user.id,
+    name: user.name,
+    avatar: user.avatar ?? null,
+    guest,
+  });
 
   await loadParties();
 
@@ -719,10 +1162,13 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
           : await media.resolveNew(input.source).catch((error: unknown) => {
               throw toPartyError(error);
             });
+      let inviteCode = generateInviteCode((code) => codes.has(code));
+      // Other processes' codes are in the store; a clash among 887 million is rare, but cheap to rule out.
+      while (await store.parties.get(codeKey(inviteCode))) inviteCode = generateInviteCode((code) => codes.has(code));
       const at = now();
       const room = PartyRoom.create({
         id: randomUUID(),
-        inviteCode: generateInviteCode((code) => codes.has(code)),
+        inviteCode,
         title,
         visibility: input.visibility ?? 'private',
         maxParticipants: max,
@@ -748,11 +1194,16 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
           input.host.id,
         );
       }
-      const rt = addRuntime(room);
-      scheduleLeave(rt, input.host.id, joinHoldMs);
+      if (cluster && !(await cluster.claim(room.id, ownerLeaseMs))) {
+        throw new Error('could not take the lease of a new party');
+      }
+      const party = addOwned(room);
+      scheduleLeave(party, input.host.id, joinHoldMs);
       indexDirty = true;
-      markDirty(rt);
+      markDirty(party);
       await flush();
+      await store.parties.set(codeKey(room.inviteCode), room.id);
+      await cluster?.index.add(room.id);
       log.info({ partyId: room.id, hostId: input.host.id, visibility: room.visibility }, 'watch party created');
       const detail = room.detail(now());
       return {
@@ -768,100 +1219,67 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
           created_at: detail.created_at,
         },
         detail,
-        ...(await scopedToken(rt, input.host, false)),
+        ...(await scopedToken(room.id, input.host, 'host', false)),
       };
     },
 
     async joinByCode(code, user, joinOptions = {}) {
-      runtimeByCode(code);
+      const id = await idByCode(code);
       const guest = joinOptions.guest === true;
       await limit(`join:user:${user.id}`, limits.joinsPerHour, 'at most 30 joins per hour');
       if (guest && joinOptions.ip)
         await limit(`join:ip:${joinOptions.ip}`, limits.joinsPerHour, 'at most 30 joins per hour');
-      // Looked up again after the await: the party may have ended meanwhile.
-      const rt = runtimeByCode(code);
-      assertMayJoin(rt, { guest, id: user.id }, joinOptions.tokenPartyId ?? null);
-      joinRoom(rt, { ...user, guest });
-      const detail = rt.room.detail(now());
+      // The owner checks again: the party may have ended meanwhile.
+      const joined = await call(id, 'join', joiner(user, guest), joinOptions.tokenPartyId ?? null);
       return {
-        party: detail,
-        invite_url: rt.room.inviteUrl,
-        role: rt.room.member(user.id)?.role ?? 'viewer',
-        ...(await scopedToken(rt, user, guest)),
+        party: joined.detail,
+        invite_url: joined.detail.invite_url,
+        role: joined.role,
+        ...(await scopedToken(id, user, joined.role, guest)),
       };
     },
 
     async joinAsGuest(code, displayName, ip) {
       const name = cleanName(displayName);
       if (!name) throw new PartyError(400, 'INVALID_INPUT', 'display_name must not be empty');
-      const first = runtimeByCode(code);
-      if (first.room.visibility !== 'public') {
+      const id = await idByCode(code);
+      if ((await call(id, 'detail')).visibility !== 'public') {
         throw new PartyError(403, 'FORBIDDEN', 'this party is private: ask the host for an invite in Discord');
       }
       await limit(`guest:ip:${ip}`, limits.guestTokensPerHour, 'too many guest joins from this address; try later');
-      const rt = runtimeByCode(code);
       const user = { id: `guest:${randomUUID()}`, name };
-      joinRoom(rt, { ...user, guest: true });
+      const joined = await call(id, 'join', joiner(user, true));
       return {
-        party: rt.room.detail(now()),
-        invite_url: rt.room.inviteUrl,
+        party: joined.detail,
+        invite_url: joined.detail.invite_url,
         role: 'viewer',
         user: { id: user.id, display_name: name },
-        ...(await scopedToken(rt, user, true)),
+        ...(await scopedToken(id, user, 'viewer', true)),
       };
     },
 
-    leave: (partyId, userId) =>
-      settle(() => {
-        const rt = runtimeOf(partyId);
-        if (!rt.room.member(userId)?.present) throw new PartyError(403, 'NOT_PARTICIPANT', 'you are not in this party');
-        clearTimeout(rt.leaveTimers.get(userId));
-        rt.leaveTimers.delete(userId);
-        dispatch(rt, rt.room.leave(userId, now()), null);
-        // Their open tabs go too; closing them must not start a grace period for someone who left.
-        for (const conn of rt.byUser.get(userId) ?? []) {
-          rt.conns.delete(conn);
-          conn.ws.close(1000, 'left the party');
-        }
-        rt.byUser.delete(userId);
-      }),
+    leave: async (partyId, userId) => void (await call(partyId, 'leave', userId)),
 
     async issueToken(user, partyId, tokenOptions = {}) {
-      const rt = partyId === undefined ? undefined : runtimeOf(partyId);
+      const role = partyId === undefined ? null : await call(partyId, 'roleOf', user.id);
       const { token, expiresAt } = await signer.sign(
         { id: user.id, name: cleanName(user.name) || user.id, avatar: user.avatar ?? null },
-        {
-          partyId: rt?.room.id ?? null,
-          roleHint: rt?.room.member(user.id)?.role ?? null,
-          ttlSeconds: tokenOptions.ttlSeconds,
-        },
+        { partyId: partyId?.toLowerCase() ?? null, roleHint: role, ttlSeconds: tokenOptions.ttlSeconds },
       );
       return { token, expires_at: expiresAt.toISOString() };
     },
 
     verifyToken: (token) => signer.verify(token),
 
-    command: (partyId, actorUserId, command) =>
-      settle(() => {
-        const rt = runtimeOf(partyId);
-        const result = rt.room.applyCommand(actorUserId, command, now());
-        const failure = roomFailure(result);
-        if (failure) throw failure;
-        dispatch(rt, result, null);
-        if (command.type === 'skip') prefetchCurrent(rt);
-        return rt.room.playback(now(), actorUserId);
-      }),
+    command: (partyId, actorUserId, command) => call(partyId, 'command', actorUserId, command),
 
     async addClip(partyId, actorUserId, source, title) {
-      const before = runtimeOf(partyId);
-      const role = before.room.member(actorUserId)?.role;
-      if (role === undefined) throw new PartyError(403, 'NOT_PARTICIPANT', 'join the party first');
+      const role = await call(partyId, 'roleOf', actorUserId);
+      if (role === null) throw new PartyError(403, 'NOT_PARTICIPANT', 'join the party first');
       if (role === 'viewer') throw new PartyError(403, 'NOT_ALLOWED', 'only the host and co-hosts add clips');
       const resolved = await media.resolveNew(source).catch((error: unknown) => {
         throw toPartyError(error);
       });
-      const rt = runtimeOf(partyId);
-      const at = now();
       const clip: Clip = {
         id: randomUUID(),
         title: title?.trim().slice(0, MAX_TITLE) || resolved.title,
@@ -870,103 +1288,76 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         duration: null,
         thumbnailUrl: resolved.thumbnailUrl,
         addedBy: actorUserId,
-        addedAt: at,
+        addedAt: now(),
       };
-      const result = rt.room.addClip(actorUserId, clip, at);
-      const failure = roomFailure(result);
-      if (failure) throw failure;
-      dispatch(rt, result, null);
-      return { clip: clipInfo(clip), queue: rt.room.detail(at).queue };
+      return call(partyId, 'addClip', actorUserId, clip);
     },
 
-    promoteCohost: (partyId, actorUserId, targetUserId) => setRole(partyId, actorUserId, targetUserId, 'co-host'),
-    demoteCohost: (partyId, actorUserId, targetUserId) => setRole(partyId, actorUserId, targetUserId, 'viewer'),
+    promoteCohost: (partyId, actorUserId, targetUserId) =>
+      call(partyId, 'setRole', actorUserId, targetUserId, 'co-host'),
+    demoteCohost: (partyId, actorUserId, targetUserId) => call(partyId, 'setRole', actorUserId, targetUserId, 'viewer'),
 
     async endParty(partyId, actorUserId) {
-      const rt = runtimeOf(partyId);
-      const result = rt.room.end(actorUserId, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
-      endRuntime(rt, result, 'host');
+      await call(partyId, 'end', actorUserId);
       await flush();
     },
 
     stats() {
       let participants = 0;
-      let sockets = 0;
-      for (const rt of runtimes.values()) {
-        participants += rt.room.presentMembers().length;
-        sockets += rt.conns.size;
+      for (const party of owned.values()) participants += party.room.presentMembers().length;
+      return { parties: owned.size, participants, sockets: allConns().length };
+    },
+
+    async getParty(partyId) {
+      try {
+        return await call(partyId, 'detail');
+      } catch (error) {
+        if (error instanceof PartyError && error.code === 'PARTY_NOT_FOUND') return null;
+        throw error;
       }
-      return { parties: runtimes.size, participants, sockets };
     },
 
-    getParty(partyId) {
-      const rt = UUID.test(partyId) ? runtimes.get(partyId.toLowerCase()) : undefined;
-      return rt ? rt.room.detail(now()) : null;
+    async findByCode(code) {
+      const id = await idByCode(code).catch(() => null);
+      return id ? service.getParty(id) : null;
     },
 
-    findByCode(code) {
-      const normalized = normalizeInviteCode(code);
-      const id = normalized ? codes.get(normalized) : undefined;
-      const rt = id ? runtimes.get(id) : undefined;
-      return rt ? rt.room.detail(now()) : null;
-    },
-
-    assertCanView(partyId, claims) {
-      const rt = runtimeOf(partyId);
-      if (rt.room.visibility === 'private') {
-        if (!claims) throw new PartyError(401, 'UNAUTHORIZED', 'this party is private: a token is required');
-        if (!rt.room.member(claims.user.id) && claims.partyId !== rt.room.id) {
-          throw new PartyError(403, 'FORBIDDEN', 'this party is private');
-        }
-      }
-      return rt.room.detail(now());
-    },
+    assertCanView: (partyId, claims) => call(partyId, 'view', claims && { user: claims.user, partyId: claims.partyId }),
 
     async playable(partyId, userId, clipId) {
-      const rt = runtimeOf(partyId);
-      if (!rt.room.member(userId)) throw new PartyError(403, 'NOT_PARTICIPANT', 'join the party first');
-      const clip = clipId === undefined ? rt.room.currentClip() : rt.room.clip(clipId);
-      if (!clip) {
-        throw clipId === undefined
-          ? new PartyError(409, 'EMPTY_QUEUE', 'nothing is playing')
-          : new PartyError(404, 'UNKNOWN_CLIP', 'no such clip in the queue');
-      }
-      const playable = await media.playable(clip.source).catch((error: unknown) => {
+      const { clipId: id, source } = await call(partyId, 'clipSource', userId, clipId);
+      const playable = await media.playable(source).catch((error: unknown) => {
         throw toPartyError(error);
       });
       return {
-        clip_id: clip.id,
+        clip_id: id,
         url: playable.url,
         media_type: playable.mediaType,
         refresh_after: Number.isFinite(playable.expiresAt) ? new Date(playable.expiresAt).toISOString() : null,
       };
     },
 
-    admitSocket(partyId, claims) {
-      const rt = runtimeOf(partyId);
-      const member = rt.room.member(claims.user.id);
-      assertMayJoin(rt, { guest: claims.guest, id: claims.user.id }, claims.partyId);
-      // A private party's id alone is not an invitation: the user must have joined by code, or hold
-      // a token the bot scoped to this party.
-      if (rt.room.visibility === 'private' && !member && claims.partyId !== rt.room.id) {
-        throw new PartyError(403, 'FORBIDDEN', 'join this private party with its invite code first');
-      }
-      joinRoom(rt, { id: claims.user.id, name: claims.user.name, avatar: claims.user.avatar, guest: claims.guest });
-    },
+    admitSocket: async (partyId, claims) =>
+      void (await call(
+        partyId,
+        'admit',
+        { id: claims.user.id, name: claims.user.name, avatar: claims.user.avatar, guest: claims.guest },
+        claims.partyId,
+      )),
 
     attachSocket(partyId, claims, ws) {
-      const rt = runtimes.get(partyId.toLowerCase());
+      const id = partyId.toLowerCase();
       const userId = claims.user.id;
-      if (!rt || closed) {
+      if (closed || !UUID.test(id)) {
         ws.close(1001, 'party not available');
         return;
       }
+      const group = groupOf(id);
       const conn: Conn = {
         ws,
         userId,
-        rt,
+        group,
+        ready: false,
         alive: true,
         stale: false,
         skipped: 0,
@@ -975,40 +1366,49 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         violations: [],
         lastRateErrorAt: 0,
       };
-      clearTimeout(rt.leaveTimers.get(userId));
-      rt.leaveTimers.delete(userId);
-      if (!rt.room.member(userId)?.present) {
-        // The hold expired between admission and upgrade; joining again keeps the rules in one place.
-        try {
-          joinRoom(rt, { id: userId, name: claims.user.name, avatar: claims.user.avatar, guest: claims.guest });
-        } catch (error) {
-          const message = error instanceof PartyError ? error.message : 'could not join';
-          ws.close(1008, message.slice(0, 120));
-          return;
-        }
-        clearTimeout(rt.leaveTimers.get(userId));
-        rt.leaveTimers.delete(userId);
-      }
-      rt.conns.add(conn);
-      const mine = rt.byUser.get(userId) ?? new Set<Conn>();
+      group.conns.add(conn);
+      const mine = group.byUser.get(userId) ?? new Set<Conn>();
       mine.add(conn);
-      rt.byUser.set(userId, mine);
-      rt.emptySince = null;
+      group.byUser.set(userId, mine);
       ws.on('message', (data, isBinary) => onMessage(conn, data, isBinary));
       ws.on('pong', () => {
         conn.alive = true;
       });
       ws.on('close', () => detach(conn));
       ws.on('error', (error) => {
-        log.debug({ partyId: rt.room.id, userId, err: error }, 'party socket error');
+        log.debug({ partyId: id, userId, err: error }, 'party socket error');
         detach(conn);
       });
-      sendTo(conn, rt.room.stateMessage(userId, now()));
+      const user = { id: userId, name: claims.user.name, avatar: claims.user.avatar, guest: claims.guest };
+      const open = (state: ServerMessageOf<'state'>): void => {
+        if (!group.conns.has(conn)) return;
+        conn.ready = true;
+        sendTo(conn, state);
+      };
+      const refuse = (error: unknown): void => {
+        const message = error instanceof PartyError ? error.message : 'could not join';
+        if (!(error instanceof PartyError)) log.error({ err: error, partyId: id }, 'party socket attach failed');
+        ws.close(error instanceof PartyError ? 1008 : 1011, message.slice(0, 120));
+      };
+      const party = owned.get(id);
+      if (party) {
+        // Owned here: the state goes out in this tick, before any later frame.
+        try {
+          open(ops.attach(party, user, self));
+        } catch (error) {
+          refuse(error);
+        }
+        return;
+      }
+      group.following
+        .then(() => call(id, 'attach', user, self))
+        .then(open)
+        .catch(refuse);
     },
 
     socketStats(partyId) {
-      const rt = runtimes.get(partyId);
-      return [...(rt?.conns ?? [])].map((conn) => ({
+      const group = groups.get(partyId.toLowerCase());
+      return [...(group?.conns ?? [])].map((conn) => ({
         userId: conn.userId,
         bufferedAmount: conn.ws.bufferedAmount,
         stale: conn.stale,
@@ -1028,48 +1428,24 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       closed = true;
       clearInterval(keepAlive);
       clearInterval(sweeper);
+      clearInterval(leaseTimer);
       if (drainTimer) clearInterval(drainTimer);
-      for (const rt of runtimes.values()) {
-        for (const timer of rt.leaveTimers.values()) clearTimeout(timer);
-        rt.leaveTimers.clear();
-        clearTimeout(rt.tickTimer);
-        for (const conn of rt.conns) conn.ws.close(1001, 'server shutting down');
-        rt.conns.clear();
-        rt.byUser.clear();
+      for (const group of [...groups.values()]) {
+        for (const conn of group.conns) conn.ws.close(1001, 'server shutting down');
+        group.conns.clear();
+        group.byUser.clear();
       }
+      groups.clear();
       await flush();
+      const mine = [...owned.values()];
+      for (const party of mine) disown(party);
+      if (cluster) {
+        // Hand the parties over now rather than when the leases run out.
+        await Promise.allSettled(mine.map((party) => cluster.release(party.room.id)));
+        for (const party of mine) cluster.publish(party.room.id, MOVED);
+      }
     },
   };
-
-  function setRole(
-    partyId: string,
-    actorUserId: string,
-    targetUserId: string,
-    role: 'co-host' | 'viewer',
-  ): Promise<ParticipantView> {
-    return settle(() => {
-      const rt = runtimeOf(partyId);
-      const result = rt.room.setRole(actorUserId, targetUserId, role, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
-      dispatch(rt, result, null);
-      const view = rt.room.participantViews().find((participant) => participant.user_id === targetUserId);
-      if (view) return view;
-      // Someone who is away is not in the participant list; describe them from their membership.
-      const member = rt.room.member(targetUserId);
-      return {
-        id: member?.participantId ?? targetUserId,
-        user_id: targetUserId,
-        role,
-        joined_at: new Date(member?.joinedAt ?? now()).toISOString(),
-        user: {
-          username: member?.displayName ?? targetUserId,
-          display_name: member?.displayName ?? targetUserId,
-          avatar_url: member?.avatarUrl ?? null,
-        },
-      };
-    });
-  }
 
   return service;
 }

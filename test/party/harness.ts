@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { createPartiClient, type PartiClient } from '../../src/parti/client.js';
+import { connectPartyCluster } from '../../src/party/cluster.js';
 import type { ServerMessage } from '../../src/party/protocol.js';
 import { registerPartyRoutes } from '../../src/party/server.js';
 import { createPartyService, type PartyService, type PartyServiceOptions } from '../../src/party/service.js';
@@ -28,9 +29,11 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export type StackOptions = Omit<PartyServiceOptions, 'store' | 'parti' | 'config' | 'logger'> & {
+export type StackOptions = Omit<PartyServiceOptions, 'store' | 'parti' | 'config' | 'logger' | 'cluster'> & {
   storeUrl?: string;
   maxParticipants?: number;
+  /** Join the party cluster on the store's Redis (storeUrl must be redis://), as src/index.ts does. */
+  cluster?: boolean;
 };
 
 export function tempStoreUrl(): string {
@@ -46,9 +49,10 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
     },
   });
   const logger = createLogger('debug', sink);
-  const { storeUrl: givenStoreUrl, maxParticipants, ...serviceOptions } = options;
+  const { storeUrl: givenStoreUrl, maxParticipants, cluster: clustered, ...serviceOptions } = options;
   const storeUrl = givenStoreUrl ?? tempStoreUrl();
   const store = await openStore(storeUrl, logger);
+  const cluster = clustered ? await connectPartyCluster(storeUrl, logger) : undefined;
   const parti = createPartiClient({ baseUrl: fake.apiUrl, cache: store.cache, logger, timeoutMs: 2000, retries: 0 });
   const service = await createPartyService({
     store,
@@ -59,6 +63,7 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
       PARTI_MEDIA_URL: fake.mediaUrl,
       PARTY_MAX_PARTICIPANTS: maxParticipants ?? 1000,
     },
+    cluster,
     ...serviceOptions,
   });
   const app = createHttpServer(logger, { discordReady: () => true, storeOpen: () => true, shuttingDown: () => false });
@@ -76,6 +81,7 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
     wsBase: `ws://127.0.0.1:${port}`,
     async close() {
       await service.close();
+      await cluster?.close();
       await app.close();
       await parti.close();
       await store.close();

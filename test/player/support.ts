@@ -307,7 +307,7 @@ export async function sampleDrift(
     return { currentTime: video?.currentTime ?? 0, paused: video?.paused ?? true, at: Date.now() };
   });
   const at = read.at - skewMs;
-  const playback = service.getParty(partyId)!.playback;
+  const playback = (await service.getParty(partyId))!.playback;
   let truth = playback.anchor_position;
   if (playback.is_playing) truth += ((at - playback.anchor_server_time_ms) / 1000) * playback.playback_rate;
   if (playback.duration !== null) truth = Math.min(truth, playback.duration);

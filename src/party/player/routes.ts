@@ -154,7 +154,7 @@ export function registerPlayerRoutes<AppLogger extends FastifyBaseLogger>(
 
   app.get<{ Params: { code: string } }>(`${PLAYER_PATH}/:code`, async (request, reply) => {
     const code = normalizeInviteCode(request.params.code);
-    const party = code ? service.findByCode(code) : null;
+    const party = code ? await service.findByCode(code) : null;
     // Direct-URL clips can come from any origin; allow the ones this party has queued right now.
     const origins = [...baseMedia];
     for (const clip of party?.queue ?? []) {

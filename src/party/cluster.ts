@@ -1,0 +1,228 @@
+// Several party processes sharing one Redis (STORE_URL=redis://…). Each party has exactly one owner
+// at a time, decided by a lease in Redis: the owner holds the room, applies every change in order
+// and persists it. Any process can hold a party's sockets; it forwards what they send to the owner
+// (request/reply over pub/sub) and follows the party's channel, on which the owner publishes every
+// frame once. Both directions go through one publishing and one subscribing connection per process,
+// so a reply never overtakes a frame published before it. Also here: the index of live parties
+// (a Redis set) and the join/create rate limits, shared by every process.
+import { randomUUID } from 'node:crypto';
+import { createClient } from '@redis/client';
+import type { Logger } from '../logger.js';
+import type { RateLimiter } from './rateLimit.js';
+
+export interface ClusterRequest {
+  op: string;
+  partyId: string;
+  args: unknown[];
+}
+
+/** What a failed request carries back: a PartyError's fields, or NOT_OWNER when the party moved. */
+export interface RemoteFailure {
+  status: number;
+  code: string;
+  message: string;
+  retryAfterSeconds?: number | undefined;
+}
+
+export class ClusterError extends Error {
+  override name = 'ClusterError';
+  constructor(
+    /** `timeout`: no answer in time (the owner may have died); `remote`: the owner answered with a failure. */
+    readonly kind: 'timeout' | 'remote',
+    readonly failure?: RemoteFailure,
+  ) {
+    super(kind === 'timeout' ? 'the party owner did not answer' : (failure?.message ?? 'remote failure'));
+  }
+}
+
+export interface PartyCluster {
+  readonly instanceId: string;
+  /** Sends a message to every process following the party, in the order of the calls. */
+  publish(partyId: string, message: string): void;
+  /** Starts delivering the party's channel to `onMessage`; resolves once the subscription is live. */
+  follow(partyId: string, onMessage: (message: string) => void): Promise<void>;
+  unfollow(partyId: string): Promise<void>;
+  /** Runs `request` on the process `instanceId`; rejects with ClusterError. */
+  request(instanceId: string, request: ClusterRequest, timeoutMs: number): Promise<unknown>;
+  /** Answers requests from other processes; a thrown RemoteFailure-shaped error goes back as such. */
+  serve(handler: (request: ClusterRequest) => unknown): void;
+  /** Takes or renews the ownership lease of a party. */
+  claim(partyId: string, ttlMs: number): Promise<boolean>;
+  release(partyId: string): Promise<void>;
+  /** The process owning a party now, or null when nobody does. */
+  owner(partyId: string): Promise<string | null>;
+  index: {
+    add(partyId: string): Promise<void>;
+    remove(partyId: string): Promise<void>;
+    all(): Promise<string[]>;
+  };
+  rateLimiter: RateLimiter;
+  close(): Promise<void>;
+}
+
+const CLAIM_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
+
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+// A sliding-window log in a sorted set, timed by the Redis server's clock so that processes with
+// slightly different clocks agree. Returns 0 when the hit counts, else the ms until one expires.
+const RATE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + window - now)
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window)
+return 0`;
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+type Envelope =
+  | { k: 'req'; id: string; from: string; req: ClusterRequest }
+  | { k: 'res'; id: string; ok: true; value: unknown }
+  | { k: 'res'; id: string; ok: false; failure: RemoteFailure };
+
+/** Connects to the Redis of `url` (`?prefix=` as for STORE_URL) and joins the cluster as a new process. */
+export async function connectPartyCluster(url: string, logger: Logger): Promise<PartyCluster> {
+  const log = logger.child({ module: 'party-cluster' });
+  const parsed = new URL(url);
+  const prefix = parsed.searchParams.get('prefix') || 'parti-bot';
+  parsed.search = '';
+  const instanceId = randomUUID();
+  const key = (name: string): string => `${prefix}:${name}`;
+  const partyChannel = (partyId: string): string => key(`party-channel:${partyId}`);
+  const inbox = key(`party-rpc:${instanceId}`);
+
+  const pub = createClient({ url: parsed.toString() });
+  const sub = pub.duplicate();
+  for (const client of [pub, sub]) client.on('error', (error: unknown) => log.warn({ err: error }, 'redis error'));
+  await Promise.all([pub.connect(), sub.connect()]);
+
+  const pending = new Map<string, Pending>();
+  let handler: ((request: ClusterRequest) => unknown) | undefined;
+  let closed = false;
+
+  const send = (channel: string, envelope: Envelope): void => {
+    pub.publish(channel, JSON.stringify(envelope)).catch((error: unknown) => {
+      log.warn({ err: error, channel }, 'publish failed');
+    });
+  };
+
+  async function answer(envelope: Extract<Envelope, { k: 'req' }>): Promise<void> {
+    const replyTo = key(`party-rpc:${envelope.from}`);
+    try {
+      if (!handler) throw Object.assign(new Error('not serving'), { status: 503, code: 'NOT_OWNER' });
+      const value = await handler(envelope.req);
+      send(replyTo, { k: 'res', id: envelope.id, ok: true, value: value ?? null });
+    } catch (error) {
+      const { status, code, message, retryAfterSeconds } = error as Partial<RemoteFailure>;
+      const failure: RemoteFailure =
+        typeof status === 'number' && typeof code === 'string'
+          ? { status, code, message: String(message), retryAfterSeconds }
+          : { status: 500, code: 'INTERNAL', message: 'the party server failed' };
+      if (failure.status === 500) log.error({ err: error, op: envelope.req.op }, 'party request failed');
+      send(replyTo, { k: 'res', id: envelope.id, ok: false, failure });
+    }
+  }
+
+  await sub.subscribe(inbox, (raw) => {
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(raw) as Envelope;
+    } catch {
+      return;
+    }
+    if (envelope.k === 'req') {
+      void answer(envelope);
+      return;
+    }
+    const waiting = pending.get(envelope.id);
+    if (!waiting) return;
+    pending.delete(envelope.id);
+    clearTimeout(waiting.timer);
+    if (envelope.ok) waiting.resolve(envelope.value);
+    else waiting.reject(new ClusterError('remote', envelope.failure));
+  });
+
+  const rateLimiter: RateLimiter = {
+    async hit(name, limit, windowMs) {
+      const wait = Number(
+        await pub.eval(RATE_SCRIPT, {
+          keys: [key(`rate:${name}`)],
+          arguments: [String(windowMs), String(limit), randomUUID()],
+        }),
+      );
+      return wait === 0 ? { ok: true } : { ok: false, retryAfterMs: wait };
+    },
+  };
+
+  log.info({ instanceId }, 'joined the party cluster');
+  return {
+    instanceId,
+    publish(partyId, message) {
+      pub.publish(partyChannel(partyId), message).catch((error: unknown) => {
+        log.warn({ err: error, partyId }, 'publish failed');
+      });
+    },
+    follow: (partyId, onMessage) => sub.subscribe(partyChannel(partyId), onMessage),
+    unfollow: (partyId) => sub.unsubscribe(partyChannel(partyId)),
+    request(target, req, timeoutMs) {
+      const id = randomUUID();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new ClusterError('timeout'));
+        }, timeoutMs);
+        pending.set(id, { resolve, reject, timer });
+        send(key(`party-rpc:${target}`), { k: 'req', id, from: instanceId, req });
+      });
+    },
+    serve(next) {
+      handler = next;
+    },
+    async claim(partyId, ttlMs) {
+      const result = await pub.eval(CLAIM_SCRIPT, {
+        keys: [key(`party-owner:${partyId}`)],
+        arguments: [instanceId, String(Math.ceil(ttlMs))],
+      });
+      return Number(result) === 1;
+    },
+    async release(partyId) {
+      await pub.eval(RELEASE_SCRIPT, { keys: [key(`party-owner:${partyId}`)], arguments: [instanceId] });
+    },
+    owner: async (partyId) => (await pub.get(key(`party-owner:${partyId}`))) ?? null,
+    index: {
+      add: async (partyId) => void (await pub.sAdd(key('party-index'), partyId)),
+      remove: async (partyId) => void (await pub.sRem(key('party-index'), partyId)),
+      all: () => pub.sMembers(key('party-index')),
+    },
+    rateLimiter,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const waiting of pending.values()) {
+        clearTimeout(waiting.timer);
+        waiting.reject(new ClusterError('timeout'));
+      }
+      pending.clear();
+      await Promise.allSettled([sub.quit(), pub.quit()]);
+    },
+  };
+}
