@@ -21,6 +21,14 @@ export const configSchema = z.object({
     .union([z.literal('auto'), z.coerce.number().int().min(1).max(1000)])
     .optional()
     .describe('gateway shards this process runs: a number, or auto for what Discord recommends; unset: one'),
+  SHARD_IDS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'must be shard numbers separated by commas, e.g. 0,1')
+    .transform((list) => [...new Set(list.split(',').map(Number))])
+    .optional()
+    .describe(
+      'with several processes: which of SHARD_COUNT shards this one runs (e.g. 0 here and 1 in the other); unset: all',
+    ),
   PARTI_API_URL: httpUrl.default('https://api-backend.parti.com/parti_v2').describe('Parti HTTP API base'),
   PARTI_WS_URL: wsUrl.default('wss://ws-backend.parti.com/').describe('Parti push socket'),
   PARTI_MEDIA_URL: httpUrl.default('https://watch.parti.com').describe('base of Parti recording paths'),
@@ -91,6 +99,14 @@ export const configSchema = z.object({
     .describe(
       'with several processes on one Redis: one holds the alert lease and delivers; another takes over this long after it dies',
     ),
+  PARTY_LEASE_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(600)
+    .default(10)
+    .describe(
+      'with several processes on one Redis: each watch party has one owning process; another takes it over this long after it dies',
+    ),
   ALERT_MAX_PER_GUILD: z.coerce
     .number()
     .int()
@@ -118,7 +134,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value) input[key] = value;
   }
   const result = configSchema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    const { SHARD_COUNT, SHARD_IDS } = result.data;
+    if (SHARD_IDS && (typeof SHARD_COUNT !== 'number' || SHARD_IDS.some((id) => id >= SHARD_COUNT))) {
+      throw new ConfigError(
+        'SHARD_IDS needs SHARD_COUNT set to a number larger than every id in it: set both in .env or the environment',
+      );
+    }
+    return result.data;
+  }
   const issue = result.error.issues[0];
   const key = String(issue?.path[0] ?? 'configuration');
   const described = configSchema.shape[key as keyof typeof configSchema.shape]?.description;

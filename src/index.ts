@@ -13,6 +13,7 @@ import { createPartiClient } from './parti/client.js';
 import { createLiveFeed } from './parti/liveFeed.js';
 import { createPartyPanels } from './party/panel.js';
 import { registerPlayerRoutes } from './party/player/routes.js';
+import { connectPartyCluster } from './party/cluster.js';
 import { registerPartyRoutes } from './party/server.js';
 import { createPartyService } from './party/service.js';
 import { openStore } from './store/index.js';
@@ -69,7 +70,17 @@ async function main(): Promise<void> {
     },
     metrics,
   });
-  const party = await createPartyService({ store, parti, config, logger, metrics });
+  // Several processes on one Redis share their parties: each party is owned by one of them.
+  const cluster = store.kind === 'redis' ? await connectPartyCluster(config.STORE_URL, logger) : undefined;
+  const party = await createPartyService({
+    store,
+    parti,
+    config,
+    logger,
+    metrics,
+    cluster,
+    ownerLeaseMs: config.PARTY_LEASE_SECONDS * 1000,
+  });
   metrics.watchParties(() => party.stats());
   const panels = createPartyPanels({ store, rest: client.rest, party, logger });
   const lifecycle = { shuttingDown: false, inFlight: 0 };
@@ -122,6 +133,7 @@ async function main(): Promise<void> {
       // Parties stay live in the store; their sockets close so players reconnect to the next start.
       panels.close();
       await party.close();
+      await cluster?.close();
       await http.close();
       await parti.close();
       await store.close();

@@ -1,7 +1,8 @@
 // The discord.js client: only the Guilds intent (no privileged intents), and no mentions
 // unless a message asks for them on purpose. SHARD_COUNT runs several gateway shards in this one
 // process (discord.js's internal sharding): each shard receives its guilds' events, while the
-// Parti listener, the alert delivery and the party service exist once, beside them.
+// Parti listener, the alert delivery and the party service exist once, beside them. SHARD_IDS splits
+// the shards between processes: two processes on the same shard would both answer every command.
 import { Client, GatewayIntentBits, Options } from 'discord.js';
 import type { Config } from '../config.js';
 
@@ -12,7 +13,7 @@ export function createDiscordClient(config: Config): Client {
     ...(config.SHARD_COUNT === 'auto'
       ? { shards: 'auto' as const }
       : config.SHARD_COUNT
-        ? { shards: [...Array(config.SHARD_COUNT).keys()], shardCount: config.SHARD_COUNT }
+        ? { shards: config.SHARD_IDS ?? [...Array(config.SHARD_COUNT).keys()], shardCount: config.SHARD_COUNT }
         : {}),
     allowedMentions: { parse: [], repliedUser: false },
     // Messages are never read back from the cache; keeping none saves memory in large guilds.

@@ -1,12 +1,16 @@
 // Two bot processes sharing one Redis (the redis project of the suite): exactly one of them listens
-// to Parti and posts each go-live once, and when it dies the other takes over without a repeat.
+// to Parti and posts each go-live once, and when it dies the other takes over without a repeat;
+// each runs half of the gateway shards; and a watch party is one party across both, surviving the
+// death of the process that owns it.
 import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SubscriptionStore } from '../../src/alerts/subscriptions.js';
 import { createLogger } from '../../src/logger.js';
+import { createTokenSigner } from '../../src/party/tokens.js';
 import { openStore } from '../../src/store/index.js';
 import { startBot, storeUrlFor, tempStoreFile, type BotProcess } from '../support/bot.js';
-import { startFakeDiscord, type FakeDiscord, type FakeMessage } from '../support/fakeDiscord.js';
+import { guildIdOnShard, startFakeDiscord, type FakeDiscord, type FakeMessage } from '../support/fakeDiscord.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 
 const redis = process.env.TEST_STORE === 'redis';
@@ -76,5 +80,196 @@ describe.runIf(redis)('two bot processes on one Redis', () => {
     await sleep(2_500);
     expect(alerts().map((m) => m.embeds[0]?.title)).toEqual(['Shared stream', 'After the handover']);
     bots = [follower];
+  });
+});
+
+describe.runIf(redis)('a watch party across two bot processes, one shard each', () => {
+  const secret = 'e2e-party-secret-0123456789abcdefghijklmnop';
+  const signer = createTokenSigner(new TextEncoder().encode(secret));
+  let discord: FakeDiscord;
+  let parti: FakeParti;
+  let a: BotProcess;
+  let b: BotProcess;
+  let guildId: string;
+  let channelId: string;
+  let host: ReturnType<FakeDiscord['makeUser']>;
+  let viewer: ReturnType<FakeDiscord['makeUser']>;
+  let partyId: string;
+  let hostToken: string;
+  let viewerToken: string;
+
+  const env = (shard: string) => ({
+    SHARD_COUNT: '2',
+    SHARD_IDS: shard,
+    PARTY_SECRET: secret,
+    PARTY_LEASE_SECONDS: '2',
+    PUBLIC_URL: 'http://127.0.0.1:9',
+  });
+
+  /** A player socket on `bot`, collecting what it receives. */
+  async function player(bot: BotProcess, token: string) {
+    const ws = new WebSocket(`ws://127.0.0.1:${bot.port}/api/v1/watch-parties/${partyId}/ws`, [
+      'watch-party.v1',
+      `bearer.${token}`,
+    ]);
+    const messages: any[] = [];
+    ws.on('message', (data) => messages.push(JSON.parse((data as Buffer).toString('utf8'))));
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    // Each call takes the next message of that type not taken yet, waiting for it if need be.
+    const taken = new Map<string, number>();
+    const next = async (type: string) => {
+      const index = taken.get(type) ?? 0;
+      taken.set(type, index + 1);
+      await expect
+        .poll(() => messages.filter((m) => m.type === type).length, { timeout: 10_000 })
+        .toBeGreaterThan(index);
+      return messages.filter((m) => m.type === type)[index];
+    };
+    await expect.poll(() => messages.some((m) => m.type === 'state')).toBe(true);
+    return { ws, messages, closed, next, send: (message: unknown) => ws.send(JSON.stringify(message)) };
+  }
+
+  const label = (message: FakeMessage, text: string) =>
+    message.components.flatMap((row: any) => row.components ?? []).find((c: any) => c.label === text);
+
+  beforeAll(async () => {
+    [discord, parti] = await Promise.all([startFakeDiscord(), startFakeParti()]);
+    const storeFile = tempStoreFile();
+    [a, b] = await Promise.all([
+      startBot({ discord, parti, storeFile, env: env('0') }),
+      startBot({ discord, parti, storeFile, env: env('1') }),
+    ]);
+    host = discord.makeUser({ username: 'host' });
+    viewer = discord.makeUser({ username: 'viewer' });
+  });
+  afterAll(async () => {
+    await Promise.all([a, b].map((bot) => bot?.stop()));
+    await Promise.all([discord?.close(), parti?.close()]);
+  });
+
+  it('answers each guild once, from the process that runs its shard', async () => {
+    expect(discord.identifies).toBe(2);
+    for (const [shard, bot, other] of [
+      [0, a, b],
+      [1, b, a],
+    ] as const) {
+      const guild = discord.addGuild({
+        id: guildIdOnShard(shard, 2),
+        name: `on shard ${shard}`,
+        channels: [{ name: 'watch' }],
+      });
+      await bot.waitForLog((line) => line.msg === 'guild available' && line.guildId === guild.id, 10_000);
+      const command = discord.command({
+        guildId: guild.id,
+        channelId: guild.channel('watch').id,
+        user: host,
+        name: 'parti',
+        subcommand: 'categories',
+      });
+      expect((await command.reply()).embeds[0]?.title).toBe('Parti categories');
+      expect(discord.requests.filter((r) => r.path.startsWith(`/interactions/${command.id}/`))).toHaveLength(1);
+      expect(other.logs.some((line) => line.guildId === guild.id)).toBe(false);
+      if (shard === 0) {
+        guildId = guild.id;
+        channelId = guild.channel('watch').id;
+      }
+    }
+  });
+
+  it("relays the host's commands on one process to a viewer on the other", async () => {
+    // Created through Discord on A (its guild is on shard 0), so A owns the party.
+    const created = await discord
+      .command({
+        guildId,
+        channelId,
+        user: host,
+        name: 'party',
+        subcommand: 'create',
+        options: { source: 'https://parti.com/video/80892', title: 'Across' } as never,
+      })
+      .reply();
+    hostToken = new URLSearchParams(new URL(label(created, 'Open the player').url).hash.slice(1)).get('token')!;
+    const panel = await discord.waitForMessage(channelId, (m) => m.embeds[0]?.title === '🎬 Across');
+    partyId = (label(panel, 'Play').custom_id as string).split(':')[2]!;
+    const joined = await discord
+      .button({ message: panel, customId: label(panel, 'Join').custom_id, user: viewer })
+      .reply();
+    viewerToken = new URLSearchParams(new URL(label(joined, 'Open the player').url).hash.slice(1)).get('token')!;
+
+    // The host's player is behind the load balancer on B, the viewer's on A.
+    const hostPlayer = await player(b, hostToken);
+    const viewerPlayer = await player(a, viewerToken);
+    await discord.button({ message: panel, customId: label(panel, 'Play').custom_id, user: host }).reply();
+    const play = await viewerPlayer.next('play');
+    expect(play).toMatchObject({ is_playing: true, actor_user_id: host.id });
+    expect((await hostPlayer.next('play')).seq).toBe(play.seq);
+
+    hostPlayer.send({ type: 'seek', position: 40 });
+    expect(await viewerPlayer.next('seek')).toMatchObject({ anchor_position: 40, actor_user_id: host.id });
+    hostPlayer.ws.close();
+    viewerPlayer.ws.close();
+  });
+
+  it('holds the capacity when people join through both processes at once', async () => {
+    const { token } = await signer.sign({ id: 'cap-host', name: 'Cap host', avatar: null });
+    const created = await fetch(`${b.url}/api/v1/watch-parties`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Small room', max_participants: 4 }),
+    });
+    const { invite_code: code } = ((await created.json()) as any).data;
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        const joiner = await signer.sign({ id: `crowd-${i}`, name: `Crowd ${i}`, avatar: null });
+        const answer = await fetch(`${(i % 2 ? a : b).url}/api/v1/watch-parties/${code}/join`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${joiner.token}` },
+        });
+        return answer.status;
+      }),
+    );
+    expect(statuses.filter((status) => status === 200)).toHaveLength(3);
+    expect(statuses.filter((status) => status === 403)).toHaveLength(7);
+  });
+
+  it('carries the party on from the other process when its owner is killed, without a jump', async () => {
+    const hostPlayer = await player(b, hostToken);
+    const viewerOnA = await player(a, viewerToken);
+    hostPlayer.send({ type: 'play' });
+    const play = await hostPlayer.next('play');
+
+    a.child.kill('SIGKILL');
+    await a.exited;
+    expect(await viewerOnA.closed).toBe(1006);
+    await b.waitForLog('watch party taken over', 10_000);
+    // The host's socket on B never dropped; the viewer comes back through B and lands on the same timeline.
+    expect(hostPlayer.ws.readyState).toBe(WebSocket.OPEN);
+    const viewerOnB = await player(b, viewerToken);
+    const state = viewerOnB.messages.find((m) => m.type === 'state');
+    expect(state.party.playback).toMatchObject({
+      is_playing: true,
+      anchor_position: play.anchor_position,
+      anchor_server_time_ms: play.anchor_server_time_ms,
+    });
+    hostPlayer.send({ type: 'pause' });
+    const paused = await viewerOnB.next('pause');
+    const expected = play.anchor_position + (paused.anchor_server_time_ms - play.anchor_server_time_ms) / 1000;
+    expect(Math.abs(paused.position - expected)).toBeLessThan(0.01);
+    // B edits the Discord panel now.
+    await expect
+      .poll(() => discord.messages(channelId).find((m) => m.embeds[0]?.title === '🎬 Across')?.embeds[0]?.description, {
+        timeout: 8_000,
+      })
+      .toMatch(/⏸ Paused at 0:4\d/)
+      .catch((error: unknown) => {
+        console.log(b.logs.filter((l) => String(l.module).includes('panel') || l.level >= 40));
+        throw error;
+      });
+    hostPlayer.ws.close();
+    viewerOnB.ws.close();
   });
 });

@@ -2,20 +2,12 @@
 // the shard that holds it and are answered once, and the Parti listener is not duplicated.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot, type BotProcess } from '../support/bot.js';
-import { snowflake, startFakeDiscord, type FakeDiscord } from '../support/fakeDiscord.js';
+import { guildIdOnShard, startFakeDiscord, type FakeDiscord } from '../support/fakeDiscord.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 
 let discord: FakeDiscord;
 let parti: FakeParti;
 let bot: BotProcess;
-
-/** A guild id that Discord's rule, (id >> 22) % shards, puts on `shard`. */
-function guildIdOnShard(shard: number, shards: number): string {
-  for (;;) {
-    const id = snowflake();
-    if (Number((BigInt(id) >> 22n) % BigInt(shards)) === shard) return id;
-  }
-}
 
 beforeAll(async () => {
   [discord, parti] = await Promise.all([startFakeDiscord(), startFakeParti()]);

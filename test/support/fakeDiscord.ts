@@ -58,7 +58,7 @@ export {
   DEFAULT_EVERYONE_PERMISSIONS,
   DEFAULT_MEMBER_PERMISSIONS,
 } from './fakeDiscord/permissions.js';
-export { snowflake, snowflakeTime } from './fakeDiscord/snowflake.js';
+export { guildIdOnShard, snowflake, snowflakeTime } from './fakeDiscord/snowflake.js';
 
 export interface FakeDiscord {
   /** `http://127.0.0.1:PORT/api`: give it to discord.js as `rest.api`. */

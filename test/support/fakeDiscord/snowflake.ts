@@ -25,3 +25,11 @@ export function snowflakeTime(id: string): number {
 export function isSnowflake(value: string): boolean {
   return /^\d{17,20}$/.test(value);
 }
+
+/** A guild id that Discord's rule, (id >> 22) % shards, puts on `shard`. */
+export function guildIdOnShard(shard: number, shards: number): string {
+  for (;;) {
+    const id = snowflake();
+    if (Number((BigInt(id) >> 22n) % BigInt(shards)) === shard) return id;
+  }
+}
