@@ -189,7 +189,7 @@ describe.runIf(redis)('a watch party across two bot processes, one shard each', 
         user: host,
         name: 'party',
         subcommand: 'create',
-        options: { source: 'https://parti.com/video/80892', title: 'Across' } as never,
+        options: { source: 'https://parti.com/video/80892', title: 'Across' },
       })
       .reply();
     hostToken = new URLSearchParams(new URL(label(created, 'Open the player').url).hash.slice(1)).get('token')!;
