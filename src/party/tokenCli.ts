@@ -56,7 +56,7 @@ async function main(): Promise<number> {
     // Log lines go to stderr so stdout carries the token alone.
     const store = await openStore(config.STORE_URL, pino({ level: 'warn' }, pino.destination(2)));
     try {
-      secret = await loadPartySecret(store.meta, undefined);
+      secret = await loadPartySecret(store, undefined);
     } finally {
       await store.close();
     }

@@ -2,9 +2,10 @@
 // optionally the one party they are good for plus a role hint. The key comes from PARTY_SECRET or
 // is generated once and kept in store.meta, so tokens the bot handed out survive a restart.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import type { Keyv } from 'keyv';
 import { z } from 'zod';
+import type { Store } from '../store/index.js';
 
 const ISSUER = 'parti-bot';
 const AUDIENCE = 'watch-party';
@@ -119,15 +120,27 @@ export function createTokenSigner(secret: Uint8Array, now: () => number = Date.n
 
 /**
  * The signing key: PARTY_SECRET when set, else the one kept in store.meta, else a new one
- * (32 random bytes) stored for next time. When the bot and the token CLI race to create it,
- * the re-read makes both use whichever write landed last.
+ * (32 random bytes) stored for next time. Several processes starting at once on one Redis (or the
+ * bot and the token CLI) must end up with the same key: only the holder of a short lease creates
+ * it, and the others wait until it is there.
  */
-export async function loadPartySecret(meta: Keyv, configured: string | undefined): Promise<Uint8Array> {
+export async function loadPartySecret(
+  store: Pick<Store, 'meta' | 'lease'>,
+  configured: string | undefined,
+): Promise<Uint8Array> {
   if (configured) return new TextEncoder().encode(configured);
-  const stored = await meta.get<string>(SECRET_KEY);
-  if (typeof stored === 'string' && stored.length >= 43) return Buffer.from(stored, 'base64url');
-  await meta.set(SECRET_KEY, randomBytes(32).toString('base64url'));
-  const kept = await meta.get<string>(SECRET_KEY);
-  if (typeof kept !== 'string') throw new Error('could not keep the party token secret in the store');
-  return Buffer.from(kept, 'base64url');
+  const owner = randomBytes(8).toString('hex');
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const stored = await store.meta.get<string>(SECRET_KEY);
+    if (typeof stored === 'string' && stored.length >= 43) return Buffer.from(stored, 'base64url');
+    if (await store.lease(SECRET_KEY, owner, 10_000)) {
+      // Read again under the lease: another process may have written it just before.
+      if (!(await store.meta.get<string>(SECRET_KEY))) {
+        await store.meta.set(SECRET_KEY, randomBytes(32).toString('base64url'));
+      }
+      continue;
+    }
+    await sleep(100);
+  }
+  throw new Error('could not keep the party token secret in the store');
 }

@@ -28,8 +28,8 @@ describe.runIf(redisUrl)('watch parties across two servers on one Redis', () => 
   async function pair(options: Parameters<typeof startStack>[1] = {}): Promise<[Stack, Stack]> {
     const storeUrl = `${redisUrl}?prefix=cluster-${randomUUID().slice(0, 8)}`;
     const settings = { storeUrl, cluster: true, ownerLeaseMs: 1_500, graceMs: 1_000, ...options };
-    const a = await startStack(fake, settings);
-    const b = await startStack(fake, settings);
+    // Started at once, as a compose file starts them: they must still agree on the token secret.
+    const [a, b] = await Promise.all([startStack(fake, settings), startStack(fake, settings)]);
     stacks.push(a, b);
     return [a, b];
   }
@@ -52,6 +52,8 @@ describe.runIf(redisUrl)('watch parties across two servers on one Redis', () => 
     expect(joined.status).toBe(200);
     expect(joined.body.data.party.participant_count).toBe(2);
 
+    // A token from one server is good on the other (the secret was made once, in Redis).
+    await expect(b.service.verifyToken(joined.body.data.token)).resolves.toMatchObject({ user: { id: 'viewer-1' } });
     const viewer = await connect(a, party.id, joined.body.data.token);
     const host = await connect(b, party.id, party.token);
     expect(viewer.of('state')[0]?.you).toEqual({ user_id: 'viewer-1', role: 'viewer' });

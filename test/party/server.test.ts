@@ -104,7 +104,7 @@ describe('REST', () => {
     const forged = createTokenSigner(new TextEncoder().encode('x'.repeat(32)));
     const { token: wrongKey } = await forged.sign({ id: 'u', name: 'u' });
     expect((await api(stack, 'POST', '', { token: wrongKey, body: {} })).status).toBe(401);
-    const secret = await loadPartySecret(stack.store.meta, undefined);
+    const secret = await loadPartySecret(stack.store, undefined);
     const past = createTokenSigner(secret, () => Date.now() - 3 * 3600_000);
     const { token: expired } = await past.sign({ id: 'u', name: 'u' }, { ttlSeconds: 60 });
     const answer = await api(stack, 'POST', '', { token: expired, body: {} });
@@ -188,7 +188,7 @@ describe('REST', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(4);
     expect(statuses.filter((s) => s === 403)).toHaveLength(16);
     expect(answers.find((a) => a.status === 403)?.body.error.code).toBe('PARTY_FULL');
-    expect(stack.service.getParty(id)?.participant_count).toBe(5);
+    expect((await stack.service.getParty(id))?.participant_count).toBe(5);
   });
 
   it('adds clips (host and co-host), refuses viewers and unplayable sources, promotes co-hosts', async () => {
@@ -363,7 +363,7 @@ describe('WebSocket', () => {
 
     // A second tab of the same user counts once and says nothing to the others.
     const tab = track(await connect(stack, id, viewerToken));
-    expect(stack.service.getParty(id)?.participant_count).toBe(2);
+    expect((await stack.service.getParty(id))?.participant_count).toBe(2);
     tab.close();
     await tab.closed;
 
@@ -461,7 +461,7 @@ describe('connection lifecycle', () => {
       expect(await silent.closed).toBe(1006);
       const left = await host.next('participant-left', (m) => m.participant.user_id === 'ka-silent');
       expect(left.participant_count).toBe(1);
-      expect(s.service.getParty(id)?.participants.map((p) => p.user_id)).toEqual(['ka-host']);
+      expect((await s.service.getParty(id))?.participants.map((p) => p.user_id)).toEqual(['ka-host']);
       // The host answers pings (ws does by default) and stays.
       await sleep(200);
       expect(host.closeCode).toBeNull();
@@ -523,7 +523,7 @@ describe('connection lifecycle', () => {
 
     const second = await startStack(fake, { storeUrl });
     try {
-      const party = second.service.findByCode(code);
+      const party = await second.service.findByCode(code);
       expect(party).toMatchObject({ id, invite_code: code, is_playing: true });
       expect(party?.participants.map((p) => p.user_id).sort()).toEqual(['restart-host', 'restart-viewer']);
       expect(party?.current_position_seconds).toBeGreaterThanOrEqual(30 + (Date.now() - playedAt - 50) / 1000 - 0.5);
@@ -559,7 +559,7 @@ describe('party:token', () => {
     expect(lines).toHaveLength(1);
     const store = await openStore(storeUrl, pino({ level: 'silent' }));
     try {
-      const signer = createTokenSigner(await loadPartySecret(store.meta, undefined));
+      const signer = createTokenSigner(await loadPartySecret(store, undefined));
       const claims = await signer.verify(lines[0]);
       expect(claims.user).toEqual({ id: '4242', name: 'Ops', avatar: null });
       expect(claims.expiresAt.getTime() - Date.now()).toBeGreaterThan(500_000);
