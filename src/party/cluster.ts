@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { createClient } from '@redis/client';
 import type { Logger } from '../logger.js';
+import { LEASE_SCRIPT, RELEASE_SCRIPT } from '../store/index.js';
 import type { RateLimiter } from './rateLimit.js';
 
 export interface ClusterRequest {
@@ -59,18 +60,6 @@ export interface PartyCluster {
   rateLimiter: RateLimiter;
   close(): Promise<void>;
 }
-
-const CLAIM_SCRIPT = `
-local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0`;
-
-const RELEASE_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
 
 // A sliding-window log in a sorted set, timed by the Redis server's clock so that processes with
 // slightly different clocks agree. Returns 0 when the hit counts, else the ms until one expires.
@@ -198,7 +187,7 @@ export async function connectPartyCluster(url: string, logger: Logger): Promise<
       handler = next;
     },
     async claim(partyId, ttlMs) {
-      const result = await pub.eval(CLAIM_SCRIPT, {
+      const result = await pub.eval(LEASE_SCRIPT, {
         keys: [key(`party-owner:${partyId}`)],
         arguments: [instanceId, String(Math.ceil(ttlMs))],
       });

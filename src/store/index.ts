@@ -98,7 +98,8 @@ export async function openStore(url: string, logger: Logger): Promise<Store> {
   };
 }
 
-const LEASE_SCRIPT = `
+/** Takes the lease in KEYS[1] for ARGV[1] for ARGV[2] ms if it is free or already theirs; 1 when held. */
+export const LEASE_SCRIPT = `
 local holder = redis.call('GET', KEYS[1])
 if holder == false or holder == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -106,7 +107,8 @@ if holder == false or holder == ARGV[1] then
 end
 return 0`;
 
-const RELEASE_SCRIPT = `
+/** Deletes the lease in KEYS[1] if ARGV[1] holds it. */
+export const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { createTokenSigner } from '../../src/party/tokens.js';
 import { openStore } from '../../src/store/index.js';
 import { startBot, storeUrlFor, tempStoreFile, type BotProcess } from '../support/bot.js';
+import { PartyClient } from '../party/harness.js';
 import { guildIdOnShard, startFakeDiscord, type FakeDiscord, type FakeMessage } from '../support/fakeDiscord.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 
@@ -106,31 +107,19 @@ describe.runIf(redis)('a watch party across two bot processes, one shard each', 
     PUBLIC_URL: 'http://127.0.0.1:9',
   });
 
-  /** A player socket on `bot`, collecting what it receives. */
-  async function player(bot: BotProcess, token: string) {
+  /** A player socket on `bot` (the same client the party server tests use). */
+  async function player(bot: BotProcess, token: string): Promise<PartyClient> {
     const ws = new WebSocket(`ws://127.0.0.1:${bot.port}/api/v1/watch-parties/${partyId}/ws`, [
       'watch-party.v1',
       `bearer.${token}`,
     ]);
-    const messages: any[] = [];
-    ws.on('message', (data) => messages.push(JSON.parse((data as Buffer).toString('utf8'))));
-    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    const client = new PartyClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    // Each call takes the next message of that type not taken yet, waiting for it if need be.
-    const taken = new Map<string, number>();
-    const next = async (type: string) => {
-      const index = taken.get(type) ?? 0;
-      taken.set(type, index + 1);
-      await expect
-        .poll(() => messages.filter((m) => m.type === type).length, { timeout: 10_000 })
-        .toBeGreaterThan(index);
-      return messages.filter((m) => m.type === type)[index];
-    };
-    await expect.poll(() => messages.some((m) => m.type === 'state')).toBe(true);
-    return { ws, messages, closed, next, send: (message: unknown) => ws.send(JSON.stringify(message)) };
+    await client.next('state', undefined, 10_000);
+    return client;
   }
 
   const label = (message: FakeMessage, text: string) =>
@@ -210,8 +199,8 @@ describe.runIf(redis)('a watch party across two bot processes, one shard each', 
 
     hostPlayer.send({ type: 'seek', position: 40 });
     expect(await viewerPlayer.next('seek')).toMatchObject({ anchor_position: 40, actor_user_id: host.id });
-    hostPlayer.ws.close();
-    viewerPlayer.ws.close();
+    hostPlayer.close();
+    viewerPlayer.close();
   });
 
   it('holds the capacity when people join through both processes at once', async () => {
@@ -249,7 +238,7 @@ describe.runIf(redis)('a watch party across two bot processes, one shard each', 
     // The host's socket on B never dropped; the viewer comes back through B and lands on the same timeline.
     expect(hostPlayer.ws.readyState).toBe(WebSocket.OPEN);
     const viewerOnB = await player(b, viewerToken);
-    const state = viewerOnB.messages.find((m) => m.type === 'state');
+    const state = viewerOnB.of('state')[0]!;
     expect(state.party.playback).toMatchObject({
       is_playing: true,
       anchor_position: play.anchor_position,
@@ -264,12 +253,8 @@ describe.runIf(redis)('a watch party across two bot processes, one shard each', 
       .poll(() => discord.messages(channelId).find((m) => m.embeds[0]?.title === '🎬 Across')?.embeds[0]?.description, {
         timeout: 8_000,
       })
-      .toMatch(/⏸ Paused at 0:4\d/)
-      .catch((error: unknown) => {
-        console.log(b.logs.filter((l) => String(l.module).includes('panel') || l.level >= 40));
-        throw error;
-      });
-    hostPlayer.ws.close();
-    viewerOnB.ws.close();
+      .toMatch(/⏸ Paused at 0:4\d/);
+    hostPlayer.close();
+    viewerOnB.close();
   });
 });
