@@ -45,6 +45,8 @@ export interface PartyCluster {
   unfollow(partyId: string): Promise<void>;
   /** Runs `request` on the process `instanceId`; rejects with ClusterError. */
   request(instanceId: string, request: ClusterRequest, timeoutMs: number): Promise<unknown>;
+  /** Called when the subscribing connection is back after a drop: messages may have been missed. */
+  onResubscribed(listener: () => void): void;
   /** Answers requests from other processes; a thrown RemoteFailure-shaped error goes back as such. */
   serve(handler: (request: ClusterRequest) => unknown): void;
   /** Takes or renews the ownership lease of a party. */
@@ -86,7 +88,8 @@ interface Pending {
 type Envelope =
   | { k: 'req'; id: string; from: string; req: ClusterRequest }
   | { k: 'res'; id: string; ok: true; value: unknown }
-  | { k: 'res'; id: string; ok: false; failure: RemoteFailure };
+  | { k: 'res'; id: string; ok: false; failure: RemoteFailure }
+  | { k: 'probe'; id: string };
 
 /** Connects to the Redis of `url` (`?prefix=` as for STORE_URL) and joins the cluster as a new process. */
 export async function connectPartyCluster(url: string, logger: Logger): Promise<PartyCluster> {
@@ -105,6 +108,29 @@ export async function connectPartyCluster(url: string, logger: Logger): Promise<
   await Promise.all([pub.connect(), sub.connect()]);
 
   const pending = new Map<string, Pending>();
+  const resubscribed = new Set<() => void>();
+  let probe: { id: string; seen: () => void } | undefined;
+  // node-redis subscribes again by itself after a reconnect; what was published meanwhile is lost.
+  // Once a probe published to this process's own channel comes back, the subscriptions are live
+  // again (they were renewed before it), and the listeners can catch their sockets up.
+  // (Registered after the first connect: every 'ready' from now on is a reconnect.)
+  sub.on('ready', () => {
+    void (async () => {
+      for (let attempt = 0; attempt < 20 && !closed; attempt++) {
+        const id = randomUUID();
+        const back = new Promise<boolean>((resolve) => {
+          probe = { id, seen: () => resolve(true) };
+          setTimeout(() => resolve(false), 500).unref();
+        });
+        send(inbox, { k: 'probe', id });
+        if (await back) {
+          log.info('redis subscription back; catching sockets up');
+          for (const listener of resubscribed) listener();
+          return;
+        }
+      }
+    })();
+  });
   let handler: ((request: ClusterRequest) => unknown) | undefined;
   let closed = false;
 
@@ -140,6 +166,10 @@ export async function connectPartyCluster(url: string, logger: Logger): Promise<
     }
     if (envelope.k === 'req') {
       void answer(envelope);
+      return;
+    }
+    if (envelope.k === 'probe') {
+      if (probe?.id === envelope.id) probe.seen();
       return;
     }
     const waiting = pending.get(envelope.id);
@@ -182,6 +212,9 @@ export async function connectPartyCluster(url: string, logger: Logger): Promise<
         pending.set(id, { resolve, reject, timer });
         send(key(`party-rpc:${target}`), { k: 'req', id, from: instanceId, req });
       });
+    },
+    onResubscribed(listener) {
+      resubscribed.add(listener);
     },
     serve(next) {
       handler = next;

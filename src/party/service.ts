@@ -579,6 +579,11 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     }
   }
 
+  // Frames published while this process's Redis connection was down are lost: catch every socket up.
+  cluster?.onResubscribed(() => {
+    for (const conn of allConns()) if (conn.ready && !conn.stale) catchUp(conn);
+  });
+
   cluster?.serve((request) => {
     const party = owned.get(request.partyId);
     if (!party || !(request.op in ops)) {
@@ -660,17 +665,22 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       }
       if (conn.ws.bufferedAmount > slowClientBytes / 4) continue;
       staleConns.delete(conn);
-      call(conn.group.partyId, 'snapshot', conn.userId)
-        .then((messages) => {
-          conn.stale = false;
-          for (const message of messages) sendTo(conn, message);
-        })
-        .catch((error: unknown) => log.debug({ err: error }, 'could not catch a drained socket up'));
+      conn.stale = false;
+      catchUp(conn);
     }
     if (staleConns.size === 0 && drainTimer) {
       clearInterval(drainTimer);
       drainTimer = undefined;
     }
+  }
+
+  /** The whole state, then the timeline as of now: whatever a socket missed is covered. */
+  function catchUp(conn: Conn): void {
+    call(conn.group.partyId, 'snapshot', conn.userId)
+      .then((messages) => {
+        for (const message of messages) sendTo(conn, message);
+      })
+      .catch((error: unknown) => log.debug({ err: error, partyId: conn.group.partyId }, 'could not catch a socket up'));
   }
 
   /** Sends a room change's events (`all` to everyone; `actor` ones are returned for the caller). */

@@ -3,8 +3,10 @@
 // other's events, the capacity and the join limits hold across both, and when the owning server
 // shuts down the other carries the party on from the store.
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '@redis/client';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
+import { startRedisServer } from '../support/redisServer.js';
 import { api, connect, sleep, startStack, tokenFor, type Stack } from './harness.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
@@ -25,8 +27,11 @@ describe.runIf(redisUrl)('watch parties across two servers on one Redis', () => 
   });
 
   /** Two servers on a fresh key prefix, like two processes with the same STORE_URL. */
-  async function pair(options: Parameters<typeof startStack>[1] = {}): Promise<[Stack, Stack]> {
-    const storeUrl = `${redisUrl}?prefix=cluster-${randomUUID().slice(0, 8)}`;
+  async function pair(
+    options: Parameters<typeof startStack>[1] = {},
+    redis: string = redisUrl!,
+  ): Promise<[Stack, Stack]> {
+    const storeUrl = `${redis}?prefix=cluster-${randomUUID().slice(0, 8)}`;
     const settings = { storeUrl, cluster: true, ownerLeaseMs: 1_500, graceMs: 1_000, ...options };
     // Started at once, as a compose file starts them: they must still agree on the token secret.
     const [a, b] = await Promise.all([startStack(fake, settings), startStack(fake, settings)]);
@@ -147,6 +152,46 @@ describe.runIf(redisUrl)('watch parties across two servers on one Redis', () => 
     const expected = play.anchor_position + (paused.anchor_server_time_ms - play.anchor_server_time_ms) / 1000;
     expect(Math.abs(paused.position - expected)).toBeLessThan(0.01);
     back.close();
+    viewer.close();
+  });
+
+  it('catches a socket up when its server lost the Redis subscription for a moment', async () => {
+    // A Redis of its own: this test refuses new connections for a moment.
+    const redis = await startRedisServer();
+    onTestFinished(redis.stop);
+    const [a, b] = await pair({}, redis.url);
+    const party = await createOn(b, { source: 'video:80892' });
+    const joined = await joinOn(a, party.invite_code, 'viewer-1');
+    const viewer = await connect(a, party.id, joined.body.data.token);
+    const host = await connect(b, party.id, party.token);
+    host.send({ type: 'play', position: 5 });
+    await viewer.next('play');
+
+    // Drop every subscribing connection and keep them out (no new clients) while the host pauses:
+    // that pause is published while nobody is subscribed, and lost to the viewer's server.
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    const [, maxClients] = await admin.sendCommand<[string, string]>(['CONFIG', 'GET', 'maxclients']);
+    await admin.sendCommand(['CONFIG', 'SET', 'maxclients', '1']);
+    await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    host.send({ type: 'pause', position: 7 });
+    await host.next('pause');
+    await sleep(300);
+    await admin.sendCommand(['CONFIG', 'SET', 'maxclients', maxClients]);
+    await admin.quit();
+
+    // However the race went, the viewer ends up paused at 7 s: from the pause itself or the catch-up.
+    const deadline = Date.now() + 5_000;
+    const pausedAt7 = () =>
+      viewer.messages.some(
+        (m) =>
+          (m.type === 'pause' || m.type === 'sync' || m.type === 'state') &&
+          (m.type === 'state' ? m.party.playback : m).is_playing === false &&
+          (m.type === 'state' ? m.party.playback : m).anchor_position === 7,
+      );
+    while (!pausedAt7() && Date.now() < deadline) await sleep(50);
+    expect(pausedAt7()).toBe(true);
+    host.close();
     viewer.close();
   });
 });

@@ -17,7 +17,8 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-export default async function setup(): Promise<() => void> {
+/** A throwaway redis-server on a free loopback port, without persistence. */
+export async function startRedisServer(): Promise<{ url: string; stop: () => void }> {
   const port = await freePort();
   const child = spawn(
     'redis-server',
@@ -38,9 +39,12 @@ export default async function setup(): Promise<() => void> {
     if (attempt > 100) throw new Error('redis-server did not start listening within 5 s');
     await sleep(50);
   }
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}
+
+export default async function setup(): Promise<() => void> {
+  const server = await startRedisServer();
   // Test workers are forked after global setup and inherit this.
-  process.env.TEST_REDIS_URL = `redis://127.0.0.1:${port}`;
-  return () => {
-    child.kill('SIGTERM');
-  };
+  process.env.TEST_REDIS_URL = server.url;
+  return server.stop;
 }
