@@ -42,6 +42,11 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     duration: z.number().finite().positive().max(MAX_POSITION_SECONDS),
     ...envelope,
   }),
+  /**
+   * Any member's player: it cannot play right now (true) or can again (false). Only a party set to
+   * wait for everyone acts on it, by holding the timeline for a capped time.
+   */
+  z.strictObject({ type: z.literal('buffering'), buffering: z.boolean(), ...envelope }),
   /** NTP-style clock sync: client_time is the client's own clock, echoed back untouched. */
   z.strictObject({ type: z.literal('ping'), client_time: z.number().finite(), ...envelope }),
 ]);
@@ -105,6 +110,12 @@ const playbackFields = {
   seq: z.number().int(),
   /** Who caused it; null for the server itself. */
   actor_user_id: z.string().nullable(),
+  /**
+   * Wait for everyone: the timeline is stopped (is_playing false) only because these members are
+   * buffering, not because a host paused; it plays on when they are ready, or at the hold's cap.
+   */
+  hold: z.boolean().default(false),
+  waiting_for: z.array(z.object({ user_id: z.string(), display_name: z.string() })).default([]),
 };
 
 const stamp = {
@@ -134,6 +145,8 @@ export const partyDetailSchema = z.object({
   invite_code: z.string(),
   invite_url: z.string(),
   max_participants: z.number().int(),
+  /** The timeline holds (capped) while anyone's player is buffering; off: nobody is waited for. */
+  wait_for_everyone: z.boolean().default(false),
   participants: z.array(participantViewSchema),
   participant_count: z.number().int(),
   created_at: z.string(),

@@ -1,7 +1,8 @@
 // One watch party's state and rules, with no I/O and the clock passed in: the authoritative
 // timeline (a position anchored to a server time, so "where are we now" is exact at any moment),
-// the queue, the participants with their roles, and the capacity check. Every change returns the
-// messages to send; the service does the sending, the persisting and the timers.
+// the queue, the participants with their roles, the capacity check, and the wait-for-everyone hold.
+// Every change returns the messages to send; the service does the sending, the persisting and the
+// timers (it calls tick() at nextDeadline()).
 import type { ClipSource, MediaType } from './media.js';
 import { sourceToString } from './media.js';
 import type {
@@ -19,6 +20,17 @@ import type {
 
 export const DEFAULT_MAX_PARTICIPANTS = 100;
 export const MAX_QUEUE_LENGTH = 200;
+
+/**
+ * Wait for everyone: one hold stops the room for at most MAX_HOLD_MS, and each member may hold it
+ * for MAX_HOLD_MS in all until they have gone HOLD_RESET_MS without holding it. Whoever is still
+ * buffering at a cap is let go and catches up as usual, so a flapping player cannot stop the room
+ * again at once. A member with less than MIN_HOLD_MS left is not waited for (a stop that short only
+ * stutters).
+ */
+export const MAX_HOLD_MS = 8_000;
+export const HOLD_RESET_MS = 60_000;
+const MIN_HOLD_MS = 1_000;
 
 export interface Clip {
   id: string;
@@ -41,6 +53,18 @@ export interface Member {
   joinedAt: number;
   /** Counted against max_participants; false after leaving (the role is remembered for a return). */
   present: boolean;
+  /** Wait for everyone: this member's player last said it cannot play. */
+  buffering?: boolean;
+  /** Hold time used since the budget was last full, and when this member last stopped holding the room. */
+  heldMs?: number;
+  heldAt?: number;
+}
+
+/** The room is stopped because these members are buffering; the timeline is paused at the hold's position. */
+export interface Hold {
+  since: number;
+  /** `until`: when the room stops waiting for this member (their budget, or the hold's cap). */
+  waiting: Array<{ userId: string; from: number; until: number }>;
 }
 
 export interface Timeline {
@@ -69,6 +93,8 @@ export interface PartyRecord {
   queue: Clip[];
   timeline: Timeline;
   members: Member[];
+  /** Set while the room holds for someone buffering (wait for everyone); persisted so a restart ends it. */
+  hold?: Hold;
   seq: number;
 }
 
@@ -94,6 +120,8 @@ export interface RoomEvent {
 export type RoomResult = { ok: true; events: RoomEvent[]; changed: boolean } | { ok: false; error: RoomError };
 
 const CONTROL = new Set<PartyCommand['type']>(['play', 'pause', 'seek', 'skip', 'set-rate', 'clip-duration']);
+
+const unchanged = (): RoomResult => ({ ok: true, changed: false, events: [] });
 
 const fail = (status: RoomError['status'], code: string, message: string): RoomResult => ({
   ok: false,
@@ -253,6 +281,11 @@ export class PartyRoom {
       duration: clip?.duration ?? null,
       seq: this.state.seq,
       actor_user_id: actorUserId,
+      hold: this.state.hold !== undefined,
+      waiting_for: (this.state.hold?.waiting ?? []).map(({ userId }) => ({
+        user_id: userId,
+        display_name: this.member(userId)?.displayName ?? userId,
+      })),
     };
   }
 
@@ -298,6 +331,7 @@ export class PartyRoom {
       invite_code: this.state.inviteCode,
       invite_url: this.inviteUrl,
       max_participants: this.state.maxParticipants,
+      wait_for_everyone: this.state.waitForEveryone === true,
       participants,
       participant_count: participants.length,
       created_at: iso(this.state.createdAt),
@@ -333,6 +367,12 @@ export class PartyRoom {
     if (command.type === 'sync-request') {
       return { ok: true, changed: false, events: [{ to: 'actor', message: this.syncMessage(now) }] };
     }
+    if (command.type === 'buffering') {
+      // Any member may say so (it is how a viewer's stall holds the room), but only this setting listens.
+      if (!this.state.waitForEveryone) return unchanged();
+      actor.buffering = command.buffering;
+      return this.settleHold(now, actorUserId);
+    }
     if (CONTROL.has(command.type) && actor.role === 'viewer') {
       return fail(403, 'NOT_ALLOWED', 'only the host and co-hosts control playback');
     }
@@ -350,15 +390,27 @@ export class PartyRoom {
 
     switch (command.type) {
       case 'play':
+        if (this.state.hold) {
+          // The room already means to play and is waiting for someone: play keeps waiting (a
+          // position moves where it waits), so a host cannot drag a straggler along by pressing play.
+          if (command.position === undefined) {
+            return { ok: true, changed: false, events: [{ to: 'actor', message: this.syncMessage(now) }] };
+          }
+          this.reanchor(now, command.position);
+          return this.changed(now, actorUserId, 'seek');
+        }
         this.reanchor(now, command.position ?? this.position(now));
         timeline.playing = true;
         this.state.startedAt ??= now;
-        return this.changed(now, actorUserId, 'play');
+        return this.changed(now, actorUserId, this.startHold(now) ? 'pause' : 'play');
       case 'pause':
+        // A host's pause ends a hold: the room stays paused until someone presses play.
         this.reanchor(now, command.position ?? this.position(now));
         timeline.playing = false;
+        this.endHold(now);
         return this.changed(now, actorUserId, 'pause');
       case 'seek':
+        // During a hold the room keeps waiting, at the new position.
         this.reanchor(now, command.position);
         return this.changed(now, actorUserId, 'seek');
       case 'set-rate':
@@ -374,11 +426,14 @@ export class PartyRoom {
           index = timeline.clipIndex + 1;
           if (index >= this.state.queue.length) return fail(409, 'END_OF_QUEUE', 'this is the last clip in the queue');
         }
+        // A new clip ends the old hold; whoever is still buffering is waited for on the new one.
+        this.endHold(now);
         timeline.clipIndex = index;
         timeline.anchorPosition = 0;
         timeline.anchorTime = now;
         timeline.playing = true;
         this.state.startedAt ??= now;
+        this.startHold(now);
         return this.changed(now, actorUserId, 'skip');
       }
     }
@@ -420,6 +475,7 @@ export class PartyRoom {
     let member = existing;
     if (member) {
       member.present = true;
+      delete member.buffering; // whatever an old tab said, a new one says again
       member.joinedAt = now;
       member.displayName = user.name;
       member.avatarUrl = user.avatar;
@@ -450,6 +506,7 @@ export class PartyRoom {
     const member = this.member(userId);
     if (!member?.present) return { ok: true, changed: false, events: [] };
     member.present = false;
+    delete member.buffering;
     this.state.seq++;
     const message: ServerMessage = {
       type: 'participant-left',
@@ -457,7 +514,13 @@ export class PartyRoom {
       participant: this.participantInfo(member),
       participant_count: this.presentMembers().length,
     };
-    return { ok: true, changed: true, events: [{ to: 'all', message }] };
+    const events: RoomEvent[] = [{ to: 'all', message }];
+    // Someone the room was waiting for is gone: it stops waiting for them.
+    if (this.state.hold) {
+      const settled = this.settleHold(now, null);
+      if (settled.ok) events.push(...settled.events);
+    }
+    return { ok: true, changed: true, events };
   }
 
   addClip(actorUserId: string, clip: Clip, now: number): RoomResult {
@@ -517,13 +580,103 @@ export class PartyRoom {
 
   /** When tick() next has something to do (the cap of a wait-for-everyone hold); null when nothing is due. */
   nextDeadline(): number | null {
-    return null; // STUB: issue 6 helper implements
+    const hold = this.state.hold;
+    if (!hold) return null;
+    return hold.waiting.reduce((due, { until }) => Math.min(due, until), hold.since + MAX_HOLD_MS);
   }
 
   /** Applies what is due at `now`: a hold that reached its cap lets the room play on. */
   tick(now: number): RoomResult {
-    void now;
-    return { ok: true, changed: false, events: [] }; // STUB: issue 6 helper implements
+    const hold = this.state.hold;
+    if (!hold) return unchanged();
+    const due = hold.waiting.filter(({ until }) => until <= now);
+    if (due.length === 0 && hold.waiting.length > 0) return unchanged();
+    for (const entry of due) {
+      const member = this.member(entry.userId);
+      if (member) this.release(member, entry, now, true);
+    }
+    hold.waiting = hold.waiting.filter(({ until }) => until > now);
+    return hold.waiting.length === 0 ? this.resume(now, null) : this.changed(now, null, 'pause');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Wait for everyone
+
+  /** Hold time a member may still use now; the budget is full again after HOLD_RESET_MS without holding. */
+  private holdBudget(member: Member, now: number): number {
+    if (member.heldAt === undefined || now - member.heldAt >= HOLD_RESET_MS) return MAX_HOLD_MS;
+    return Math.max(0, MAX_HOLD_MS - (member.heldMs ?? 0));
+  }
+
+  /** Present members who are buffering, are not waited for yet, and have hold time left. */
+  private stragglers(now: number): Member[] {
+    const waiting = new Set(this.state.hold?.waiting.map(({ userId }) => userId));
+    return this.presentMembers().filter(
+      (member) =>
+        member.buffering === true && !waiting.has(member.userId) && this.holdBudget(member, now) >= MIN_HOLD_MS,
+    );
+  }
+
+  private wait(member: Member, hold: Hold, now: number): Hold['waiting'][number] {
+    const budget = this.holdBudget(member, now);
+    member.heldMs = MAX_HOLD_MS - budget; // a budget that came back whole counts from zero again
+    return { userId: member.userId, from: now, until: Math.min(now + budget, hold.since + MAX_HOLD_MS) };
+  }
+
+  /** Charges the hold time to the member; one the room stopped waiting for at a cap has none left. */
+  private release(member: Member, entry: Hold['waiting'][number], now: number, capped: boolean): void {
+    member.heldMs = capped ? MAX_HOLD_MS : Math.min(MAX_HOLD_MS, (member.heldMs ?? 0) + (now - entry.from));
+    member.heldAt = now;
+  }
+
+  /** Stops a playing timeline where it is now, if anyone is buffering. True when it did. */
+  private startHold(now: number): boolean {
+    const { timeline } = this.state;
+    if (!this.state.waitForEveryone || this.state.hold || !timeline.playing || !this.currentClip()) return false;
+    const stragglers = this.stragglers(now);
+    if (stragglers.length === 0) return false;
+    this.reanchor(now, this.position(now));
+    timeline.playing = false;
+    const hold: Hold = { since: now, waiting: [] };
+    hold.waiting = stragglers.map((member) => this.wait(member, hold, now));
+    this.state.hold = hold;
+    return true;
+  }
+
+  private endHold(now: number): void {
+    for (const entry of this.state.hold?.waiting ?? []) {
+      const member = this.member(entry.userId);
+      if (member) this.release(member, entry, now, false);
+    }
+    delete this.state.hold;
+  }
+
+  /** Plays on from where the room held, everyone together. */
+  private resume(now: number, actorUserId: string | null): RoomResult {
+    this.endHold(now);
+    this.reanchor(now, this.state.timeline.anchorPosition);
+    this.state.timeline.playing = true;
+    return this.changed(now, actorUserId, 'play');
+  }
+
+  /** After a buffering report or a departure: starts, widens, narrows or ends the hold. */
+  private settleHold(now: number, actorUserId: string | null): RoomResult {
+    const hold = this.state.hold;
+    if (!hold) return this.startHold(now) ? this.changed(now, actorUserId, 'pause') : unchanged();
+    const before = hold.waiting.length;
+    hold.waiting = hold.waiting.filter((entry) => {
+      const member = this.member(entry.userId);
+      if (member?.present && member.buffering) return true;
+      if (member) this.release(member, entry, now, false);
+      return false;
+    });
+    let moved = hold.waiting.length !== before;
+    for (const member of this.stragglers(now)) {
+      hold.waiting.push(this.wait(member, hold, now));
+      moved = true;
+    }
+    if (hold.waiting.length === 0) return this.resume(now, actorUserId);
+    return moved ? this.changed(now, actorUserId, 'pause') : unchanged();
   }
 
   /** Null actor: the server ending an idle party. */

@@ -1,6 +1,7 @@
 // The pure room: the anchored timeline under an injected clock, roles, capacity, and the queue.
 import { describe, expect, it } from 'vitest';
-import { PartyRoom, type Clip } from '../../src/party/room.js';
+import { serverMessageSchema } from '../../src/party/protocol.js';
+import { HOLD_RESET_MS, MAX_HOLD_MS, PartyRoom, type Clip, type RoomResult } from '../../src/party/room.js';
 
 const T0 = 1_700_000_000_000;
 let ids = 0;
@@ -19,13 +20,14 @@ function clip(id: string, duration: number | null = null): Clip {
   };
 }
 
-function room(options: { max?: number; clips?: Clip[] } = {}): PartyRoom {
+function room(options: { max?: number; clips?: Clip[]; waitForEveryone?: boolean } = {}): PartyRoom {
   const r = PartyRoom.create({
     id: '00000000-0000-4000-8000-000000000001',
     inviteCode: 'ABC234',
     title: 'Movie night',
     visibility: 'private',
     maxParticipants: options.max ?? 100,
+    ...(options.waitForEveryone === undefined ? {} : { waitForEveryone: options.waitForEveryone }),
     host: { id: 'host', name: 'Host', avatar: null, guest: false },
     hostParticipantId: nextId(),
     publicUrl: 'https://bot.example',
@@ -197,5 +199,228 @@ describe('PartyRoom roles and capacity', () => {
     const copy = PartyRoom.fromRecord(JSON.parse(JSON.stringify(r.toRecord())), 'https://bot.example');
     expect(copy.position(T0 + 7000)).toBeCloseTo(7);
     expect(copy.inviteUrl).toBe('https://bot.example/watch-parties/ABC234');
+  });
+});
+
+describe('PartyRoom wait for everyone', () => {
+  /** A playing party at 10 s (T0 + 10 s) with a viewer Vera and a co-host Cole. */
+  function playing(waitForEveryone: boolean): PartyRoom {
+    const r = room({ waitForEveryone, clips: [clip('a', 600), clip('b', 600)] });
+    r.join({ id: 'vera', name: 'Vera', avatar: null, guest: false }, T0, nextId);
+    r.join({ id: 'cole', name: 'Cole', avatar: null, guest: false }, T0, nextId);
+    r.setRole('host', 'cole', 'co-host', T0);
+    ok(r.applyCommand('host', { type: 'play' }, T0));
+    return r;
+  }
+  const AT = T0 + 10_000;
+
+  /** Every message a room sends must be one a client can read. */
+  function sent(result: RoomResult) {
+    const done = ok(result);
+    for (const event of done.events) expect(serverMessageSchema.parse(event.message)).toEqual(event.message);
+    return done.events.map((event) => event.message as Record<string, any>);
+  }
+  const buffering = (r: PartyRoom, who: string, value: boolean, at: number) =>
+    sent(r.applyCommand(who, { type: 'buffering', buffering: value }, at));
+
+  it('without the setting, a report is accepted and changes nothing', () => {
+    const r = playing(false);
+    const before = r.toRecord();
+    const result = r.applyCommand('vera', { type: 'buffering', buffering: true }, AT);
+    expect(result).toEqual({ ok: true, changed: false, events: [] });
+    expect(r.toRecord()).toEqual(before);
+    expect(r.position(AT + 5000)).toBeCloseTo(15);
+    expect(r.nextDeadline()).toBeNull();
+    expect(r.detail(AT).wait_for_everyone).toBe(false);
+  });
+
+  it("holds the room where it is on a viewer's stall, says for whom, and plays on from there when ready", () => {
+    const r = playing(true);
+    expect(r.detail(AT).wait_for_everyone).toBe(true);
+    const [hold] = buffering(r, 'vera', true, AT);
+    expect(hold).toMatchObject({
+      type: 'pause',
+      is_playing: false,
+      hold: true,
+      position: 10,
+      waiting_for: [{ user_id: 'vera', display_name: 'Vera' }],
+      actor_user_id: 'vera',
+    });
+    // Held: the timeline stands still, and late joiners see why.
+    expect(r.position(AT + 3000)).toBe(10);
+    expect(r.detail(AT + 3000)).toMatchObject({ is_playing: false, playback: { hold: true } });
+    expect(r.nextDeadline()).toBe(AT + MAX_HOLD_MS);
+    // The same report again changes nothing.
+    expect(r.applyCommand('vera', { type: 'buffering', buffering: true }, AT + 100)).toMatchObject({
+      changed: false,
+      events: [],
+    });
+
+    const [play] = buffering(r, 'vera', false, AT + 3000);
+    expect(play).toMatchObject({
+      type: 'play',
+      is_playing: true,
+      hold: false,
+      waiting_for: [],
+      position: 10,
+      anchor_server_time_ms: AT + 3000,
+    });
+    expect(r.position(AT + 5000)).toBeCloseTo(12);
+    expect(r.nextDeadline()).toBeNull();
+  });
+
+  it("holds for the host's own stall too, and waits until the last one is ready", () => {
+    const r = playing(true);
+    buffering(r, 'host', true, AT);
+    const [wider] = buffering(r, 'vera', true, AT + 500);
+    expect(wider).toMatchObject({ type: 'pause', hold: true });
+    expect(wider!.waiting_for.map((w: { display_name: string }) => w.display_name)).toEqual(['Host', 'Vera']);
+    const [narrower] = buffering(r, 'host', false, AT + 1000);
+    expect(narrower).toMatchObject({ type: 'pause', hold: true, waiting_for: [{ user_id: 'vera' }] });
+    expect(r.position(AT + 1500)).toBe(10);
+    expect(buffering(r, 'vera', false, AT + 2000)).toMatchObject([{ type: 'play', is_playing: true }]);
+  });
+
+  it('does not hold a paused room, and a stall reported while paused holds when the host presses play', () => {
+    const r = playing(true);
+    ok(r.applyCommand('host', { type: 'pause' }, AT));
+    expect(buffering(r, 'vera', true, AT + 100)).toEqual([]);
+    expect(r.nextDeadline()).toBeNull();
+    const [answer] = sent(r.applyCommand('host', { type: 'play' }, AT + 1000));
+    expect(answer).toMatchObject({ type: 'pause', is_playing: false, hold: true, actor_user_id: 'host' });
+    expect(buffering(r, 'vera', false, AT + 2000)).toMatchObject([{ type: 'play', position: 10 }]);
+  });
+
+  it('at the cap, tick plays on without the straggler, who cannot hold again by flapping', () => {
+    const r = playing(true);
+    buffering(r, 'vera', true, AT);
+    const cap = r.nextDeadline()!;
+    expect(cap).toBe(AT + MAX_HOLD_MS);
+    // Nothing is due before the cap.
+    expect(r.tick(cap - 1)).toEqual({ ok: true, changed: false, events: [] });
+    const resumed = r.tick(cap);
+    expect(resumed).toMatchObject({ changed: true });
+    expect(sent(resumed)).toMatchObject([
+      { type: 'play', is_playing: true, hold: false, position: 10, actor_user_id: null },
+    ]);
+    expect(r.nextDeadline()).toBeNull();
+    expect(r.position(cap + 4000)).toBeCloseTo(14);
+
+    // Vera's player flaps: ready, stalled, ready, stalled. The room plays on every time.
+    for (let i = 1; i <= 4; i++) {
+      expect(buffering(r, 'vera', i % 2 === 0, cap + i * 1000)).toEqual([]);
+    }
+    expect(r.playback(cap + 5000)).toMatchObject({ is_playing: true, hold: false });
+    expect(r.nextDeadline()).toBeNull();
+
+    // Someone else still gets waited for meanwhile.
+    expect(buffering(r, 'cole', true, cap + 6000)).toMatchObject([
+      { type: 'pause', hold: true, waiting_for: [{ user_id: 'cole' }] },
+    ]);
+    buffering(r, 'cole', false, cap + 7000);
+
+    // A minute without holding the room, and Vera's budget is whole again.
+    buffering(r, 'vera', false, cap + 8000);
+    expect(buffering(r, 'vera', true, cap + HOLD_RESET_MS)).toMatchObject([{ type: 'pause', hold: true }]);
+    expect(r.nextDeadline()).toBe(cap + HOLD_RESET_MS + MAX_HOLD_MS);
+  });
+
+  it('lets go of everyone at the cap of a hold, also those who joined it late', () => {
+    const r = playing(true);
+    buffering(r, 'vera', true, AT);
+    expect(buffering(r, 'cole', true, AT + 5000)).toMatchObject([{ type: 'pause', hold: true }]);
+    // One hold never outlasts its cap, however many join it.
+    expect(r.nextDeadline()).toBe(AT + MAX_HOLD_MS);
+    expect(sent(r.tick(AT + MAX_HOLD_MS))).toMatchObject([{ type: 'play', is_playing: true }]);
+    // Cole held it only 3 s, but a straggler let go at a cap does not stop the room again at once.
+    buffering(r, 'cole', false, AT + 8500);
+    expect(buffering(r, 'cole', true, AT + 9000)).toEqual([]);
+  });
+
+  it('counts short holds against one budget: after 3 s + 3 s, the next stall holds the room 2 s', () => {
+    const r = playing(true);
+    buffering(r, 'vera', true, AT);
+    buffering(r, 'vera', false, AT + 3000);
+    buffering(r, 'vera', true, AT + 5000);
+    buffering(r, 'vera', false, AT + 8000);
+    expect(buffering(r, 'vera', true, AT + 10_000)).toMatchObject([{ type: 'pause', hold: true }]);
+    expect(r.nextDeadline()).toBe(AT + 12_000);
+    expect(sent(r.tick(AT + 12_000))).toMatchObject([{ type: 'play', is_playing: true }]);
+    buffering(r, 'vera', false, AT + 13_000);
+    expect(buffering(r, 'vera', true, AT + 14_000)).toEqual([]);
+    expect(r.playback(AT + 14_000).is_playing).toBe(true);
+
+    // Less than a second left is not worth a stop: it would only stutter.
+    const s = playing(true);
+    buffering(s, 'vera', true, AT);
+    buffering(s, 'vera', false, AT + 7500);
+    expect(buffering(s, 'vera', true, AT + 8000)).toEqual([]);
+  });
+
+  it('ends the hold for good on a host pause; play while someone buffers keeps waiting; seek waits at the new spot', () => {
+    const r = playing(true);
+    buffering(r, 'vera', true, AT);
+    // Play from a host changes nothing while Vera buffers (the host is told where the room is).
+    const play = sent(r.applyCommand('host', { type: 'play' }, AT + 1000));
+    expect(play).toMatchObject([{ type: 'sync', is_playing: false, hold: true }]);
+    expect(r.position(AT + 2000)).toBe(10);
+    // A seek moves where the room waits, and the cap stays where it was.
+    const [seek] = sent(r.applyCommand('cole', { type: 'seek', position: 42 }, AT + 2000));
+    expect(seek).toMatchObject({ type: 'seek', position: 42, is_playing: false, hold: true });
+    expect(r.nextDeadline()).toBe(AT + MAX_HOLD_MS);
+
+    const [pause] = sent(r.applyCommand('host', { type: 'pause' }, AT + 3000));
+    expect(pause).toMatchObject({ type: 'pause', is_playing: false, hold: false, waiting_for: [], position: 42 });
+    expect(r.nextDeadline()).toBeNull();
+    // Vera getting ready later does not start the room: the host paused it.
+    expect(buffering(r, 'vera', false, AT + 4000)).toEqual([]);
+    expect(r.playback(AT + 9000)).toMatchObject({ is_playing: false, position: 42 });
+  });
+
+  it('skip during a hold starts the next clip and waits for whoever is still buffering', () => {
+    const r = playing(true);
+    buffering(r, 'vera', true, AT);
+    const [skip] = sent(r.applyCommand('host', { type: 'skip' }, AT + 2000));
+    expect(skip).toMatchObject({ type: 'skip', clip_id: 'b', position: 0, is_playing: false, hold: true });
+    expect(buffering(r, 'vera', false, AT + 3000)).toMatchObject([{ type: 'play', clip_id: 'b', position: 0 }]);
+  });
+
+  it('lets the room play on when the member it waits for leaves', () => {
+    const r = playing(true);
+    buffering(r, 'vera', true, AT);
+    buffering(r, 'cole', true, AT);
+    expect(sent(r.leave('cole', AT + 1000))).toMatchObject([
+      { type: 'participant-left' },
+      { type: 'pause', hold: true, waiting_for: [{ user_id: 'vera' }] },
+    ]);
+    const left = sent(r.leave('vera', AT + 2000));
+    expect(left).toMatchObject([{ type: 'participant-left' }, { type: 'play', is_playing: true, position: 10 }]);
+    expect(r.nextDeadline()).toBeNull();
+    // Back again, Vera starts with a clean slate: nothing she said before she left holds the room.
+    r.join({ id: 'vera', name: 'Vera', avatar: null, guest: false }, AT + 3000, nextId);
+    ok(r.applyCommand('host', { type: 'seek', position: 5 }, AT + 3000));
+    expect(r.playback(AT + 4000)).toMatchObject({ is_playing: true, hold: false });
+  });
+
+  it('gives a viewer no other way to stop or move playback, setting or not', () => {
+    const r = playing(true);
+    const before = r.toRecord();
+    for (const command of [{ type: 'pause' }, { type: 'seek', position: 1 }, { type: 'skip' }] as const) {
+      expect(r.applyCommand('vera', command, AT)).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } });
+    }
+    expect(r.toRecord()).toEqual(before);
+    // A buffering viewer cannot end a hold early by any control either.
+    buffering(r, 'vera', true, AT);
+    expect(r.applyCommand('vera', { type: 'play' }, AT + 10)).toMatchObject({ ok: false });
+    expect(r.playback(AT + 20)).toMatchObject({ is_playing: false, hold: true });
+  });
+
+  it('keeps a hold across a restart, and its cap still ends it', () => {
+    const r = playing(true);
+    buffering(r, 'vera', true, AT);
+    const copy = PartyRoom.fromRecord(JSON.parse(JSON.stringify(r.toRecord())), 'https://bot.example');
+    expect(copy.playback(AT + 1000)).toMatchObject({ is_playing: false, hold: true, position: 10 });
+    expect(copy.nextDeadline()).toBe(AT + MAX_HOLD_MS);
+    expect(sent(copy.tick(AT + MAX_HOLD_MS + 500))).toMatchObject([{ type: 'play', is_playing: true, position: 10 }]);
   });
 });
