@@ -243,6 +243,22 @@ describe('SyncController', () => {
     expect(controller.snapshot.driftSeeks).toBe(0);
   });
 
+  it('a seek that waited seconds for data is a stall: the drift it leaves is fixed by one seek, not by nudging', () => {
+    const { controller, media, playingFrom, runFor } = setup();
+    controller.setTimeline(playingFrom(10));
+    media.play();
+    runFor(3000);
+    // The host jumps to a part this viewer has not loaded; its seek takes 2 s to find data.
+    media.seekCostMs = 2000;
+    controller.setTimeline(playingFrom(100));
+    runFor(2100);
+    media.seekCostMs = 100;
+    expect(controller.targetPosition()! - media.currentTime).toBeGreaterThan(1.5);
+    const worst = runFor(1500, 700);
+    expect(worst).toBeLessThan(SYNC_TUNING.deadbandMs);
+    expect(controller.snapshot.driftSeeks).toBe(0);
+  });
+
   it('pauses at the exact position and resumes from it', () => {
     const { controller, media, playingFrom, serverNow, runFor } = setup();
     controller.setTimeline(playingFrom(10));

@@ -217,6 +217,10 @@ export class SyncController {
     this.seekStartedAt = null;
     if (cost >= 0 && cost <= this.tuning.maxSeekCostMs) {
       this.stats.seekCostMs = Math.round(this.stats.seekCostMs * 0.5 + cost * 0.5);
+    } else if (cost > this.tuning.maxSeekCostMs) {
+      // It waited for data (a part not loaded yet): the party moved on meanwhile, as in a stall, and
+      // one seek fixes what is left rather than seconds of nudging.
+      this.wasStalled = true;
     }
   }
 
