@@ -10,6 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import NodeWebSocket from 'ws';
 import {
+  expectInSync,
   launchChromium,
   makeMedia,
   playerStats,
@@ -78,26 +79,8 @@ const videoState = (page: Page) =>
     return { paused: v.paused, muted: v.muted, currentTime: v.currentTime, readyState: v.readyState, src: v.src };
   });
 
-async function expectAllInSync(pages: Page[], partyId: string, label: string, limitMs = IN_SYNC_MS): Promise<void> {
-  // Converging is allowed a moment; staying converged is what is checked.
-  await waitFor(
-    `${label}: every page within ${limitMs} ms`,
-    async () => {
-      const samples = await Promise.all(pages.map((page) => sampleDrift(page, stack.service, partyId)));
-      return samples.every((s) => Math.abs(s.driftMs) <= limitMs) ? samples : null;
-    },
-    6000,
-  ).catch(async (error: unknown) => {
-    const stats = await Promise.all(pages.map((page) => playerStats(page)));
-    const samples = await Promise.all(pages.map((page) => sampleDrift(page, stack.service, partyId)));
-    throw new Error(`${String(error)}\n${JSON.stringify({ samples, stats })}`);
-  });
-  await sleep(500);
-  const samples = await Promise.all(pages.map((page) => sampleDrift(page, stack.service, partyId)));
-  for (const [i, s] of samples.entries()) {
-    expect(Math.abs(s.driftMs), `${label}: page ${i} drift ${Math.round(s.driftMs)} ms`).toBeLessThanOrEqual(limitMs);
-  }
-}
+const expectAllInSync = (pages: Page[], partyId: string, label: string, limitMs = IN_SYNC_MS) =>
+  expectInSync(stack.service, pages, partyId, label, { limitMs });
 
 describe('the web player page', () => {
   it('is served with a strict CSP and no referrer, and unknown codes are a 404', async () => {

@@ -339,3 +339,36 @@ export async function waitFor<T>(
     await sleep(50);
   }
 }
+
+/**
+ * Waits (up to `timeoutMs`) for every page to be within `limitMs` of the party's timeline, then checks
+ * they are still there half a second later: converging may take a moment, staying converged is what
+ * counts. `playing`: every video must be playing too. Throws with each page's numbers when not.
+ */
+export async function expectInSync(
+  service: PartyService,
+  pages: Page[],
+  partyId: string,
+  label: string,
+  options: { limitMs: number; timeoutMs?: number; playing?: boolean },
+): Promise<void> {
+  const { limitMs, timeoutMs = 6000, playing = false } = options;
+  const sample = () => Promise.all(pages.map((page) => sampleDrift(page, service, partyId)));
+  const fits = (s: Sample) => Math.abs(s.driftMs) <= limitMs && !(playing && s.paused);
+  const explain = async (what: string) => {
+    const stats = await Promise.all(pages.map((page) => playerStats(page)));
+    return new Error(`${what}\n${JSON.stringify({ samples: await sample(), stats })}`);
+  };
+  await waitFor(
+    `${label}: every page ${playing ? 'playing ' : ''}within ${limitMs} ms`,
+    async () => (await sample()).every(fits),
+    timeoutMs,
+  ).catch(async (error: unknown) => {
+    throw await explain(String(error));
+  });
+  await sleep(500);
+  for (const [i, s] of (await sample()).entries()) {
+    if (!fits(s))
+      throw await explain(`${label}: page ${i} drift ${Math.round(s.driftMs)} ms${s.paused ? ', paused' : ''}`);
+  }
+}
