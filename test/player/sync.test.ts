@@ -1,7 +1,15 @@
 // Unit tests of the web player's sync engine with a fake clock and a fake media element that plays
 // at its playbackRate as time advances, stalls on demand, and takes a fixed time to complete a seek.
 import { describe, expect, it } from 'vitest';
-import { ClockSync, SYNC_TUNING, SyncController, type MediaLike, type Timeline } from '../../src/party/player/sync.js';
+import {
+  BufferingReporter,
+  ClockSync,
+  SYNC_TUNING,
+  SyncController,
+  type BufferedMediaLike,
+  type MediaLike,
+  type Timeline,
+} from '../../src/party/player/sync.js';
 
 class FakeClock {
   constructor(public t = 1_000_000) {}
@@ -277,5 +285,103 @@ describe('SyncController', () => {
     controller.setTimeline({ ...playingFrom(595), duration: 600 });
     clock.t += 60_000;
     expect(controller.targetPosition()).toBe(600);
+  });
+});
+
+/** What the reporter reads of an element, set by hand: where it is, whether it can play, what is loaded. */
+class FakeBufferedMedia implements BufferedMediaLike {
+  currentTime = 10;
+  duration = 600;
+  seeking = false;
+  readyState = 4;
+  ranges: Array<[number, number]> = [[0, 40]];
+  get buffered() {
+    const ranges = this.ranges;
+    return { length: ranges.length, start: (i: number) => ranges[i]![0], end: (i: number) => ranges[i]![1] };
+  }
+}
+
+describe('BufferingReporter (wait for everyone)', () => {
+  function setup() {
+    const clock = new FakeClock();
+    const media = new FakeBufferedMedia();
+    const sent: boolean[] = [];
+    const reporter = new BufferingReporter({ media, now: clock.now, send: (buffering) => sent.push(buffering) });
+    /** Runs the page's tick every 250 ms for `ms`. */
+    const run = (ms: number, wanted = true, holding = false) => {
+      for (let t = 0; t < ms; t += SYNC_TUNING.tickMs) {
+        reporter.update(wanted, holding);
+        clock.t += SYNC_TUNING.tickMs;
+      }
+      reporter.update(wanted, holding);
+    };
+    return { clock, media, sent, reporter, run };
+  }
+
+  it('says nothing about a blip, reports a stall once, and says at once when it plays again', () => {
+    const { media, sent, reporter, run } = setup();
+    run(2000);
+    media.readyState = 2;
+    run(250);
+    media.readyState = 4;
+    run(1000);
+    expect(sent).toEqual([]);
+    media.seeking = true;
+    run(3000);
+    expect(sent).toEqual([true]);
+    expect(reporter.buffering).toBe(true);
+    media.seeking = false;
+    reporter.update(true, false);
+    expect(sent).toEqual([true, false]);
+  });
+
+  it('does not flood: a player flapping every 100 ms sends nothing', () => {
+    const { clock, media, sent, reporter } = setup();
+    for (let t = 0; t < 10_000; t += 100) {
+      media.readyState = (t / 100) % 2 === 0 ? 1 : 4;
+      reporter.update(true, false);
+      clock.t += 100;
+    }
+    expect(sent).toEqual([]);
+  });
+
+  it('never reports while the party is paused, and takes a report back when a host pauses', () => {
+    const { media, sent, run } = setup();
+    media.readyState = 1;
+    run(3000, false);
+    expect(sent).toEqual([]);
+    run(1000, true);
+    expect(sent).toEqual([true]);
+    run(250, false);
+    expect(sent).toEqual([true, false]);
+  });
+
+  it('while the room waits for it, is ready only with a second to play ahead', () => {
+    const { media, sent, reporter, run } = setup();
+    media.readyState = 1;
+    media.ranges = [[0, 20]];
+    media.currentTime = 70;
+    run(1000);
+    expect(sent).toEqual([true]);
+    // Held: the element sits paused with a frame but almost nothing after it.
+    media.readyState = 3;
+    media.ranges = [
+      [0, 20],
+      [69.9, 70.4],
+    ];
+    run(1000, true, true);
+    expect(reporter.buffering).toBe(true);
+    media.ranges = [
+      [0, 20],
+      [69.9, 72],
+    ];
+    run(250, true, true);
+    expect(sent).toEqual([true, false]);
+  });
+
+  it('tells a new connection where it stands', () => {
+    const { sent, reporter } = setup();
+    reporter.resend();
+    expect(sent).toEqual([false]);
   });
 });

@@ -45,6 +45,13 @@ export const SYNC_TUNING = {
   clockRefreshMs: 2000,
   /** The controller runs this often; also on every timeline change and media event. */
   tickMs: 250,
+  /**
+   * Wait for everyone: a player tells the room it is buffering once it has been unable to play for
+   * this long (a seek or a blip shorter than this stops nobody), and that it is ready at once.
+   */
+  bufferingReportMs: 400,
+  /** While the room waits for this player, it is ready only with this much to play ahead (no instant re-stall). */
+  readyAheadS: 1,
 } as const;
 
 export type SyncTuning = typeof SYNC_TUNING;
@@ -348,5 +355,79 @@ export class SyncController {
     if (reason === 'drift') this.stats.driftSeeks += 1;
     // One recovery seek per change: later drift goes back to the normal tiers.
     this.recoverUntil = Number.NEGATIVE_INFINITY;
+  }
+}
+
+/** What the buffering reporter reads of the media element (HTMLMediaElement has it all). */
+export interface BufferedMediaLike {
+  readonly currentTime: number;
+  readonly duration: number;
+  readonly seeking: boolean;
+  readonly readyState: number;
+  readonly buffered: { readonly length: number; start(index: number): number; end(index: number): number };
+}
+
+/**
+ * Wait for everyone: decides when this player tells the room it cannot play (`buffering: true`) and
+ * when it can again (`false`). One message per change, a stall reported only once it has lasted
+ * bufferingReportMs, so a blip stops nobody and nothing floods the socket.
+ */
+export class BufferingReporter {
+  private stalledSince: number | null = null;
+  private reported = false;
+  private readonly tuning: SyncTuning;
+
+  constructor(
+    private readonly options: {
+      media: BufferedMediaLike;
+      now: () => number;
+      send: (buffering: boolean) => void;
+      tuning?: Partial<SyncTuning>;
+    },
+  ) {
+    this.tuning = { ...SYNC_TUNING, ...options.tuning };
+  }
+
+  /** True while the room has been told this player is buffering. */
+  get buffering(): boolean {
+    return this.reported;
+  }
+
+  /**
+   * One step. `wanted`: the party means to play (it plays, or holds for someone); `holding`: it holds.
+   * Anything else (a host pause, a party without the setting) is never buffering.
+   */
+  update(wanted: boolean, holding: boolean): void {
+    const { media } = this.options;
+    let stalled = wanted && (media.seeking || media.readyState < 3);
+    if (wanted && !stalled && holding && this.reported) stalled = !this.enoughAhead();
+    const now = this.options.now();
+    if (!stalled) {
+      this.stalledSince = null;
+      if (this.reported) this.say(false);
+      return;
+    }
+    this.stalledSince ??= now;
+    if (!this.reported && now - this.stalledSince >= this.tuning.bufferingReportMs) this.say(true);
+  }
+
+  /** After a (re)connect the room may remember an older report: tell it the current one. */
+  resend(): void {
+    this.options.send(this.reported);
+  }
+
+  private say(buffering: boolean): void {
+    this.reported = buffering;
+    this.options.send(buffering);
+  }
+
+  private enoughAhead(): boolean {
+    const { media } = this.options;
+    const at = media.currentTime;
+    if (Number.isFinite(media.duration) && at >= media.duration - this.tuning.readyAheadS) return true;
+    for (let i = 0; i < media.buffered.length; i++) {
+      if (media.buffered.start(i) <= at + 0.1 && media.buffered.end(i) >= at + this.tuning.readyAheadS) return true;
+    }
+    return false;
   }
 }

@@ -2,7 +2,7 @@
 // a party from its link, keeps the video on the party's timeline through the sync engine, shows the
 // queue and participants, and gives hosts controls. Everything a user typed is set with textContent.
 import type HlsType from 'hls.js';
-import { ClockSync, SYNC_TUNING, SyncController, type Timeline } from '../sync.js';
+import { BufferingReporter, ClockSync, SYNC_TUNING, SyncController, type Timeline } from '../sync.js';
 
 type Role = 'host' | 'co-host' | 'viewer';
 interface Participant {
@@ -26,6 +26,9 @@ interface Playback {
   anchor_server_time_ms: number;
   duration: number | null;
   seq: number;
+  /** Wait for everyone: stopped for these members, not by a host (absent from older servers). */
+  hold?: boolean;
+  waiting_for?: Array<{ user_id: string; display_name: string }>;
 }
 interface PartyDetail {
   id: string;
@@ -35,6 +38,7 @@ interface PartyDetail {
   participants: Array<{ user_id: string; role: Role; user: { display_name: string } }>;
   queue: Clip[];
   current_clip_id: string | null;
+  wait_for_everyone?: boolean;
   playback: Playback;
 }
 type ServerMessage =
@@ -63,6 +67,9 @@ const TEXT = {
   syncing: (ms: number) => `Syncing (${ms >= 0 ? '+' : ''}${ms} ms)`,
   buffering: 'Buffering…',
   waiting: 'Waiting…',
+  waitingFor: (names: string[]) =>
+    `Waiting for ${names.length <= 2 ? names.join(' and ') : `${names.slice(0, 2).join(', ')} and ${names.length - 2} more`}…`,
+  youWaitedFor: 'you',
   roles: { host: 'host', 'co-host': 'co-host', viewer: 'viewer' } satisfies Record<Role, string>,
   you: ' (you)',
   mediaFailed: 'The video could not be loaded; retrying…',
@@ -134,6 +141,9 @@ let loadedClipId: string | null = null;
 let hls: HlsType | null = null;
 let reportedDuration: string | null = null;
 let seekDragging = false;
+/** Wait for everyone: the party's setting, and who the room is holding for (null: not holding). */
+let waitForEveryone = false;
+let holdingFor: Array<{ user_id: string; display_name: string }> | null = null;
 const participants = new Map<string, Participant>();
 const clock = new ClockSync();
 
@@ -192,8 +202,13 @@ ui.joinPlayback.addEventListener('click', () => {
 });
 
 const controller = new SyncController({ media: video, clock, now: () => Date.now(), play: requestPlay });
+const reporter = new BufferingReporter({
+  media: video,
+  now: () => Date.now(),
+  send: (buffering) => send({ type: 'buffering', buffering }),
+});
 video.addEventListener('seeked', () => controller.onSeeked());
-for (const event of ['playing', 'canplay', 'seeked'] as const) video.addEventListener(event, () => tick());
+for (const event of ['playing', 'canplay', 'seeked', 'waiting'] as const) video.addEventListener(event, () => tick());
 
 // ---------------------------------------------------------------------------------------------
 // Rendering
@@ -258,15 +273,22 @@ function renderPlayback(): void {
   const t = controller.current;
   const target = controller.targetPosition() ?? 0;
   const duration = t?.duration ?? (Number.isFinite(video.duration) ? video.duration : null);
-  ui.toggle.textContent = t?.playing ? TEXT.pause : TEXT.play;
-  ui.toggle.setAttribute('aria-pressed', String(Boolean(t?.playing)));
+  // A hold is the room meaning to play: the host's button pauses it for good.
+  const playing = Boolean(t?.playing) || holdingFor !== null;
+  ui.toggle.textContent = playing ? TEXT.pause : TEXT.play;
+  ui.toggle.setAttribute('aria-pressed', String(playing));
   if (duration) ui.seek.max = String(duration);
   if (!seekDragging) ui.seek.value = String(target);
   ui.time.textContent = `${formatTime(target)} / ${duration ? formatTime(duration) : '–:––'}`;
   const stats = controller.snapshot;
   const drift = stats.driftMs === null ? null : Math.round(stats.driftMs);
   ui.sync.dataset.driftMs = drift === null ? '' : String(drift);
+  ui.sync.dataset.hold = String(holdingFor !== null);
   if (!t || !t.clipId) ui.sync.textContent = TEXT.waiting;
+  else if (holdingFor !== null)
+    ui.sync.textContent = TEXT.waitingFor(
+      holdingFor.map((who) => (who.user_id === me.user_id ? TEXT.youWaitedFor : who.display_name)),
+    );
   else if (stats.stalled) ui.sync.textContent = TEXT.buffering;
   else if (drift !== null)
     ui.sync.textContent = Math.abs(drift) <= SYNC_TUNING.deadbandMs ? TEXT.inSync(drift) : TEXT.syncing(drift);
@@ -292,6 +314,8 @@ function tick(): void {
     starvedSince = null;
     void loadClip(currentClipId, true);
   }
+  if (waitForEveryone)
+    reporter.update(Boolean(controller.current?.playing) || holdingFor !== null, holdingFor !== null);
   if (controller.wakeInMs !== null) {
     // A landing wants to start playback at an exact moment, finer than the tick interval.
     window.clearTimeout(wakeTimer);
@@ -398,6 +422,7 @@ function applyPlayback(message: Playback): void {
   };
   const changed = timeline.clipId !== currentClipId;
   currentClipId = timeline.clipId;
+  holdingFor = message.hold === true ? (message.waiting_for ?? []) : null;
   controller.setTimeline(timeline);
   if (changed) renderQueue();
   void loadClip(currentClipId);
@@ -419,6 +444,9 @@ function onMessage(message: ServerMessage): void {
       }
       queue = party.queue;
       currentClipId = party.current_clip_id;
+      waitForEveryone = party.wait_for_everyone === true;
+      // A new connection: the room may remember what this player said on the last one.
+      if (waitForEveryone) reporter.resend();
       renderRole();
       renderParticipants();
       renderQueue();
@@ -520,7 +548,9 @@ function seekTo(position: number): void {
   send({ type: 'seek', position: Math.round(clamped * 1000) / 1000 });
 }
 
-ui.toggle.addEventListener('click', () => send({ type: controller.current?.playing ? 'pause' : 'play' }));
+ui.toggle.addEventListener('click', () =>
+  send({ type: controller.current?.playing || holdingFor !== null ? 'pause' : 'play' }),
+);
 ui.back.addEventListener('click', () => seekTo((controller.targetPosition() ?? 0) - 10));
 ui.fwd.addEventListener('click', () => seekTo((controller.targetPosition() ?? 0) + 10));
 ui.skip.addEventListener('click', () => send({ type: 'skip' }));
@@ -634,6 +664,7 @@ window.partyPlayer = {
     connected: ws?.readyState === WebSocket.OPEN,
     clipId: loadedClipId,
     muted: video.muted,
+    buffering: reporter.buffering,
   }),
 };
 
