@@ -21,6 +21,7 @@ import { noMentions, respond } from '../discord/respond.js';
 import { UserError } from '../errors.js';
 import { renderPanel } from '../party/panel.js';
 import type { PartyDetail } from '../party/protocol.js';
+import { MAX_HOLD_MS } from '../party/room.js';
 import { PartyError, type PartyUser } from '../party/service.js';
 import type { Command } from './index.js';
 
@@ -128,6 +129,7 @@ export async function startParty(
     title?: string | undefined;
     visibility?: 'public' | 'private';
     maxParticipants?: number | undefined;
+    waitForEveryone?: boolean | undefined;
   },
 ): Promise<void> {
   if (!interaction.inCachedGuild() || !interaction.channel) throw new UserError(t.guildOnly);
@@ -148,6 +150,7 @@ export async function startParty(
           title: input.title,
           visibility: input.visibility ?? 'public',
           maxParticipants: input.maxParticipants,
+          waitForEveryone: input.waitForEveryone,
         })
         .catch((e: unknown) => friendly(e));
       await deps.panels.post(created.detail, interaction.guildId, channel.id);
@@ -185,6 +188,11 @@ export default {
             description: 'Most people at once (default 100)',
             min_value: 2,
             max_value: 100_000,
+          },
+          {
+            type: ApplicationCommandOptionType.Boolean,
+            name: 'wait-for-everyone',
+            description: `Pause for anyone buffering, up to ${MAX_HOLD_MS / 1000} s (default: no, they catch up)`,
           },
         ],
       },
@@ -235,6 +243,7 @@ export default {
         title: interaction.options.getString('title') ?? undefined,
         visibility,
         maxParticipants,
+        waitForEveryone: interaction.options.getBoolean('wait-for-everyone') ?? undefined,
       });
       log.info({ channelId: interaction.channelId }, 'watch party created');
       return;
@@ -314,7 +323,7 @@ export default {
     const position = detail.current_position_seconds;
     const command =
       action === 'toggle'
-        ? ({ type: detail.is_playing ? 'pause' : 'play' } as const)
+        ? ({ type: detail.is_playing || detail.playback.hold ? 'pause' : 'play' } as const)
         : action === 'back'
           ? ({ type: 'seek', position: Math.max(0, position - SEEK_STEP_SECONDS) } as const)
           : action === 'fwd'

@@ -7,6 +7,7 @@ import {
   ButtonStyle,
   DiscordAPIError,
   EmbedBuilder,
+  escapeMarkdown,
   Routes,
   type APIActionRowComponent,
   type APIComponentInMessageActionRow,
@@ -18,6 +19,7 @@ import { colors, discordTime, truncate } from '../discord/format.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
 import type { PartyDetail } from './protocol.js';
+import { MAX_HOLD_MS } from './room.js';
 import type { PartyService } from './service.js';
 
 /** At most one panel edit per party in this window; the last state always lands. */
@@ -32,6 +34,7 @@ export const panelStrings = {
   host: 'Host',
   playing: (at: string) => `▶ Playing, at ${at}`,
   paused: (at: string) => `⏸ Paused at ${at}`,
+  waiting: (names: string, at: string) => `⏳ Waiting for ${names}, at ${at}`,
   asOf: (when: string) => `as of ${when}`,
   ended: 'This watch party has ended.',
   join: 'Join',
@@ -43,6 +46,7 @@ export const panelStrings = {
   end: 'End',
   openPlayer: 'Open player',
   footer: 'Join gives you a personal player link. Host and co-hosts control playback.',
+  footerWait: (seconds: number) => `Playback waits up to ${seconds} s for anyone buffering.`,
   live: 'live',
 } as const;
 const t = panelStrings;
@@ -77,7 +81,12 @@ export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
   const position = formatPosition(detail.current_position_seconds);
   const duration = detail.playback.duration;
   const at = duration ? `${position} / ${formatPosition(duration)}` : position;
-  const state = detail.is_playing ? t.playing(at) : t.paused(at);
+  const { hold, waiting_for: waiting } = detail.playback;
+  const state = hold
+    ? t.waiting(truncate(waiting.map((who) => escapeMarkdown(who.display_name)).join(', '), 200), at)
+    : detail.is_playing
+      ? t.playing(at)
+      : t.paused(at);
   embed.setDescription(
     current
       ? `**${t.nowPlaying}:** ${truncate(current.title, 200)}${current.kind === 'parti-live' ? ` (${t.live})` : ''}\n${state} · ${t.asOf(discordTime(Date.now() / 1000, 't'))}`
@@ -92,7 +101,9 @@ export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
       ? [{ name: t.upNext, value: truncate(next.map((clip, i) => `${i + 1}. ${clip.title}`).join('\n'), 1024) }]
       : []),
   );
-  embed.setFooter({ text: t.footer });
+  embed.setFooter({
+    text: detail.wait_for_everyone ? `${t.footer} ${t.footerWait(MAX_HOLD_MS / 1000)}` : t.footer,
+  });
   if (current?.thumbnail_url && /^https:\/\//.test(current.thumbnail_url)) embed.setThumbnail(current.thumbnail_url);
 
   const id = detail.id;
@@ -100,7 +111,7 @@ export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
     new ButtonBuilder().setCustomId(`party:join:${id}`).setLabel(t.join).setStyle(ButtonStyle.Primary),
     new ButtonBuilder()
       .setCustomId(`party:toggle:${id}`)
-      .setLabel(detail.is_playing ? t.pause : t.play)
+      .setLabel(detail.is_playing || hold ? t.pause : t.play)
       .setStyle(ButtonStyle.Secondary)
       .setDisabled(!current),
     new ButtonBuilder()

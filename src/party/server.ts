@@ -29,6 +29,7 @@ const createBody = z
     visibility: visibilitySchema.optional(),
     max_participants: z.number().int().optional(),
     source: z.string().max(2048).optional(),
+    wait_for_everyone: z.boolean().optional(),
   })
   .strict();
 const guestBody = z.object({ display_name: z.string().min(1).max(64) }).strict();
@@ -122,6 +123,7 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
           title: body.title,
           visibility: body.visibility,
           maxParticipants: body.max_participants,
+          waitForEveryone: body.wait_for_everyone,
           ip: request.ip,
         });
         return ok(

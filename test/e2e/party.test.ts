@@ -210,4 +210,34 @@ describe('/party', () => {
     const late = await party('join', { code: inviteCode }, viewer).reply();
     expect(late.content).toBe('That watch party has ended, or the code is wrong.');
   });
+
+  it('create wait-for-everyone: the party holds for a buffering player, and the panel says for whom', async () => {
+    const reply = await party('create', {
+      source: 'https://parti.com/video/80892',
+      title: 'Patient night',
+      'wait-for-everyone': true,
+    }).reply();
+    panel = await discord.waitForMessage(channelId, (m) => m.embeds[0]?.title === '🎬 Patient night');
+    expect(panel.embeds[0]?.footer?.text).toContain('Playback waits up to 8 s for anyone buffering.');
+    partyId = (button(panel, 'Play').custom_id as string).split(':')[2]!;
+    const code = /Invite code `([A-Z0-9]{6})`/.exec(reply.content)?.[1];
+    const byCode = await fetch(`${bot.url}/api/v1/watch-parties/by-code/${code}`);
+    expect(((await byCode.json()) as any).data.wait_for_everyone).toBe(true);
+
+    const player = await connectPlayer(button(reply, 'Open the player').url);
+    player.ws.send(JSON.stringify({ type: 'play' }));
+    await expect.poll(() => currentPanel().embeds[0]?.description, { timeout: 6_000 }).toMatch(/▶ Playing/);
+    player.ws.send(JSON.stringify({ type: 'buffering', buffering: true }));
+    await expect
+      .poll(() => player.messages.find((m) => m.type === 'pause'))
+      .toMatchObject({ hold: true, waiting_for: [{ user_id: host.id }] });
+    await expect
+      .poll(() => currentPanel().embeds[0]?.description, { timeout: 6_000 })
+      .toMatch(/⏳ Waiting for \S+, at 0:0\d/);
+    // The room means to play: the host's toggle pauses it.
+    expect(button(currentPanel(), 'Pause')).toBeTruthy();
+    player.ws.send(JSON.stringify({ type: 'buffering', buffering: false }));
+    await expect.poll(() => currentPanel().embeds[0]?.description, { timeout: 6_000 }).toMatch(/▶ Playing/);
+    player.ws.close();
+  });
 });
