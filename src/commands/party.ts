@@ -92,7 +92,7 @@ function linkReply(text: string, url: string): BaseMessageOptions {
 /** The party a command means: by invite code, else the one whose panel is in this channel. */
 async function targetParty(interaction: ChatInputCommandInteraction, deps: Deps): Promise<PartyDetail> {
   const code = interaction.options.getString('code')?.trim();
-  const detail = code ? deps.party.findByCode(code) : await deps.panels.partyInChannel(interaction.channelId);
+  const detail = code ? await deps.party.findByCode(code) : await deps.panels.partyInChannel(interaction.channelId);
   if (!detail) throw new UserError(code ? t.notFound : t.noPartyHere);
   return detail;
 }
@@ -304,7 +304,7 @@ export default {
       await startParty(interaction, deps, { source: `creator:${id}` });
       return;
     }
-    const detail = id ? deps.party.getParty(id) : null;
+    const detail = id ? await deps.party.getParty(id) : null;
     if (!detail) {
       await interaction.reply({ content: t.notFound, flags: MessageFlags.Ephemeral });
       return;
@@ -337,7 +337,7 @@ export default {
     }
     // The service enforces roles: a viewer's press changes nothing and is refused here.
     await deps.party.command(detail.id, interaction.user.id, command).catch((e: unknown) => friendly(e));
-    const updated = deps.party.getParty(detail.id) ?? detail;
+    const updated = (await deps.party.getParty(detail.id)) ?? detail;
     deps.panels.noteEdited(detail.id);
     await interaction.update(renderPanel(updated));
   },

@@ -174,8 +174,10 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
     const timer = setTimeout(() => {
       pending.delete(detail.id);
       // Render what is true when the edit goes out, not when it was scheduled.
-      const latest = party.getParty(detail.id);
-      if (latest) void edit(detail.id, renderPanel(latest));
+      void party
+        .getParty(detail.id)
+        .then((latest) => latest && edit(detail.id, renderPanel(latest)))
+        .catch((error: unknown) => log.warn({ err: error, partyId: detail.id }, 'party panel refresh failed'));
     }, wait);
     timer.unref();
     pending.set(detail.id, timer);

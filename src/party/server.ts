@@ -142,10 +142,10 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
 
       scope.get<{ Params: { code: string } }>('/by-code/:code', async (request, reply) => {
         const claims = await optionalAuth(request);
-        const party = service.findByCode(request.params.code);
+        const party = await service.findByCode(request.params.code);
         if (!party) throw new PartyError(404, 'PARTY_NOT_FOUND', 'party not found or has ended');
         if (claims) assertScope(claims, party.id);
-        return ok(reply, service.assertCanView(party.id, claims));
+        return ok(reply, await service.assertCanView(party.id, claims));
       });
 
       // The path parameter is the invite code here (the reference's `:code`); every other route takes the party id.
@@ -174,13 +174,13 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
       scope.get<{ Params: Params }>('/:id', async (request, reply) => {
         const claims = await optionalAuth(request);
         if (claims) assertScope(claims, request.params.id);
-        return ok(reply, service.assertCanView(request.params.id, claims));
+        return ok(reply, await service.assertCanView(request.params.id, claims));
       });
 
       scope.get<{ Params: Params }>('/:id/participants', async (request, reply) => {
         const claims = await optionalAuth(request);
         if (claims) assertScope(claims, request.params.id);
-        const party = service.assertCanView(request.params.id, claims);
+        const party = await service.assertCanView(request.params.id, claims);
         return ok(reply, { participants: party.participants, count: party.participants.length });
       });
 
@@ -253,6 +253,8 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
     handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
   });
 
+  let closing = false;
+
   function refuse(socket: Duplex, error: PartyError): void {
     const body = JSON.stringify({ success: false, error: { code: error.code, message: error.message } });
     socket.end(
@@ -283,13 +285,18 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
     }
     if (socket.destroyed) return;
     try {
-      service.admitSocket(partyId, claims);
+      await service.admitSocket(partyId, claims);
     } catch (error) {
       if (error instanceof PartyError) refuse(socket, error);
       else {
         log.error({ err: error, partyId }, 'party socket admission failed');
         refuse(socket, new PartyError(500, 'INTERNAL', 'could not open the party socket'));
       }
+      return;
+    }
+    // Admission may take a request to another process: the server may be closing by now.
+    if (closing) {
+      refuse(socket, new PartyError(503, 'SHUTTING_DOWN', 'the server is restarting: try again shortly'));
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => service.attachSocket(partyId, claims, ws));
@@ -311,6 +318,7 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
   });
 
   app.addHook('preClose', (done) => {
+    closing = true;
     for (const client of wss.clients) client.terminate();
     wss.close();
     done();

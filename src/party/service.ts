@@ -168,6 +168,7 @@ export interface CreatedParty {
     title: string;
     visibility: Visibility;
     max_participants: number;
+    wait_for_everyone: boolean;
     created_at: string;
   };
   /** The whole party as GET /:id shows it. */
@@ -1226,6 +1227,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
           title: room.title,
           visibility: room.visibility,
           max_participants: room.maxParticipants,
+          wait_for_everyone: detail.wait_for_everyone,
           created_at: detail.created_at,
         },
         detail,

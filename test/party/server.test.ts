@@ -80,6 +80,7 @@ describe('REST', () => {
       title: 'Friday Night',
       visibility: 'public',
       max_participants: 50,
+      wait_for_everyone: false,
       created_at: expect.any(String),
     });
     const detail = await api(stack, 'GET', `/${data.id}`);

@@ -51,6 +51,7 @@ describe('wait for everyone', () => {
   it('is set at creation and shown in the party; a wrong type is a 400', async () => {
     const token = await tokenFor(stack, 'wfe-rest');
     const on = await api(stack, 'POST', '', { token, body: { source: DIRECT, wait_for_everyone: true } });
+    expect(on.body.data.party.wait_for_everyone).toBe(true);
     expect((await api(stack, 'GET', `/${on.body.data.id}`, { token })).body.data.wait_for_everyone).toBe(true);
     const off = await api(stack, 'POST', '', { token, body: { source: DIRECT } });
     expect((await api(stack, 'GET', `/${off.body.data.id}`, { token })).body.data.wait_for_everyone).toBe(false);

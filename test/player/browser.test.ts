@@ -168,19 +168,25 @@ describe('a watch party in four browsers', () => {
 
   it('host seek bar, −10 s and +10 s move every page', async () => {
     await host.locator('#seek').fill('25');
-    await waitFor('the server at 25 s', () => stack.service.getParty(partyId)!.playback.anchor_position === 25);
+    await waitFor(
+      'the server at 25 s',
+      async () => (await stack.service.getParty(partyId))!.playback.anchor_position === 25,
+    );
     await expectAllInSync([host, ...viewers], partyId, 'after seek bar');
     expect((await sampleDrift(viewers[1]!, stack.service, partyId)).currentTime).toBeGreaterThan(25);
 
     await host.locator('#back10').click();
-    await waitFor('the server about 15 s', () => {
-      const p = stack.service.getParty(partyId)!.playback.anchor_position;
+    await waitFor('the server about 15 s', async () => {
+      const p = (await stack.service.getParty(partyId))!.playback.anchor_position;
       return p > 14 && p < 18;
     });
     await expectAllInSync([host, ...viewers], partyId, 'after −10 s');
 
     await host.locator('#fwd10').click();
-    await waitFor('the server about 25 s', () => stack.service.getParty(partyId)!.playback.anchor_position > 24);
+    await waitFor(
+      'the server about 25 s',
+      async () => (await stack.service.getParty(partyId))!.playback.anchor_position > 24,
+    );
     await expectAllInSync([host, ...viewers], partyId, 'after +10 s');
   });
 
@@ -259,7 +265,7 @@ describe('a watch party in four browsers', () => {
   });
 
   it("a viewer's forged control message is refused and changes nothing", async () => {
-    const before = stack.service.getParty(partyId)!.playback;
+    const before = (await stack.service.getParty(partyId))!.playback;
     const answer = await viewers[1]!.evaluate(
       async ({ id, code }) => {
         const token = sessionStorage.getItem(`watch-party-token:${code}`)!;
@@ -282,7 +288,7 @@ describe('a watch party in four browsers', () => {
     );
     expect(answer).toMatch(/NOT_ALLOWED|NOT_HOST|FORBIDDEN/);
     await sleep(300);
-    const after = stack.service.getParty(partyId)!.playback;
+    const after = (await stack.service.getParty(partyId))!.playback;
     expect(after.is_playing).toBe(true);
     expect(after.seq).toBe(before.seq);
     expect((await videoState(host)).paused).toBe(false);
