@@ -22,54 +22,42 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { io as ioClient } from 'socket.io-client';
-import WebSocket from 'ws';
-import { createTokenSigner } from '../src/party/tokens.js';
 import { repoRoot, startBot } from '../test/support/bot.js';
 import { startFakeDiscord } from '../test/support/fakeDiscord.js';
 import { startFakeParti } from '../test/support/fakeParti.js';
+import {
+  bearerProtocols,
+  CONNECT_CONCURRENCY,
+  kib,
+  loadAverage,
+  ms,
+  openWs,
+  partySocketUrl,
+  percentile,
+  pool,
+  prepareParty,
+  progressFor,
+  range,
+  ratio,
+  REST_CONCURRENCY,
+  ROUNDS,
+  Rounds,
+  SECRET,
+  seconds,
+  takeRoundsInTurn,
+  type Peer,
+} from './party/common.js';
 import { roomId } from './party/frame.js';
 
 const SIZES = [100, 1_000];
-const WARMUP_ROUNDS = 5;
-const ROUNDS = 100;
-/** Between two rounds (of any server): ours takes 20 messages/s per socket, this keeps its host at ≤ 11/s. */
-const PACE_MS = 30;
-const ROUND_TIMEOUT_MS = 15_000;
 const MEM_PARTIES = 100;
 const MEM_PER_PARTY = 100;
 const SETTLE_MS = 3_000;
-const CONNECT_CONCURRENCY = 100;
-const REST_CONCURRENCY = 50;
-const SECRET = 'bench-party-secret-0123456789abcdef-0123456789abcdef';
-const API = '/api/v1/watch-parties';
-const SOURCE = 'https://cdn.example/bench/movie.m3u8';
 
 type Kind = 'raw' | 'ours' | 'io';
 const LABEL: Record<Kind, string> = { raw: 'raw ws floor', ours: 'ours (bot process)', io: 'socket.io' };
 
-const progress = (text: string): void =>
-  console.error(`[bench:party ${new Date().toISOString().slice(11, 19)}] ${text}`);
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
-async function pool<T, R>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await work(items[index]!, index);
-      }
-    }),
-  );
-  return results;
-}
-
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+const progress = progressFor('bench:party');
 
 // ---------------------------------------------------------------------------------------------
 // Servers under test, each its own process, each with a preload that reports memory on SIGUSR2.
@@ -186,97 +174,7 @@ async function snapshot(server: Server): Promise<Memory> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Clients: the same for all three servers.
-
-interface Peer {
-  /** The host's command: seek to `position`. */
-  command(position: number): void;
-  close(): void;
-}
-
-/** One party's rounds: who has seen the current position, and the latency samples. */
-class Rounds {
-  readonly samples: number[] = [];
-  private readonly got: Uint8Array;
-  private expected = Number.NaN;
-  private sentAt = 0;
-  private count = 0;
-  private recording = false;
-  private wake: (() => void) | null = null;
-
-  constructor(readonly size: number) {
-    this.got = new Uint8Array(size);
-  }
-
-  arrived(index: number, position: unknown): void {
-    if (position !== this.expected || this.got[index] === 1) return;
-    const at = performance.now();
-    this.got[index] = 1;
-    if (this.recording) this.samples.push(at - this.sentAt);
-    this.count += 1;
-    if (this.count === this.size) this.wake?.();
-  }
-
-  async round(host: Peer, position: number, record: boolean): Promise<void> {
-    this.expected = position;
-    this.got.fill(0);
-    this.count = 0;
-    this.recording = record;
-    const everyone = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`round ${position}: ${this.count}/${this.size} received in ${ROUND_TIMEOUT_MS} ms`)),
-        ROUND_TIMEOUT_MS,
-      );
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.sentAt = performance.now();
-    host.command(position);
-    await everyone;
-  }
-}
-
-/** A `ws` client (ours and the floor): ready once the server's `state` frame arrives. */
-function openWs(
-  url: string,
-  protocols: string[],
-  index: number,
-  rounds: Rounds | null,
-  stateBytes?: (bytes: number) => void,
-): Promise<Peer> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, { perMessageDeflate: false });
-    const peer: Peer = {
-      command: (position) => ws.send(JSON.stringify({ type: 'seek', position })),
-      close: () => ws.terminate(),
-    };
-    let ready = false;
-    const timer = setTimeout(() => {
-      ws.terminate();
-      reject(new Error(`no state frame from ${url} within 20 s`));
-    }, 20_000);
-    ws.on('message', (data) => {
-      const message = JSON.parse((data as Buffer).toString('utf8')) as { type?: string; position?: unknown };
-      if (message.type === 'seek') rounds?.arrived(index, message.position);
-      else if (!ready && message.type === 'state') {
-        ready = true;
-        stateBytes?.((data as Buffer).length);
-        clearTimeout(timer);
-        resolve(peer);
-      }
-    });
-    ws.on('unexpected-response', (_request, response) => {
-      clearTimeout(timer);
-      reject(new Error(`HTTP ${response.statusCode} from ${url}`));
-    });
-    ws.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
+// Clients: the same for all three servers (the `ws` client is in ./party/common.ts).
 
 /** A socket.io client over its WebSocket transport: ready once the server's `state` event arrives. */
 function openIo(base: string, room: string, index: number, rounds: Rounds | null): Promise<Peer> {
@@ -309,69 +207,14 @@ function openIo(base: string, room: string, index: number, rounds: Rounds | null
 }
 
 // ---------------------------------------------------------------------------------------------
-// Our server's parties, set up over REST like real clients.
-
-const signer = createTokenSigner(new TextEncoder().encode(SECRET));
-
-async function rest(
-  server: Server,
-  method: string,
-  path: string,
-  token: string,
-  body?: unknown,
-): Promise<{ data: any; bytes: number }> {
-  const response = await fetch(`${server.httpBase}${API}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  const answer = JSON.parse(text) as { data?: unknown; error?: unknown };
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(answer.error)}`);
-  return { data: answer.data, bytes: Buffer.byteLength(text) };
-}
-
-interface OurParty {
-  id: string;
-  /** Scoped tokens the server handed out: the host's first, then each viewer's. */
-  tokens: string[];
-  lastJoinAnswerBytes: number;
-}
-
-/** A host creates the party with a member token; size − 1 distinct viewers join it by invite code. */
-async function prepareParty(server: Server, label: string, size: number, concurrency: number): Promise<OurParty> {
-  const host = await signer.sign({ id: `${label}-host`, name: `Host ${label}` });
-  const { data: created } = await rest(server, 'POST', '', host.token, {
-    title: `Bench ${label}`,
-    visibility: 'private',
-    max_participants: size,
-    source: SOURCE,
-  });
-  let lastJoinAnswerBytes = 0;
-  const viewers = await pool(range(size - 1), concurrency, async (i) => {
-    const member = await signer.sign({ id: `${label}-v${i}`, name: `Viewer ${i}` });
-    const joined = await rest(server, 'POST', `/${created.invite_code}/join`, member.token);
-    lastJoinAnswerBytes = joined.bytes;
-    return joined.data.token as string;
-  });
-  return { id: created.id as string, tokens: [created.token as string, ...viewers], lastJoinAnswerBytes };
-}
-
-const partySocketUrl = (server: Server, partyId: string): string => `${server.wsBase}${API}/${partyId}/ws`;
-const bearerProtocols = (token: string): string[] => ['watch-party.v1', `bearer.${token}`];
-
-// ---------------------------------------------------------------------------------------------
 // 1. Fan-out latency
 
 async function fleet(server: Server, size: number, rounds: Rounds): Promise<Peer[]> {
   if (server.kind === 'ours') {
     const t0 = performance.now();
-    const party = await prepareParty(server, `lat${size}`, size, REST_CONCURRENCY);
+    const party = await prepareParty(server.httpBase, `lat${size}`, size, REST_CONCURRENCY);
     const t1 = performance.now();
-    const url = partySocketUrl(server, party.id);
+    const url = partySocketUrl(server.httpBase, party.id);
     let largestState = 0;
     const peers = await pool(party.tokens, CONNECT_CONCURRENCY, (token, i) =>
       openWs(url, bearerProtocols(token), i, rounds, (bytes) => (largestState = Math.max(largestState, bytes))),
@@ -423,14 +266,7 @@ async function fanout(servers: Map<Kind, Server>, size: number): Promise<Map<Kin
       parties.at(-1)!.peers = await fleet(server, size, rounds);
       setupMs.set(`${kind}:${size}`, performance.now() - t0);
     }
-    await sleep(1_000);
-    for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r += 1) {
-      for (let k = 0; k < parties.length; k += 1) {
-        const { rounds, peers } = parties[(r + k) % parties.length]!;
-        await rounds.round(peers[0]!, r + 1, r >= WARMUP_ROUNDS);
-        await sleep(PACE_MS);
-      }
-    }
+    await takeRoundsInTurn(parties.map(({ rounds, peers }) => ({ rounds, host: peers[0]! })));
   } finally {
     for (const { peers } of parties) for (const peer of peers) peer.close();
   }
@@ -463,13 +299,15 @@ async function memory(kind: Kind): Promise<MemoryRow> {
     const before = await snapshot(server);
     let joined: Memory | undefined;
     if (kind === 'ours') {
-      const parties = await pool(range(MEM_PARTIES), 5, (p) => prepareParty(server, `mem${p}`, MEM_PER_PARTY, 10));
+      const parties = await pool(range(MEM_PARTIES), 5, (p) =>
+        prepareParty(server.httpBase, `mem${p}`, MEM_PER_PARTY, 10),
+      );
       joined = await snapshot(server);
       progress(`${LABEL[kind]}: ${MEM_PARTIES} parties created, ${MEM_PARTIES * (MEM_PER_PARTY - 1)} joins`);
       const sockets = parties.flatMap((party) => party.tokens.map((token) => ({ party, token })));
       peers.push(
         ...(await pool(sockets, CONNECT_CONCURRENCY, ({ party, token }) =>
-          openWs(partySocketUrl(server, party.id), bearerProtocols(token), 0, null),
+          openWs(partySocketUrl(server.httpBase, party.id), bearerProtocols(token), 0, null),
         )),
       );
     } else {
@@ -494,8 +332,7 @@ async function memory(kind: Kind): Promise<MemoryRow> {
 // ---------------------------------------------------------------------------------------------
 
 const started = performance.now();
-const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const loadBefore = load();
+const loadBefore = loadAverage();
 const latency = new Map<number, Map<Kind, Latency>>();
 try {
   const servers = new Map<Kind, Server>();
@@ -505,14 +342,11 @@ try {
   } finally {
     for (const server of servers.values()) await server.stop();
   }
-  const loadAfterFanout = load();
+  const loadAfterFanout = loadAverage();
   const memoryRows = new Map<Kind, MemoryRow>();
   for (const kind of ['ours', 'raw', 'io'] as const) memoryRows.set(kind, await memory(kind));
 
-  const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
-  const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
   const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-  const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
 
   console.log('host command → every participant received (p50 / p99 over participants × rounds):');
   console.log(
@@ -529,7 +363,6 @@ try {
         `${ratio(io.p50, raw.p50)} / ${ratio(io.p99, raw.p99)} |`,
     );
   }
-  const seconds = (value: number | undefined): string => `${((value ?? Number.NaN) / 1000).toFixed(1)} s`;
   console.log('');
   console.log('bringing a party in (before the rounds):');
   console.log(
@@ -543,7 +376,7 @@ try {
     );
   }
   console.log(
-    `load average (1/5/15 min) before: ${loadBefore}, after the fan-out: ${loadAfterFanout}, at the end: ${load()}`,
+    `load average (1/5/15 min) before: ${loadBefore}, after the fan-out: ${loadAfterFanout}, at the end: ${loadAverage()}`,
   );
   console.log('');
   console.log(
