@@ -98,6 +98,13 @@ export interface PartyRecord {
   seq: number;
 }
 
+/** What PartyRoom.timelineRecord() keeps: written on every change, the full record less often. */
+export interface TimelineRecord {
+  seq: number;
+  timeline: Timeline;
+  hold?: Hold | undefined;
+}
+
 export interface JoiningUser {
   id: string;
   name: string;
@@ -203,6 +210,20 @@ export class PartyRoom {
 
   toRecord(): PartyRecord {
     return structuredClone(this.state);
+  }
+
+  /** The part of the record that moves with every command: small, so it can be written each time. */
+  timelineRecord(): TimelineRecord {
+    return structuredClone({ seq: this.state.seq, timeline: this.state.timeline, hold: this.state.hold });
+  }
+
+  /** A record brought up to date with a timeline written after it (when it fits the record's queue). */
+  static withTimeline(record: PartyRecord, latest: TimelineRecord | undefined): PartyRecord {
+    if (!latest || latest.seq <= record.seq || latest.timeline.clipIndex >= record.queue.length) return record;
+    const merged: PartyRecord = { ...record, seq: latest.seq, timeline: latest.timeline };
+    if (latest.hold) merged.hold = latest.hold;
+    else delete merged.hold;
+    return merged;
   }
 
   get id(): string {

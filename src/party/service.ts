@@ -44,6 +44,7 @@ import {
   type JoiningUser,
   type PartyRecord,
   type RoomResult,
+  type TimelineRecord,
 } from './room.js';
 import {
   createTokenSigner,
@@ -100,7 +101,10 @@ export interface PartyServiceOptions {
   joinHoldMs?: number;
   /** Protocol ping period; a socket that has not answered the previous ping is terminated. Default 15 s. */
   pingIntervalMs?: number;
-  /** Coalescing delay of store writes. Default 250 ms; 0 with a cluster, so a takeover finds the latest timeline. */
+  /**
+   * Coalescing delay of a party's full record in the store. Default 250 ms. The timeline (position,
+   * playing, seq) is written at once on every change, so a restart or takeover never jumps back.
+   */
   persistDelayMs?: number;
   /** A socket with more than this many bytes unsent gets no events until it drains. Default 256 KiB. */
   slowClientBytes?: number;
@@ -304,6 +308,7 @@ interface Joiner {
 const INDEX_KEY = 'index';
 const recordKey = (id: string): string => `party:${id}`;
 const codeKey = (code: string): string => `code:${code}`;
+const timelineKey = (id: string): string => `timeline:${id}`;
 /** Tags of the messages on a party's channel (and of local delivery): a frame, the end, a kick, a move. */
 const FRAME = 'F';
 const ENDED = 'E';
@@ -348,7 +353,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const graceMs = options.graceMs ?? 20_000;
   const joinHoldMs = options.joinHoldMs ?? 5 * 60_000;
   const pingIntervalMs = options.pingIntervalMs ?? 15_000;
-  const persistDelayMs = options.persistDelayMs ?? (cluster ? 0 : 250);
+  const persistDelayMs = options.persistDelayMs ?? 250;
   const slowClientBytes = options.slowClientBytes ?? 256 * 1024;
   const drainCheckMs = options.drainCheckMs ?? 100;
   const ownerLeaseMs = options.ownerLeaseMs ?? 10_000;
@@ -364,9 +369,13 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const groups = new Map<string, SocketGroup>();
   const codes = new Map<string, string>();
   const adopting = new Map<string, Promise<boolean>>();
+  /** The other process that owns a party, as last looked up. */
+  const owners = new Map<string, string>();
   /** Parties this process ended whose record is still being removed: never to be taken over. */
   const ended = new Set<string>();
   const dirty = new Set<string>();
+  const timelinesDirty = new Set<string>();
+  let timelineTimer: NodeJS.Immediate | undefined;
   const deleted = new Set<string>();
   let indexDirty = false;
   let flushTimer: NodeJS.Timeout | undefined;
@@ -380,21 +389,37 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
 
   function markDirty(party: Owned): void {
     dirty.add(party.room.id);
-    if (!flushTimer && !closed) {
-      flushTimer = setTimeout(() => {
-        flushTimer = undefined;
-        void flush().catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
-      }, persistDelayMs);
-    }
+    timelinesDirty.add(party.room.id);
+    if (closed) return;
+    timelineTimer ??= setImmediate(() => {
+      timelineTimer = undefined;
+      void persist(false).catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
+    });
+    flushTimer ??= setTimeout(() => {
+      flushTimer = undefined;
+      void flush().catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
+    }, persistDelayMs);
   }
 
   function flush(): Promise<void> {
-    if (flushTimer) {
-      clearTimeout(flushTimer);
-      flushTimer = undefined;
-    }
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    clearImmediate(timelineTimer);
+    timelineTimer = undefined;
+    return persist(true);
+  }
+
+  /** Writes the changed timelines, and with `records` the changed full records too. */
+  function persist(records: boolean): Promise<void> {
     // One writer at a time, so a slow write can never land after a newer one.
     const run = writing.then(async () => {
+      const timelines = [...timelinesDirty];
+      timelinesDirty.clear();
+      for (const id of timelines) {
+        const party = owned.get(id);
+        if (party) await store.parties.set(timelineKey(id), party.room.timelineRecord());
+      }
+      if (!records) return;
       const ids = [...dirty];
       dirty.clear();
       const gone = [...deleted];
@@ -405,7 +430,10 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         const party = owned.get(id);
         if (party) await store.parties.set(recordKey(id), party.room.toRecord());
       }
-      for (const id of gone) await store.parties.delete(recordKey(id));
+      for (const id of gone) {
+        await store.parties.delete(recordKey(id));
+        await store.parties.delete(timelineKey(id));
+      }
       // With a cluster the index is a Redis set changed in place; alone, it is this list.
       if (writeIndex && !cluster) await store.parties.set(INDEX_KEY, [...owned.keys()]);
       for (const id of ids) {
@@ -428,6 +456,13 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     return party;
   }
 
+  /** A stored party as its last owner left it: the full record, with the timeline written since. */
+  async function readRecord(id: string): Promise<PartyRecord | null> {
+    const record = await store.parties.get<PartyRecord>(recordKey(id));
+    if (record?.v !== 1) return null;
+    return PartyRoom.withTimeline(record, await store.parties.get<TimelineRecord>(timelineKey(id)));
+  }
+
   async function loadParties(): Promise<void> {
     if (cluster) {
       // Parties nobody owns (their process is gone) are taken; the others stay where they are.
@@ -435,8 +470,8 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     } else {
       const ids = (await store.parties.get<string[]>(INDEX_KEY)) ?? [];
       for (const id of ids) {
-        const record = await store.parties.get<PartyRecord>(recordKey(id));
-        if (record?.v === 1) adoptRecord(record);
+        const record = await readRecord(id);
+        if (record) adoptRecord(record);
       }
     }
     if (owned.size > 0) log.info({ parties: owned.size }, 'watch parties restored');
@@ -475,15 +510,14 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     const running = adopting.get(id);
     if (running) return running;
     const attempt = (async () => {
-      const record = await store.parties.get<PartyRecord>(recordKey(id));
-      if (record?.v !== 1) {
+      if (!(await store.parties.has(recordKey(id)))) {
         await cluster.index.remove(id);
         return false;
       }
       if (!(await cluster.claim(id, ownerLeaseMs))) return false;
-      // Read again now that nobody else can write it: the owner before may have flushed meanwhile.
-      const latest = await store.parties.get<PartyRecord>(recordKey(id));
-      if (latest?.v !== 1 || closed) {
+      // Read now that nobody else can write it: the owner before may have written it just now.
+      const latest = await readRecord(id);
+      if (!latest || closed) {
         await cluster.release(id);
         return false;
       }
@@ -499,8 +533,15 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   async function ownerOf(id: string): Promise<string | null> {
     if (owned.has(id)) return self;
     if (!cluster) return null;
+    const known = owners.get(id);
+    if (known) return known;
     const holder = await cluster.owner(id);
-    if (holder && holder !== self) return holder;
+    if (holder && holder !== self) {
+      // Remembered until a request to it fails or the party moves, to spare a lookup per command.
+      if (owners.size >= 10_000) owners.clear();
+      owners.set(id, holder);
+      return holder;
+    }
     if (await claim(id)) return self;
     return cluster.owner(id);
   }
@@ -572,6 +613,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
           throw new PartyError(failure.status, failure.code, failure.message, failure.retryAfterSeconds);
         }
         // The owner moved or died; its lease says where the party is now (or expires, and we take it).
+        owners.delete(id);
         if (attempt >= 2) {
           throw new PartyError(503, 'PARTY_UNAVAILABLE', 'the party is moving to another server: try again shortly', 2);
         }
@@ -627,6 +669,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
 
   /** Acts on a message of a party's channel for this process's sockets of that party. */
   function deliver(partyId: string, message: string): void {
+    if (message === ENDED || message === MOVED) owners.delete(partyId);
     const group = groups.get(partyId);
     if (!group) return;
     const tag = message[0];

@@ -43,6 +43,20 @@ function ok(result: ReturnType<PartyRoom['applyCommand']>) {
 }
 
 describe('PartyRoom timeline', () => {
+  it('restores from a record brought up to date by a later timeline, never by an older or unfitting one', () => {
+    const r = room();
+    const stale = r.toRecord();
+    ok(r.applyCommand('host', { type: 'seek', position: 42 }, T0 + 1000));
+    ok(r.applyCommand('host', { type: 'play' }, T0 + 2000));
+    const restored = PartyRoom.fromRecord(PartyRoom.withTimeline(stale, r.timelineRecord()), 'https://bot.example');
+    expect(restored.playback(T0 + 5000)).toEqual(r.playback(T0 + 5000));
+    // An older timeline, or one pointing past the record's queue, leaves the record as it is.
+    expect(PartyRoom.withTimeline(r.toRecord(), { ...r.timelineRecord(), seq: 1 })).toEqual(r.toRecord());
+    const past = { ...r.timelineRecord(), seq: r.seq + 1 };
+    past.timeline.clipIndex = 5;
+    expect(PartyRoom.withTimeline(r.toRecord(), past)).toEqual(r.toRecord());
+  });
+
   it('runs the position on from the anchor while playing and holds it while paused', () => {
     const r = room();
     expect(r.position(T0 + 5000)).toBe(0);
