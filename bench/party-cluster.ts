@@ -4,7 +4,7 @@
 // tokens) and a throwaway redis-server, all on 127.0.0.1:
 //   - sqlite: one process on its sqlite file, no Redis at all (the default deployment);
 //   - one instance: one process on STORE_URL=redis://… (so it is in a cluster of one: every frame
-//     is also published to the party's channel, and every change is written to Redis at once);
+//     is also published to the party's channel, and the timeline goes to Redis on every change);
 //   - two instances, A and B, on the same Redis and key prefix, one gateway shard each. The party is
 //     created on A, so A owns it; the host's socket is on A and the viewers' are on B, so every frame
 //     goes A → Redis → B. A second party has the host on B too: its command goes to A as a request
@@ -137,7 +137,7 @@ async function fanout(places: Map<Placement, Where>, viewers: number): Promise<M
   );
 }
 
-/** Bytes of a two-instance party's stored record (the owner rewrites it on every change), per N. */
+/** Bytes of a two-instance party's stored record (rewritten at most every 250 ms), per N. */
 const recordBytes = new Map<number, number>();
 
 /**
@@ -215,7 +215,7 @@ try {
     }
   }
   for (const [viewers, bytes] of recordBytes) {
-    console.log(`stored party record with ${viewers} viewers (rewritten in Redis on every change): ${kib(bytes)}`);
+    console.log(`stored party record with ${viewers} viewers (rewritten at most every 250 ms): ${kib(bytes)}`);
   }
   console.log(`load average (1/5/15 min) before: ${loadBefore}, at the end: ${loadAverage()}`);
   const names = new Map<BotProcess, string>([
