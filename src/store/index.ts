@@ -56,15 +56,14 @@ export async function openStore(url: string, logger: Logger): Promise<Store> {
     keyv.on('error', (error: unknown) => log.error({ err: error, namespace }, 'store error'));
     return keyv;
   };
-  const [meta, guilds, alerts, parties, cache] = namespaces.map(open) as [Keyv, Keyv, Keyv, Keyv, Keyv];
-
-  // WAL survives a kill -9 mid-write and lets readers proceed during writes; the setting
-  // persists in the file. NORMAL sync in WAL mode loses nothing on a process crash.
-  const first = adapters.get('meta');
-  if (first) {
-    await first.query('PRAGMA journal_mode=WAL');
-    await first.query('PRAGMA synchronous=NORMAL');
-  }
+  // WAL survives a kill -9 mid-write and lets readers proceed during writes; the setting persists in
+  // the file. It is set while the first connection has the file to itself: switching the journal
+  // mode while other connections are opening their tables fails with SQLITE_BUSY (the busy timeout
+  // does not cover it). NORMAL sync in WAL mode loses nothing on a process crash; it is per connection.
+  const meta = open('meta');
+  await adapters.get('meta')?.query('PRAGMA journal_mode=WAL');
+  const [guilds, alerts, parties, cache] = namespaces.slice(1).map(open) as [Keyv, Keyv, Keyv, Keyv];
+  for (const adapter of adapters.values()) await adapter.query('PRAGMA synchronous=NORMAL');
   // Touch every table so a broken file fails here, at start, with a clear message.
   await Promise.all([meta, guilds, alerts, parties, cache].map((keyv) => keyv.get('__open__')));
 
