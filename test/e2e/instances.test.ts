@@ -98,6 +98,7 @@ describe.runIf(redis)('a watch party across two bot processes, one shard each', 
   let partyId: string;
   let hostToken: string;
   let viewerToken: string;
+  let storeFile: string;
 
   const env = (shard: string) => ({
     SHARD_COUNT: '2',
@@ -127,7 +128,7 @@ describe.runIf(redis)('a watch party across two bot processes, one shard each', 
 
   beforeAll(async () => {
     [discord, parti] = await Promise.all([startFakeDiscord(), startFakeParti()]);
-    const storeFile = tempStoreFile();
+    storeFile = tempStoreFile();
     [a, b] = await Promise.all([
       startBot({ discord, parti, storeFile, env: env('0') }),
       startBot({ discord, parti, storeFile, env: env('1') }),
@@ -230,6 +231,13 @@ describe.runIf(redis)('a watch party across two bot processes, one shard each', 
     const viewerOnA = await player(a, viewerToken);
     hostPlayer.send({ type: 'play' });
     const play = await hostPlayer.next('play');
+    // The owner writes the timeline right after sending it (a millisecond or so, never 250 ms);
+    // a kill inside that window would lose this one change. Kill it just after.
+    const store = await openStore(storeUrlFor(storeFile), createLogger('silent'));
+    await expect
+      .poll(async () => (await store.parties.get<{ seq: number }>(`timeline:${partyId}`))?.seq, { timeout: 2_000 })
+      .toBe(play.seq);
+    await store.close();
 
     a.child.kill('SIGKILL');
     await a.exited;
