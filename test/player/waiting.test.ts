@@ -146,6 +146,9 @@ describe('wait for everyone, in two browsers', () => {
     expect(held.anchor_position).toBeLessThan(UNLOADED_POSITION + 2);
     await expect.poll(() => host.page.locator('#sync-status').textContent()).toBe('Waiting for Vera…');
     await expect.poll(() => viewer.page.locator('#sync-status').textContent()).toBe('Waiting for you…');
+    const shot = join(tmpdir(), 'watch-party-waiting-host.png');
+    await host.page.screenshot({ path: shot });
+    console.log(`host page while the room waits: ${shot}`);
     // The host's button still pauses: the room means to play.
     expect(await host.page.locator('#play-toggle').textContent()).toBe('Pause');
 
