@@ -8,7 +8,10 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: ['test/player/**'] },
+      },
       {
         // The same end-to-end suites with the bot's state in a real Redis, and the multi-process tests.
         extends: true,
@@ -17,6 +20,17 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts', 'test/party/cluster.test.ts'],
           env: { TEST_STORE: 'redis' },
           globalSetup: ['test/support/redisServer.ts'],
+        },
+      },
+      {
+        // Real Chromium measures sync in milliseconds: these run last, one file at a time, so two
+        // browsers and the bot processes of other files do not fight over the two cores meanwhile.
+        extends: true,
+        test: {
+          name: 'player',
+          include: ['test/player/**/*.test.ts'],
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

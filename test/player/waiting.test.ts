@@ -120,6 +120,8 @@ async function playingParty(hostId: string, waitForEveryone: boolean) {
   const host = await openPlayer(created.invite_code, created.token);
   const viewer = await openPlayer(created.invite_code, viewerToken);
   await host.page.locator('#play-toggle').click();
+  // The first second of playback is the players landing on the timeline; judge them after it.
+  await sleep(1500);
   await expectPlayingInSync([host.page, viewer.page], created.id, 'after play');
   return { partyId: created.id, host, viewer };
 }
