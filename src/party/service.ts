@@ -297,14 +297,6 @@ interface Owned {
   remote: Map<string, { users: Set<string>; seenAt: number }>;
 }
 
-/** The user fields a join needs, as they cross between processes. */
-interface Joiner {
-  id: string;
-  name: string;
-  avatar: string | null;
-  guest: boolean;
-}
-
 const INDEX_KEY = 'index';
 const recordKey = (id: string): string => `party:${id}`;
 const codeKey = (code: string): string => `code:${code}`;
@@ -790,7 +782,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     }
   }
 
-  function joinRoom(party: Owned, user: Joiner): void {
+  function joinRoom(party: Owned, user: JoiningUser): void {
     const joining: JoiningUser = { ...user, name: cleanName(user.name) || 'Guest' };
     const result = party.room.join(joining, now(), randomUUID);
     const failure = roomFailure(result);
@@ -799,7 +791,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   }
 
   /** Makes a user present; without a socket anywhere they are held for joinHoldMs, then leave. */
-  function makePresent(party: Owned, user: Joiner): void {
+  function makePresent(party: Owned, user: JoiningUser): void {
     joinRoom(party, user);
     if (!hasSockets(party, user.id) && !party.leaveTimers.has(user.id)) scheduleLeave(party, user.id, joinHoldMs);
     party.emptySince = null;
@@ -883,7 +875,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     /** `tokenPartyId` undefined: the caller checked the scope (guest links). */
     join(
       party: Owned,
-      user: Joiner,
+      user: JoiningUser,
       tokenPartyId?: string | null,
     ): { detail: PartyDetail; role: Role; visibility: Visibility } {
       if (tokenPartyId !== undefined) assertMayJoin(party, user, tokenPartyId);
@@ -974,7 +966,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       return { clipId: clip.id, source: clip.source };
     },
 
-    admit(party: Owned, user: Joiner, tokenPartyId: string | null): null {
+    admit(party: Owned, user: JoiningUser, tokenPartyId: string | null): null {
       assertMayJoin(party, user, tokenPartyId);
       // A private party's id alone is not an invitation: the user must have joined by code, or hold
       // a token the bot scoped to this party.
@@ -986,7 +978,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     },
 
     /** A socket opened on process `instanceId`: the user is there, and the socket gets the state. */
-    attach(party: Owned, user: Joiner, instanceId: string): ServerMessageOf<'state'> {
+    attach(party: Owned, user: JoiningUser, instanceId: string): ServerMessageOf<'state'> {
       if (instanceId !== self) remoteOf(party, instanceId).users.add(user.id);
       cancelLeave(party, user.id);
       if (!party.room.member(user.id)?.present) {
@@ -1191,7 +1183,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     return { token, expires_at: expiresAt.toISOString() };
   }
 
-  const joiner = (user: PartyUser, guest: boolean): Joiner => ({
+  const joiner = (user: PartyUser, guest: boolean): JoiningUser => ({
     id: user.id,
     name: user.name,
     avatar: user.avatar ?? null,
