@@ -279,8 +279,12 @@ export interface Sample {
   /** The element's position in seconds. */
   currentTime: number;
   paused: boolean;
+  /** The picture moves: not paused, not seeking, with data to play (readyState ≥ HAVE_FUTURE_DATA). */
+  moving: boolean;
   /** The party's authoritative position at the moment of sampling (server clock = this process). */
   truth: number;
+  /** The party plays (its timeline moves). */
+  partyPlaying: boolean;
   driftMs: number;
 }
 
@@ -303,15 +307,29 @@ export async function sampleDrift(
     const video = (globalThis as any).document.querySelector('video') as {
       currentTime: number;
       paused: boolean;
+      seeking: boolean;
+      readyState: number;
     } | null;
-    return { currentTime: video?.currentTime ?? 0, paused: video?.paused ?? true, at: Date.now() };
+    return {
+      currentTime: video?.currentTime ?? 0,
+      paused: video?.paused ?? true,
+      moving: Boolean(video && !video.paused && !video.seeking && video.readyState >= 3),
+      at: Date.now(),
+    };
   });
   const at = read.at - skewMs;
   const playback = (await service.getParty(partyId))!.playback;
   let truth = playback.anchor_position;
   if (playback.is_playing) truth += ((at - playback.anchor_server_time_ms) / 1000) * playback.playback_rate;
   if (playback.duration !== null) truth = Math.min(truth, playback.duration);
-  return { currentTime: read.currentTime, paused: read.paused, truth, driftMs: (read.currentTime - truth) * 1000 };
+  return {
+    currentTime: read.currentTime,
+    paused: read.paused,
+    moving: read.moving,
+    truth,
+    partyPlaying: playback.is_playing,
+    driftMs: (read.currentTime - truth) * 1000,
+  };
 }
 
 /** The page's read-only sync numbers (window.partyPlayer.stats()). */
@@ -341,34 +359,39 @@ export async function waitFor<T>(
 }
 
 /**
- * Waits (up to `timeoutMs`) for every page to be within `limitMs` of the party's timeline, then checks
- * they are still there half a second later: converging may take a moment, staying converged is what
- * counts. `playing`: every video must be playing too. Throws with each page's numbers when not.
+ * Waits (up to `timeoutMs`) for every page to be in sync and to stay so for a whole second: within
+ * `limitMs` of the party's timeline and in its state (moving while the party plays, paused while it
+ * does not; a video still loading at the right position is not in sync) in every sample of that
+ * second. Converging may take a moment (a late page seeks and lands); staying converged is what
+ * counts, so a page that keeps drifting out never passes. Throws with each page's numbers when not.
  */
 export async function expectInSync(
   service: PartyService,
   pages: Page[],
   partyId: string,
   label: string,
-  options: { limitMs: number; timeoutMs?: number; playing?: boolean },
+  options: { limitMs: number; timeoutMs?: number },
 ): Promise<void> {
-  const { limitMs, timeoutMs = 6000, playing = false } = options;
-  const sample = () => Promise.all(pages.map((page) => sampleDrift(page, service, partyId)));
-  const fits = (s: Sample) => Math.abs(s.driftMs) <= limitMs && !(playing && s.paused);
-  const explain = async (what: string) => {
-    const stats = await Promise.all(pages.map((page) => playerStats(page)));
-    return new Error(`${what}\n${JSON.stringify({ samples: await sample(), stats })}`);
-  };
-  await waitFor(
-    `${label}: every page ${playing ? 'playing ' : ''}within ${limitMs} ms`,
-    async () => (await sample()).every(fits),
-    timeoutMs,
-  ).catch(async (error: unknown) => {
-    throw await explain(String(error));
-  });
-  await sleep(500);
-  for (const [i, s] of (await sample()).entries()) {
-    if (!fits(s))
-      throw await explain(`${label}: page ${i} drift ${Math.round(s.driftMs)} ms${s.paused ? ', paused' : ''}`);
+  const { limitMs, timeoutMs = 8000 } = options;
+  const holdMs = 1000;
+  const fits = (s: Sample) => Math.abs(s.driftMs) <= limitMs && (s.partyPlaying ? s.moving : s.paused);
+  const deadline = Date.now() + timeoutMs;
+  let since: number | null = null;
+  let samples: Sample[] = [];
+  while (Date.now() < deadline) {
+    samples = await Promise.all(pages.map((page) => sampleDrift(page, service, partyId)));
+    if (!samples.every(fits)) since = null;
+    else if (since === null) since = Date.now();
+    else if (Date.now() - since >= holdMs) return;
+    await sleep(50);
   }
+  const stats = await Promise.all(pages.map((page) => playerStats(page)));
+  const worst = samples.findIndex((s) => !fits(s));
+  const s = samples[worst];
+  const what = s
+    ? `page ${worst} drift ${Math.round(s.driftMs)} ms${s.partyPlaying && !s.moving ? ', not moving' : !s.partyPlaying && !s.paused ? ', not paused' : ''}`
+    : 'in sync, but not for a whole second';
+  throw new Error(
+    `${label}: not in sync within ${limitMs} ms for ${holdMs} ms by ${timeoutMs} ms: ${what}\n${JSON.stringify({ samples, stats })}`,
+  );
 }
