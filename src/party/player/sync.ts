@@ -192,9 +192,7 @@ export class SyncController {
   setTimeline(next: Timeline): void {
     this.timeline = next;
     this.landing = null;
-    this.recoverUntil = this.options.now() + this.tuning.recoverWindowMs;
-    this.recoverReason = 'timeline';
-    this.lastSeekAt = Number.NEGATIVE_INFINITY;
+    this.openRecovery('timeline', this.options.now());
   }
 
   /**
@@ -204,9 +202,7 @@ export class SyncController {
   mediaLoaded(): void {
     this.wasStalled = false;
     this.landing = null;
-    this.recoverUntil = this.options.now() + this.tuning.recoverWindowMs;
-    this.recoverReason = 'timeline';
-    this.lastSeekAt = Number.NEGATIVE_INFINITY;
+    this.openRecovery('timeline', this.options.now());
   }
 
   /** Forget the timeline (a new clip is loading). */
@@ -271,9 +267,7 @@ export class SyncController {
     if (this.wasStalled) {
       // A viewer who buffered catches up now; the room never waited for them.
       this.wasStalled = false;
-      this.recoverUntil = now + this.tuning.recoverWindowMs;
-      this.recoverReason = 'stall';
-      this.lastSeekAt = Number.NEGATIVE_INFINITY;
+      this.openRecovery('stall', now);
     }
 
     const driftMs = (media.currentTime - target) * 1000;
@@ -344,6 +338,13 @@ export class SyncController {
       );
     this.landing = null;
     return null;
+  }
+
+  /** Drift now is explained (by `reason`), not steady-state: the next correction may seek at once. */
+  private openRecovery(reason: SeekReason, now: number): void {
+    this.recoverUntil = now + this.tuning.recoverWindowMs;
+    this.recoverReason = reason;
+    this.lastSeekAt = Number.NEGATIVE_INFINITY;
   }
 
   private seek(position: number, now: number, reason: SeekReason): void {
