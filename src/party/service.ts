@@ -666,7 +666,8 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     if (!group) return;
     const tag = message[0];
     if (tag === FRAME) {
-      const frame = Buffer.from(message.slice(1));
+      // The tag is one ASCII byte: a view past it, not a copy of the string without it.
+      const frame = Buffer.from(message).subarray(1);
       for (const conn of group.conns) if (conn.ready) sendFrame(conn, frame);
     } else if (tag === ENDED) {
       const conns = [...group.conns];
