@@ -43,8 +43,11 @@ export interface PartyCluster {
   /** Starts delivering the party's channel to `onMessage`; resolves once the subscription is live. */
   follow(partyId: string, onMessage: (message: string) => void): Promise<void>;
   unfollow(partyId: string): Promise<void>;
-  /** Runs `request` on the process `instanceId`; rejects with ClusterError. */
-  request(instanceId: string, request: ClusterRequest, timeoutMs: number): Promise<unknown>;
+  /**
+   * Runs `request` on the process `instanceId`; rejects with ClusterError. A retry passes the `id` of
+   * the first attempt: a process that already ran it answers again without running it twice.
+   */
+  request(instanceId: string, request: ClusterRequest, timeoutMs: number, id?: string): Promise<unknown>;
   /** Called when the subscribing connection is back after a drop: messages may have been missed. */
   onResubscribed(listener: () => void): void;
   /** Answers requests from other processes; a thrown RemoteFailure-shaped error goes back as such. */
@@ -79,17 +82,19 @@ redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
 return 0`;
 
+/** How long a process remembers the answers it gave, for retries (well past any retry). */
+const ANSWER_MEMORY_MS = 60_000;
+
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 }
 
-type Envelope =
-  | { k: 'req'; id: string; from: string; req: ClusterRequest }
-  | { k: 'res'; id: string; ok: true; value: unknown }
-  | { k: 'res'; id: string; ok: false; failure: RemoteFailure }
-  | { k: 'probe'; id: string };
+type Reply =
+  { k: 'res'; id: string; ok: true; value: unknown } | { k: 'res'; id: string; ok: false; failure: RemoteFailure };
+
+type Envelope = { k: 'req'; id: string; from: string; req: ClusterRequest } | Reply | { k: 'probe'; id: string };
 
 /** Connects to the Redis of `url` (`?prefix=` as for STORE_URL) and joins the cluster as a new process. */
 export async function connectPartyCluster(url: string, logger: Logger): Promise<PartyCluster> {
@@ -140,12 +145,15 @@ export async function connectPartyCluster(url: string, logger: Logger): Promise<
     });
   };
 
-  async function answer(envelope: Extract<Envelope, { k: 'req' }>): Promise<void> {
-    const replyTo = key(`party-rpc:${envelope.from}`);
+  // A request retried after a timeout carries the id of its first attempt: the owner answers it
+  // again from here instead of applying it twice (an added clip must not be queued twice).
+  const answered = new Map<string, { at: number; reply: Promise<Reply> }>();
+
+  async function run(envelope: Extract<Envelope, { k: 'req' }>): Promise<Reply> {
     try {
       if (!handler) throw Object.assign(new Error('not serving'), { status: 503, code: 'NOT_OWNER' });
       const value = await handler(envelope.req);
-      send(replyTo, { k: 'res', id: envelope.id, ok: true, value: value ?? null });
+      return { k: 'res', id: envelope.id, ok: true, value: value ?? null };
     } catch (error) {
       const { status, code, message, retryAfterSeconds } = error as Partial<RemoteFailure>;
       const failure: RemoteFailure =
@@ -153,8 +161,25 @@ export async function connectPartyCluster(url: string, logger: Logger): Promise<
           ? { status, code, message: String(message), retryAfterSeconds }
           : { status: 500, code: 'INTERNAL', message: 'the party server failed' };
       if (failure.status === 500) log.error({ err: error, op: envelope.req.op }, 'party request failed');
-      send(replyTo, { k: 'res', id: envelope.id, ok: false, failure });
+      return { k: 'res', id: envelope.id, ok: false, failure };
     }
+  }
+
+  async function answer(envelope: Extract<Envelope, { k: 'req' }>): Promise<void> {
+    const now = Date.now();
+    for (const [id, entry] of answered) {
+      if (now - entry.at < ANSWER_MEMORY_MS) break;
+      answered.delete(id);
+    }
+    let entry = answered.get(envelope.id);
+    if (!entry) {
+      entry = { at: now, reply: run(envelope) };
+      answered.set(envelope.id, entry);
+    }
+    const reply = await entry.reply;
+    // Nothing was applied: should this process own the party later, a retry must run.
+    if (!reply.ok && reply.failure.code === 'NOT_OWNER') answered.delete(envelope.id);
+    send(key(`party-rpc:${envelope.from}`), reply);
   }
 
   await sub.subscribe(inbox, (raw) => {
@@ -202,8 +227,7 @@ export async function connectPartyCluster(url: string, logger: Logger): Promise<
     },
     follow: (partyId, onMessage) => sub.subscribe(partyChannel(partyId), onMessage),
     unfollow: (partyId) => sub.unsubscribe(partyChannel(partyId)),
-    request(target, req, timeoutMs) {
-      const id = randomUUID();
+    request(target, req, timeoutMs, id = randomUUID()) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           pending.delete(id);

@@ -590,6 +590,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   async function call<K extends OpName>(partyId: string, op: K, ...args: OpArgs<K>): Promise<OpResult<K>> {
     const id = partyId.toLowerCase();
     if (!UUID.test(id)) throw notFound();
+    const requestId = randomUUID();
     for (let attempt = 0; ; attempt++) {
       const party = owned.get(id);
       if (party) return (ops[op] as (party: Owned, ...rest: unknown[]) => OpResult<K>)(party, ...args);
@@ -597,7 +598,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (holder === null || !cluster) throw notFound();
       if (holder === self) continue;
       try {
-        return (await cluster.request(holder, { op, partyId: id, args }, requestTimeoutMs)) as OpResult<K>;
+        return (await cluster.request(holder, { op, partyId: id, args }, requestTimeoutMs, requestId)) as OpResult<K>;
       } catch (error) {
         if (!(error instanceof ClusterError)) throw error;
         const failure = error.failure;

@@ -155,6 +155,45 @@ describe.runIf(redisUrl)('watch parties across two servers on one Redis', () => 
     viewer.close();
   });
 
+  it('applies a request retried after a timeout once, and answers the retry with the same result', async () => {
+    // A Redis of its own: this test holds every write (PUBLISH included) for a moment.
+    const redis = await startRedisServer();
+    onTestFinished(redis.stop);
+    const [a, b] = await pair({}, redis.url);
+    const party = await createOn(a);
+    const url = 'http://127.0.0.1:9/extra.mp4';
+    const clip = (id: string) => ({
+      id,
+      title: 'Extra',
+      source: { kind: 'url', url, mediaType: 'mp4' },
+      mediaType: 'mp4',
+      duration: null,
+      thumbnailUrl: null,
+      addedBy: 'host-1',
+      addedAt: Date.now(),
+    });
+    const addClip = (clipId: string, timeoutMs: number, requestId?: string) =>
+      b.cluster!.request(
+        a.cluster!.instanceId,
+        { op: 'addClip', partyId: party.id, args: ['host-1', clip(clipId)] },
+        timeoutMs,
+        requestId,
+      );
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    onTestFinished(() => admin.quit().then(() => undefined));
+
+    // Redis holds B's request to the owner past B's timeout, as a stalled Redis or owner would; B asks
+    // again with the same request id (as the service's retry does), and A receives it twice.
+    await admin.sendCommand(['CLIENT', 'PAUSE', '500', 'WRITE']);
+    await expect(addClip('clip-1', 100, 'request-1')).rejects.toMatchObject({ kind: 'timeout' });
+    const retried = (await addClip('clip-1-again', 3_000, 'request-1')) as { clip: { id: string } };
+    expect(retried.clip.id).toBe('clip-1');
+    // A new request is a new change.
+    await addClip('clip-2', 3_000);
+    expect((await a.service.getParty(party.id))?.queue.map((c) => c.id)).toEqual(['clip-1', 'clip-2']);
+  });
+
   it('catches a socket up when its server lost the Redis subscription for a moment', async () => {
     // A Redis of its own: this test refuses new connections for a moment.
     const redis = await startRedisServer();

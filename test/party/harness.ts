@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { createPartiClient, type PartiClient } from '../../src/parti/client.js';
-import { connectPartyCluster } from '../../src/party/cluster.js';
+import { connectPartyCluster, type PartyCluster } from '../../src/party/cluster.js';
 import type { ServerMessage } from '../../src/party/protocol.js';
 import { registerPartyRoutes } from '../../src/party/server.js';
 import { createPartyService, type PartyService, type PartyServiceOptions } from '../../src/party/service.js';
@@ -26,6 +26,8 @@ export interface Stack {
   wsBase: string;
   logs: string[];
   parti: PartiClient;
+  /** The stack's link to the other processes, when it joined the party cluster. */
+  cluster: PartyCluster | undefined;
   close(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
     store,
     storeUrl,
     parti,
+    cluster,
     logs,
     base: `http://127.0.0.1:${port}`,
     wsBase: `ws://127.0.0.1:${port}`,
