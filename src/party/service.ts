@@ -295,6 +295,12 @@ interface Owned {
   emptySince: number | null;
   /** Users with sockets on other processes, as those processes last reported. */
   remote: Map<string, { users: Set<string>; seenAt: number }>;
+  /**
+   * Until when (performance.now()) this process may act for the party: the lease's length from when
+   * its last successful take or renewal was sent, so it always ends before Redis lets another process
+   * take it. Infinity without a cluster.
+   */
+  leaseUntil: number;
 }
 
 const INDEX_KEY = 'index';
@@ -408,7 +414,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       const timelines = [...timelinesDirty];
       timelinesDirty.clear();
       for (const id of timelines) {
-        const party = owned.get(id);
+        const party = ownedNow(id);
         if (party) await store.parties.set(timelineKey(id), party.room.timelineRecord());
       }
       if (!records) return;
@@ -419,7 +425,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       const writeIndex = indexDirty;
       indexDirty = false;
       for (const id of ids) {
-        const party = owned.get(id);
+        const party = ownedNow(id);
         if (party) await store.parties.set(recordKey(id), party.room.toRecord());
       }
       for (const id of gone) {
@@ -438,8 +444,8 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   }
 
   /** Becomes the owner of a stored party: after a restart, or taking it over from a process that died. */
-  function adoptRecord(record: PartyRecord): Owned {
-    const party = addOwned(PartyRoom.fromRecord(record, config.PUBLIC_URL));
+  function adoptRecord(record: PartyRecord, leaseUntil: number): Owned {
+    const party = addOwned(PartyRoom.fromRecord(record, config.PUBLIC_URL), leaseUntil);
     // Whoever was there gets time to reconnect (or, with a cluster, for their process to report them).
     for (const member of party.room.presentMembers()) {
       if (!hasSockets(party, member.userId)) scheduleLeave(party, member.userId, joinHoldMs);
@@ -463,23 +469,38 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       const ids = (await store.parties.get<string[]>(INDEX_KEY)) ?? [];
       for (const id of ids) {
         const record = await readRecord(id);
-        if (record) adoptRecord(record);
+        if (record) adoptRecord(record, Number.POSITIVE_INFINITY);
       }
     }
     if (owned.size > 0) log.info({ parties: owned.size }, 'watch parties restored');
   }
 
-  function addOwned(room: PartyRoom): Owned {
+  function addOwned(room: PartyRoom, leaseUntil: number): Owned {
     const party: Owned = {
       room,
       leaveTimers: new Map(),
       tickTimer: undefined,
       emptySince: null,
       remote: new Map(),
+      leaseUntil,
     };
     owned.set(room.id, party);
     codes.set(room.inviteCode, room.id);
     return party;
+  }
+
+  /**
+   * The party if this process owns it and may still act for it. An owner that stalled (a long GC, a
+   * paused VM) past its lease wakes up with requests queued and its renewal not yet answered; another
+   * process may own the party by then. It stops acting at once instead of for up to a third of a lease:
+   * no frame, no answer and no store write from a lease that has run out.
+   */
+  function ownedNow(id: string): Owned | undefined {
+    const party = owned.get(id);
+    if (!party || performance.now() < party.leaseUntil) return party;
+    log.warn({ partyId: id }, 'watch party lease ran out before it was renewed; letting the party go');
+    disown(party);
+    return undefined;
   }
 
   /** Stops acting on a party (its timers), without ending it: on close, or when the lease was lost. */
@@ -506,6 +527,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         await cluster.index.remove(id);
         return false;
       }
+      const asked = performance.now();
       if (!(await cluster.claim(id, ownerLeaseMs))) return false;
       // Read now that nobody else can write it: the owner before may have written it just now.
       const latest = await readRecord(id);
@@ -513,7 +535,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         await cluster.release(id);
         return false;
       }
-      adoptRecord(latest);
+      adoptRecord(latest, asked + ownerLeaseMs);
       log.info({ partyId: id }, 'watch party taken over');
       return true;
     })().finally(() => adopting.delete(id));
@@ -552,8 +574,17 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   async function renewLeases(): Promise<void> {
     if (!cluster || closed) return;
     for (const party of [...owned.values()]) {
-      if (await cluster.claim(party.room.id, ownerLeaseMs)) continue;
+      const asked = performance.now();
+      if (await cluster.claim(party.room.id, ownerLeaseMs)) {
+        party.leaseUntil = asked + ownerLeaseMs;
+        // Renewed only after it ran out here (Redis answered late): let go of the lease too, so that
+        // the next call takes the party properly, from the store, here or elsewhere.
+        const id = party.room.id;
+        if (owned.get(id) !== party && !owned.has(id) && !adopting.has(id)) await cluster.release(id);
+        continue;
+      }
       // Another process holds it now (this one stalled past the lease): stop acting on it.
+      if (owned.get(party.room.id) !== party) continue;
       log.warn({ partyId: party.room.id }, 'watch party lease lost; another process owns it now');
       disown(party);
     }
@@ -592,7 +623,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     if (!UUID.test(id)) throw notFound();
     const requestId = randomUUID();
     for (let attempt = 0; ; attempt++) {
-      const party = owned.get(id);
+      const party = ownedNow(id);
       if (party) return (ops[op] as (party: Owned, ...rest: unknown[]) => OpResult<K>)(party, ...args);
       const holder = attempt > 3 ? null : await ownerOf(id);
       if (holder === null || !cluster) throw notFound();
@@ -621,7 +652,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   });
 
   cluster?.serve((request) => {
-    const party = owned.get(request.partyId);
+    const party = ownedNow(request.partyId);
     if (!party || !(request.op in ops)) {
       throw new PartyError(409, 'NOT_OWNER', 'this process does not own the party');
     }
@@ -740,7 +771,12 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     party.tickTimer = undefined;
     const due = party.room.nextDeadline();
     if (due === null || closed || owned.get(party.room.id) !== party) return;
-    party.tickTimer = setTimeout(() => dispatch(party, party.room.tick(now())), Math.max(0, due - now()));
+    party.tickTimer = setTimeout(
+      () => {
+        if (ownedNow(party.room.id) === party) dispatch(party, party.room.tick(now()));
+      },
+      Math.max(0, due - now()),
+    );
     party.tickTimer.unref();
   }
 
@@ -762,7 +798,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     clearTimeout(party.leaveTimers.get(userId));
     const timer = setTimeout(() => {
       party.leaveTimers.delete(userId);
-      if (hasSockets(party, userId)) return;
+      if (ownedNow(party.room.id) !== party || hasSockets(party, userId)) return;
       dispatch(party, party.room.leave(userId, now()));
     }, afterMs);
     timer.unref();
@@ -1105,7 +1141,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (cluster) {
         created.following = cluster.follow(partyId, (message) => {
           // The owner delivered its own messages to its sockets already.
-          if (!owned.has(partyId)) deliver(partyId, message);
+          if (!ownedNow(partyId)) deliver(partyId, message);
         });
       }
       groups.set(partyId, group);
@@ -1128,7 +1164,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     if (mine?.size === 0) {
       group.byUser.delete(conn.userId);
       // Silent if they come back within the grace period (a reload, a network blip).
-      const party = owned.get(group.partyId);
+      const party = ownedNow(group.partyId);
       if (party) noteGone(party, conn.userId);
       else if (!closed) {
         call(group.partyId, 'presence', self, null, [conn.userId]).catch((error: unknown) => {
@@ -1242,10 +1278,11 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
           input.host.id,
         );
       }
+      const asked = performance.now();
       if (cluster && !(await cluster.claim(room.id, ownerLeaseMs))) {
         throw new Error('could not take the lease of a new party');
       }
-      const party = addOwned(room);
+      const party = addOwned(room, cluster ? asked + ownerLeaseMs : Number.POSITIVE_INFINITY);
       scheduleLeave(party, input.host.id, joinHoldMs);
       indexDirty = true;
       markDirty(party);
@@ -1439,7 +1476,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         if (!(error instanceof PartyError)) log.error({ err: error, partyId: id }, 'party socket attach failed');
         ws.close(error instanceof PartyError ? 1008 : 1011, message.slice(0, 120));
       };
-      const party = owned.get(id);
+      const party = ownedNow(id);
       if (party) {
         // Owned here: the state goes out in this tick, before any later frame.
         try {

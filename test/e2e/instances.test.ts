@@ -109,8 +109,8 @@ describe.runIf(redis)('a watch party across two bot processes, one shard each', 
   });
 
   /** A player socket on `bot` (the same client the party server tests use). */
-  async function player(bot: BotProcess, token: string): Promise<PartyClient> {
-    const ws = new WebSocket(`ws://127.0.0.1:${bot.port}/api/v1/watch-parties/${partyId}/ws`, [
+  async function player(bot: BotProcess, token: string, id = partyId): Promise<PartyClient> {
+    const ws = new WebSocket(`ws://127.0.0.1:${bot.port}/api/v1/watch-parties/${id}/ws`, [
       'watch-party.v1',
       `bearer.${token}`,
     ]);
@@ -224,6 +224,54 @@ describe.runIf(redis)('a watch party across two bot processes, one shard each', 
     );
     expect(statuses.filter((status) => status === 200)).toHaveLength(3);
     expect(statuses.filter((status) => status === 403)).toHaveLength(7);
+  });
+
+  it('stops a stalled owner from acting once its lease ran out: its host is relayed to the new owner', async () => {
+    const call = async (bot: BotProcess, method: string, path: string, token: string, body?: unknown) => {
+      const answer = await fetch(`${bot.url}/api/v1/watch-parties${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: answer.status, body: (await answer.json()) as any };
+    };
+    // Created on A, so A owns it; the host's player is on A, a viewer's on B.
+    const hostSigned = await signer.sign({ id: 'stall-host', name: 'Stall host', avatar: null });
+    const created = (
+      await call(a, 'POST', '', hostSigned.token, { title: 'Stalled', source: 'https://parti.com/video/80892' })
+    ).body.data;
+    const viewerSigned = await signer.sign({ id: 'stall-viewer', name: 'Stall viewer', avatar: null });
+    const joined = await call(b, 'POST', `/${created.invite_code}/join`, viewerSigned.token);
+    expect(joined.status).toBe(200);
+    const hostOnA = await player(a, created.token, created.id);
+    const viewerOnB = await player(b, joined.body.data.token, created.id);
+
+    // A stalls (a long GC pause, a frozen VM) past its lease: B takes the party over.
+    a.child.kill('SIGSTOP');
+    try {
+      await b.waitForLog((line) => line.msg === 'watch party taken over' && line.partyId === created.id, 15_000);
+      // The host seeks on A while it is still stopped: A reads it the moment it runs again, before the
+      // answer to its lease renewal can tell it the party is gone.
+      hostOnA.send({ type: 'seek', position: 77 });
+      await sleep(200);
+    } finally {
+      a.child.kill('SIGCONT');
+    }
+    // A applied nothing itself: B, the owner, did, and told everyone, on both processes, once.
+    const seek = await viewerOnB.next('seek', undefined, 10_000);
+    expect(seek).toMatchObject({ anchor_position: 77, actor_user_id: 'stall-host' });
+    expect((await hostOnA.next('seek', undefined, 5_000)).seq).toBe(seek.seq);
+    const onB = (await call(b, 'GET', `/${created.id}`, created.token)).body.data;
+    expect(onB.current_position_seconds).toBeGreaterThanOrEqual(77);
+    expect(onB.current_position_seconds).toBeLessThan(80);
+    expect(
+      a.logs.some((line) => line.msg === 'watch party lease ran out before it was renewed; letting the party go'),
+    ).toBe(true);
+    hostOnA.close();
+    viewerOnB.close();
   });
 
   it('carries the party on from the other process when its owner is killed, without a jump', async () => {
