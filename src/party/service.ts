@@ -325,6 +325,19 @@ function toPartyError(error: unknown): unknown {
   return error;
 }
 
+/**
+ * How a socket that could not be attached is closed. A refusal (not a member, party full) is 1008,
+ * which a player shows and does not retry; a party that is briefly unavailable (its owner moving
+ * between processes: 503) or a limit (429) is 1013 "try again later", and anything unexpected 1011:
+ * the player reconnects with backoff instead of telling someone their link is no good.
+ */
+export function socketRefusal(error: unknown): { code: 1008 | 1011 | 1013; reason: string } {
+  if (!(error instanceof PartyError)) return { code: 1011, reason: 'could not join' };
+  const retry = error.status === 429 || error.status >= 500;
+  // A close reason is at most 123 bytes (the service's messages are ASCII).
+  return { code: retry ? 1013 : 1008, reason: error.message.slice(0, 120) };
+}
+
 function roomFailure(result: RoomResult): PartyError | null {
   return result.ok ? null : new PartyError(result.error.status, result.error.code, result.error.message);
 }
@@ -1472,9 +1485,9 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         sendTo(conn, state);
       };
       const refuse = (error: unknown): void => {
-        const message = error instanceof PartyError ? error.message : 'could not join';
         if (!(error instanceof PartyError)) log.error({ err: error, partyId: id }, 'party socket attach failed');
-        ws.close(error instanceof PartyError ? 1008 : 1011, message.slice(0, 120));
+        const { code, reason } = socketRefusal(error);
+        ws.close(code, reason);
       };
       const party = ownedNow(id);
       if (party) {

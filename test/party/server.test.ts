@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
+import { PartyError, socketRefusal } from '../../src/party/service.js';
 import { createTokenSigner, loadPartySecret } from '../../src/party/tokens.js';
 import { pino } from 'pino';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
@@ -396,6 +397,21 @@ describe('WebSocket', () => {
 
     host.send({ type: 'ping', client_time: 1 });
     await host.next('pong');
+  });
+
+  it('closes a socket it cannot attach with 1008 for a refusal, and 1013 (try again) when the party is briefly unavailable', () => {
+    // The player shows a 1008 before any state as "this link does not work" and stops; anything
+    // else it retries with backoff, which is right for a party whose owner is moving between processes.
+    expect(socketRefusal(new PartyError(403, 'NOT_PARTICIPANT', 'join the party first'))).toEqual({
+      code: 1008,
+      reason: 'join the party first',
+    });
+    expect(socketRefusal(new PartyError(503, 'PARTY_UNAVAILABLE', 'the party is moving'))).toMatchObject({
+      code: 1013,
+    });
+    expect(socketRefusal(new PartyError(429, 'RATE_LIMITED', 'slow down', 5))).toMatchObject({ code: 1013 });
+    expect(socketRefusal(new Error('boom'))).toEqual({ code: 1011, reason: 'could not join' });
+    expect(socketRefusal(new PartyError(404, 'PARTY_NOT_FOUND', 'x'.repeat(300))).reason).toHaveLength(120);
   });
 
   it('closes a socket sending an oversized message (1009) and one flooding (1008)', async () => {
