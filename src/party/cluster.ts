@@ -82,8 +82,15 @@ redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
 return 0`;
 
-/** How long a process remembers the answers it gave, for retries (well past any retry). */
-const ANSWER_MEMORY_MS = 60_000;
+/** How long a process remembers the answers it gave, for retries: well past a caller's last attempt. */
+const ANSWER_MEMORY_MS = 15_000;
+/**
+ * Answers bigger than this are not kept: they carry a whole party (a join, an attach, a view), and
+ * those requests give the same answer when they run again. Remembering them would hold megabytes
+ * while a big party fills up.
+ */
+const ANSWER_MEMORY_MAX_BYTES = 64 * 1024;
+const ANSWER_MEMORY_MAX_ENTRIES = 10_000;
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -139,15 +146,16 @@ export async function connectPartyCluster(url: string, logger: Logger): Promise<
   let handler: ((request: ClusterRequest) => unknown) | undefined;
   let closed = false;
 
-  const send = (channel: string, envelope: Envelope): void => {
-    pub.publish(channel, JSON.stringify(envelope)).catch((error: unknown) => {
+  const sendRaw = (channel: string, json: string): void => {
+    pub.publish(channel, json).catch((error: unknown) => {
       log.warn({ err: error, channel }, 'publish failed');
     });
   };
+  const send = (channel: string, envelope: Envelope): void => sendRaw(channel, JSON.stringify(envelope));
 
   // A request retried after a timeout carries the id of its first attempt: the owner answers it
   // again from here instead of applying it twice (an added clip must not be queued twice).
-  const answered = new Map<string, { at: number; reply: Promise<Reply> }>();
+  const answered = new Map<string, { at: number; reply: Promise<{ json: string; keep: boolean }> }>();
 
   async function run(envelope: Extract<Envelope, { k: 'req' }>): Promise<Reply> {
     try {
@@ -168,18 +176,23 @@ export async function connectPartyCluster(url: string, logger: Logger): Promise<
   async function answer(envelope: Extract<Envelope, { k: 'req' }>): Promise<void> {
     const now = Date.now();
     for (const [id, entry] of answered) {
-      if (now - entry.at < ANSWER_MEMORY_MS) break;
+      if (now - entry.at < ANSWER_MEMORY_MS && answered.size < ANSWER_MEMORY_MAX_ENTRIES) break;
       answered.delete(id);
     }
     let entry = answered.get(envelope.id);
     if (!entry) {
-      entry = { at: now, reply: run(envelope) };
+      const reply = run(envelope).then((result) => {
+        const json = JSON.stringify(result);
+        // NOT_OWNER: nothing ran, and should this process own the party later, a retry must run.
+        const keep = (result.ok || result.failure.code !== 'NOT_OWNER') && json.length <= ANSWER_MEMORY_MAX_BYTES;
+        return { json, keep };
+      });
+      entry = { at: now, reply };
       answered.set(envelope.id, entry);
     }
-    const reply = await entry.reply;
-    // Nothing was applied: should this process own the party later, a retry must run.
-    if (!reply.ok && reply.failure.code === 'NOT_OWNER') answered.delete(envelope.id);
-    send(key(`party-rpc:${envelope.from}`), reply);
+    const { json, keep } = await entry.reply;
+    if (!keep) answered.delete(envelope.id);
+    sendRaw(key(`party-rpc:${envelope.from}`), json);
   }
 
   await sub.subscribe(inbox, (raw) => {
