@@ -233,11 +233,7 @@ export async function connectPartyCluster(url: string, logger: Logger): Promise<
   log.info({ instanceId }, 'joined the party cluster');
   return {
     instanceId,
-    publish(partyId, message) {
-      pub.publish(partyChannel(partyId), message).catch((error: unknown) => {
-        log.warn({ err: error, partyId }, 'publish failed');
-      });
-    },
+    publish: (partyId, message) => sendRaw(partyChannel(partyId), message),
     follow: (partyId, onMessage) => sub.subscribe(partyChannel(partyId), onMessage),
     unfollow: (partyId) => sub.unsubscribe(partyChannel(partyId)),
     request(target, req, timeoutMs, id = randomUUID()) {

@@ -634,7 +634,8 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   async function call<K extends OpName>(partyId: string, op: K, ...args: OpArgs<K>): Promise<OpResult<K>> {
     const id = partyId.toLowerCase();
     if (!UUID.test(id)) throw notFound();
-    const requestId = randomUUID();
+    // Made at the first remote attempt (a local call needs none), then the same for every retry.
+    let requestId: string | undefined;
     for (let attempt = 0; ; attempt++) {
       const party = ownedNow(id);
       if (party) return (ops[op] as (party: Owned, ...rest: unknown[]) => OpResult<K>)(party, ...args);
@@ -642,7 +643,12 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (holder === null || !cluster) throw notFound();
       if (holder === self) continue;
       try {
-        return (await cluster.request(holder, { op, partyId: id, args }, requestTimeoutMs, requestId)) as OpResult<K>;
+        return (await cluster.request(
+          holder,
+          { op, partyId: id, args },
+          requestTimeoutMs,
+          (requestId ??= randomUUID()),
+        )) as OpResult<K>;
       } catch (error) {
         if (!(error instanceof ClusterError)) throw error;
         const failure = error.failure;

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { createTokenSigner } from '../../src/party/tokens.js';
 import { openStore } from '../../src/store/index.js';
 import { startBot, storeUrlFor, tempStoreFile, type BotProcess } from '../support/bot.js';
-import { PartyClient } from '../party/harness.js';
+import { expectContinuedTimeline, PartyClient } from '../party/harness.js';
 import { guildIdOnShard, startFakeDiscord, type FakeDiscord, type FakeMessage } from '../support/fakeDiscord.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 
@@ -301,9 +301,7 @@ describe.runIf(redis)('a watch party across two bot processes, one shard each', 
       anchor_server_time_ms: play.anchor_server_time_ms,
     });
     hostPlayer.send({ type: 'pause' });
-    const paused = await viewerOnB.next('pause');
-    const expected = play.anchor_position + (paused.anchor_server_time_ms - play.anchor_server_time_ms) / 1000;
-    expect(Math.abs(paused.position - expected)).toBeLessThan(0.01);
+    expectContinuedTimeline(play, await viewerOnB.next('pause'));
     // B edits the Discord panel now.
     await expect
       .poll(() => discord.messages(channelId).find((m) => m.embeds[0]?.title === '🎬 Across')?.embeds[0]?.description, {

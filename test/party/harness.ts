@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
@@ -233,6 +234,15 @@ export async function refusedStatus(
     throw error;
   }
   throw new Error('the socket opened');
+}
+
+/**
+ * No jump across a takeover: a pause applied by the new owner stops where the timeline the old owner
+ * anchored (`before`, its last play) had got to by then, to the hundredth of a second.
+ */
+export function expectContinuedTimeline(before: Msg, paused: Msg): void {
+  const expected = before.anchor_position + (paused.anchor_server_time_ms - before.anchor_server_time_ms) / 1000;
+  expect(Math.abs(paused.position - expected)).toBeLessThan(0.01);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
