@@ -26,6 +26,8 @@ class FakeMedia implements MediaLike {
   private seekUntil: number | null = null;
   private pendingSeek = 0;
   seekCount = 0;
+  /** How much of the asked rate the element manages (a slow decoder is below 1). */
+  efficiency = 1;
   onSeeked: (() => void) | null = null;
 
   constructor(private readonly clock: FakeClock) {}
@@ -61,7 +63,7 @@ class FakeMedia implements MediaLike {
         this.position = this.pendingSeek;
         this.onSeeked?.();
       } else if (this.seekUntil === null && !this.paused && !this.stalled) {
-        this.position += (step / 1000) * this.playbackRate;
+        this.position += (step / 1000) * this.playbackRate * this.efficiency;
       }
     }
   }
@@ -145,68 +147,126 @@ describe('SyncController', () => {
     expect(controller.targetPosition()).toBeCloseTo(14, 3);
   });
 
-  it('does nothing inside the dead band: no rate change, no seek', () => {
+  it('does nothing inside the trim threshold: no rate change, no seek', () => {
     const { controller, media, playingFrom, runFor } = setup();
     controller.setTimeline(playingFrom(10));
     media.play();
-    media.position = 10.05; // 50 ms ahead
+    runFor(SYNC_TUNING.recoverWindowMs + 100);
+    media.position = controller.targetPosition()! + 0.02; // 20 ms ahead
     runFor(2000);
-    expect(media.seekCount).toBe(0);
+    expect(media.seekCount).toBe(1); // the one recovery seek at the start, none for the 20 ms
     expect(media.playbackRate).toBe(1);
   });
 
-  it('nudges the rate in proportion, capped, until under the settle threshold, then restores it', () => {
+  it('trims the rate in proportion, never beyond ±3 %, until inside ±15 ms, then plays at exactly 1.0', () => {
     const { controller, media, playingFrom, runFor, align } = setup();
     controller.setTimeline(playingFrom(10));
     media.play();
     runFor(SYNC_TUNING.recoverWindowMs + 100); // out of the post-change window
     align();
     const seeks = media.seekCount;
-    media.position += 0.5; // 500 ms ahead: nudge, not seek
+    media.position += 0.2; // 200 ms ahead: inside what the full trim closes in its budget, so no seek
+    expect(controller.tick()).toBe('trim');
+    expect(media.playbackRate).toBeCloseTo(1 - SYNC_TUNING.maxRateTrim, 5);
+    media.position -= 0.18; // 20 ms ahead: proportional, in steps
     controller.tick();
-    expect(media.playbackRate).toBeCloseTo(1 - SYNC_TUNING.maxRateNudge, 5);
-    media.position -= 0.4; // 100 ms ahead: proportional
-    controller.tick();
-    expect(media.playbackRate).toBeCloseTo(1 - 0.1 * SYNC_TUNING.rateGainPerSecond, 5);
-    const worst = runFor(6000, 1000);
+    expect(media.playbackRate).toBeCloseTo(1 - 0.02 * SYNC_TUNING.rateGainPerSecond, 5);
+    const rates: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      controller.tick();
+      rates.push(media.playbackRate);
+      media.advance(SYNC_TUNING.tickMs);
+    }
+    expect(Math.min(...rates)).toBeGreaterThanOrEqual(1 - SYNC_TUNING.maxRateTrim - 1e-9);
+    expect(Math.max(...rates)).toBeLessThanOrEqual(1 + SYNC_TUNING.maxRateTrim + 1e-9);
     expect(media.seekCount).toBe(seeks);
-    expect(worst).toBeLessThan(SYNC_TUNING.settleMs);
+    expect(Math.abs(media.currentTime - controller.targetPosition()!) * 1000).toBeLessThan(SYNC_TUNING.settleMs);
     expect(media.playbackRate).toBe(1);
   });
 
-  it('keeps nudging between the settle and dead-band thresholds once started (hysteresis)', () => {
+  it('keeps trimming between the settle and trim thresholds once started (hysteresis)', () => {
     const { controller, media, playingFrom, runFor, align } = setup();
     controller.setTimeline(playingFrom(10));
     media.play();
     runFor(SYNC_TUNING.recoverWindowMs + 100);
     align();
-    media.position += 0.09;
-    controller.tick();
+    media.position += 0.03;
+    expect(controller.tick()).toBe('trim');
     expect(media.playbackRate).toBeLessThan(1);
-    media.position -= 0.04; // 50 ms: inside the dead band, above settle
-    expect(controller.tick()).toBe('nudge');
-    media.position -= 0.03; // 20 ms
+    media.position -= 0.01; // 20 ms: under the trim threshold, above settle
+    expect(controller.tick()).toBe('trim');
+    media.position -= 0.01; // 10 ms
     expect(controller.tick()).toBe('hold');
     expect(media.playbackRate).toBe(1);
   });
 
-  it('seeks beyond the nudge range, aiming ahead by the measured seek cost, and lands in sync', () => {
+  it('does not wobble: a reading that jitters by ±10 ms around the timeline leaves the rate alone', () => {
+    const { controller, media, playingFrom, runFor, align, clock } = setup();
+    controller.setTimeline(playingFrom(10));
+    media.play();
+    runFor(SYNC_TUNING.recoverWindowMs + 100);
+    align();
+    let changes = 0;
+    let last = media.playbackRate;
+    for (let i = 0; i < 400; i++) {
+      // Put the element exactly on the timeline ± 10 ms of read noise, as a real element's currentTime jitters.
+      media.position = controller.targetPosition()! + Math.sin(i * 1.7 + clock.t) * 0.01;
+      controller.tick();
+      if (media.playbackRate !== last) changes += 1;
+      last = media.playbackRate;
+      media.advance(SYNC_TUNING.tickMs);
+    }
+    expect(changes).toBe(0);
+    expect(media.seekCount).toBe(1);
+  });
+
+  it('seeks only beyond what the full trim closes within its budget, aiming ahead by the measured seek cost', () => {
     const { controller, media, playingFrom, runFor } = setup();
     media.seekCostMs = 300;
     controller.setTimeline(playingFrom(10));
     media.play();
     runFor(SYNC_TUNING.minSeekIntervalMs + 500);
     const before = controller.snapshot;
-    // A first jump teaches it the real seek cost; the second lands within the dead band at once.
+    const reach = SYNC_TUNING.maxRateTrim * SYNC_TUNING.correctionBudgetMs;
+    media.position += (reach - 20) / 1000;
+    expect(controller.tick()).toBe('trim');
+    media.position = controller.targetPosition()!;
+    runFor(SYNC_TUNING.minSeekIntervalMs + 500);
+    // A first jump teaches it the real seek cost; the second lands within the settle band at once.
     media.position += 5;
     runFor(SYNC_TUNING.minSeekIntervalMs + 500);
-    media.position += 5;
+    media.position += (reach + 60) / 1000;
     expect(controller.tick()).toBe('seek');
     // Lands ahead, waits on the frame, and starts as the party arrives: in sync from the first frame.
     const worst = runFor(1500, 1500 - (media.seekCostMs + SYNC_TUNING.landingMarginMs + 100));
-    expect(worst).toBeLessThan(SYNC_TUNING.settleMs);
+    expect(worst).toBeLessThan(SYNC_TUNING.trimAboveMs);
     expect(controller.snapshot.seekCostMs).toBeGreaterThan(before.seekCostMs);
     expect(controller.snapshot.driftSeeks).toBe(2);
+  });
+
+  it('does not seek-loop on a decoder that cannot keep the pace: seeks grow rarer, up to one a minute', () => {
+    const { controller, media, playingFrom, runFor } = setup();
+    media.efficiency = 0.95; // plays 5 % slower than asked, whatever the rate: more than the trim can make up
+    controller.setTimeline(playingFrom(10));
+    media.play();
+    runFor(SYNC_TUNING.recoverWindowMs + 100);
+    const seekTimes: number[] = [];
+    let seeks = controller.snapshot.driftSeeks;
+    const rates = new Set<number>();
+    for (let t = 0; t < 300_000; t += SYNC_TUNING.tickMs) {
+      runFor(SYNC_TUNING.tickMs);
+      rates.add(media.playbackRate);
+      if (controller.snapshot.driftSeeks > seeks) {
+        seeks = controller.snapshot.driftSeeks;
+        seekTimes.push(t);
+      }
+    }
+    // A seek every ~12 s (the time to fall 240 ms behind) would be 25 in five minutes.
+    expect(seekTimes.length).toBeLessThanOrEqual(10);
+    const gaps = seekTimes.slice(1).map((t, i) => t - seekTimes[i]!);
+    expect(gaps.slice(-3).every((gap) => gap >= 55_000)).toBe(true);
+    expect(Math.min(...rates)).toBeGreaterThanOrEqual(1 - SYNC_TUNING.maxRateTrim - 1e-9);
+    expect(Math.max(...rates)).toBeLessThanOrEqual(1 + SYNC_TUNING.maxRateTrim + 1e-9);
   });
 
   it('never seeks more often than the minimum interval, however bad the drift', () => {
@@ -230,7 +290,7 @@ describe('SyncController', () => {
     runFor(4000);
     controller.setTimeline(playingFrom(100));
     const worst = runFor(1000, 500);
-    expect(worst).toBeLessThan(SYNC_TUNING.deadbandMs);
+    expect(worst).toBeLessThan(SYNC_TUNING.trimAboveMs);
     expect(controller.snapshot.driftSeeks).toBe(0);
   });
 
@@ -247,7 +307,7 @@ describe('SyncController', () => {
     expect(controller.targetPosition()! - media.currentTime).toBeGreaterThan(1.4);
     media.stalled = false;
     const worst = runFor(1500, 700);
-    expect(worst).toBeLessThan(SYNC_TUNING.deadbandMs);
+    expect(worst).toBeLessThan(SYNC_TUNING.trimAboveMs);
     expect(controller.snapshot.driftSeeks).toBe(0);
   });
 
@@ -263,7 +323,7 @@ describe('SyncController', () => {
     media.seekCostMs = 100;
     expect(controller.targetPosition()! - media.currentTime).toBeGreaterThan(1.5);
     const worst = runFor(1500, 700);
-    expect(worst).toBeLessThan(SYNC_TUNING.deadbandMs);
+    expect(worst).toBeLessThan(SYNC_TUNING.trimAboveMs);
     expect(controller.snapshot.driftSeeks).toBe(0);
   });
 

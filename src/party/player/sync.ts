@@ -4,21 +4,37 @@
 // DOM events to it. Thresholds live in SYNC_TUNING and nowhere else.
 
 export const SYNC_TUNING = {
-  /** Below this drift nothing is done: rate changes you cannot see still cost smoothness. */
-  deadbandMs: 80,
-  /** A rate nudge, once started, continues until the drift is under this (hysteresis). */
-  settleMs: 30,
-  /** Up to this drift the rate is nudged; beyond it a seek is cheaper than minutes of nudging. */
-  seekAboveMs: 2000,
-  /** Largest playbackRate change, as a fraction of the party rate (±10 % is barely audible). */
-  maxRateNudge: 0.1,
-  /** Rate change per second of drift: 100 ms of drift → 10 %, a ~1 s time constant. */
+  /**
+   * Steady state is a gentle playbackRate trim, never a seek: a trim starts once the drift is past
+   * trimAboveMs and ends (rate back to the party's) once it is inside settleMs. The gap between the
+   * two is the hysteresis that keeps the rate from flickering around one threshold.
+   */
+  trimAboveMs: 25,
+  settleMs: 15,
+  /** Largest trim, as a fraction of the party rate: ±3 % is below what people hear as a speed change. */
+  maxRateTrim: 0.03,
+  /** Trim per second of drift: 30 ms of drift → 3 %, so a trim closes its gap in about a second. */
   rateGainPerSecond: 1,
-  /** Correction seeks are spaced at least this far apart so a bad network cannot cause a seek storm. */
+  /** Trims move in steps of this much, so a noisy reading does not change the rate on every tick. */
+  rateStep: 0.0025,
+  /**
+   * A drift the full trim closes within this long is trimmed; only a larger one is worth a seek
+   * (maxRateTrim × correctionBudgetMs = 240 ms). A seek is a visible jump; a trim is not.
+   */
+  correctionBudgetMs: 8000,
+  /** Text the page shows as "In sync" up to this drift (the steady-state goal is well inside it). */
+  inSyncMs: 40,
+  /**
+   * Correction seeks are spaced at least this far apart so a bad network cannot cause a seek storm.
+   * A drift seek that is needed again soon after the last one means the element cannot keep the
+   * party's pace (a slow decoder): seeking again would only loop, so the spacing doubles each time,
+   * up to maxSeekIntervalMs, and comes back down after a quiet spell.
+   */
   minSeekIntervalMs: 3000,
+  maxSeekIntervalMs: 60_000,
   /**
    * Right after a stall, a load or a timeline change, drift beyond this is fixed by one seek (which
-   * lands precisely, see landingMarginMs) rather than by seconds of nudging.
+   * lands precisely, see landingMarginMs) rather than by seconds of trimming.
    */
   recoverSeekAboveMs: 150,
   /** How long after a stall or a timeline change the recovery threshold applies. */
@@ -124,7 +140,8 @@ export interface SyncStats {
   seeks: number;
   /** Seeks made to fix drift with no timeline change or stall to explain them (the steady-state ones). */
   driftSeeks: number;
-  nudging: boolean;
+  /** The rate is trimmed off the party's to close a small drift. */
+  trimming: boolean;
   seekCostMs: number;
   startLatencyMs: number;
   stalled: boolean;
@@ -143,7 +160,9 @@ export interface SyncControllerOptions {
 export class SyncController {
   private timeline: Timeline | null = null;
   private readonly tuning: SyncTuning;
-  private nudging = false;
+  private trimming = false;
+  private driftSeekSpacingMs: number;
+  private lastDriftSeekAt = Number.NEGATIVE_INFINITY;
   private lastSeekAt = Number.NEGATIVE_INFINITY;
   private seekStartedAt: number | null = null;
   private recoverUntil = Number.NEGATIVE_INFINITY;
@@ -157,11 +176,12 @@ export class SyncController {
 
   constructor(private readonly options: SyncControllerOptions) {
     this.tuning = { ...SYNC_TUNING, ...options.tuning };
+    this.driftSeekSpacingMs = this.tuning.minSeekIntervalMs;
     this.stats = {
       driftMs: null,
       seeks: 0,
       driftSeeks: 0,
-      nudging: false,
+      trimming: false,
       seekCostMs: this.tuning.initialSeekCostMs,
       startLatencyMs: this.tuning.initialStartLatencyMs,
       stalled: false,
@@ -169,7 +189,7 @@ export class SyncController {
   }
 
   get snapshot(): Readonly<SyncStats> {
-    return { ...this.stats, nudging: this.nudging };
+    return { ...this.stats, trimming: this.trimming };
   }
 
   get current(): Timeline | null {
@@ -210,7 +230,7 @@ export class SyncController {
     this.timeline = null;
     this.landing = null;
     this.stats.driftMs = null;
-    this.nudging = false;
+    this.trimming = false;
   }
 
   /** Call on the media element's `seeked`: measures what a seek costs, to aim ahead next time. */
@@ -222,13 +242,13 @@ export class SyncController {
       this.stats.seekCostMs = Math.round(this.stats.seekCostMs * 0.5 + cost * 0.5);
     } else if (cost > this.tuning.maxSeekCostMs) {
       // It waited for data (a part not loaded yet): the party moved on meanwhile, as in a stall, and
-      // one seek fixes what is left rather than seconds of nudging.
+      // one seek fixes what is left rather than seconds of trimming.
       this.wasStalled = true;
     }
   }
 
   /** One control step; returns what it did. */
-  tick(): 'idle' | 'wait' | 'hold' | 'nudge' | 'seek' | 'paused' | 'land' {
+  tick(): 'idle' | 'wait' | 'hold' | 'trim' | 'seek' | 'paused' | 'land' {
     const { media } = this.options;
     const t = this.timeline;
     const now = this.options.now();
@@ -239,7 +259,7 @@ export class SyncController {
 
     if (!t.playing) {
       this.landing = null;
-      this.nudging = false;
+      this.trimming = false;
       if (!media.paused) media.pause();
       if (media.playbackRate !== baseRate) media.playbackRate = baseRate;
       const driftMs = (media.currentTime - target) * 1000;
@@ -274,31 +294,50 @@ export class SyncController {
     this.stats.driftMs = driftMs;
     const size = Math.abs(driftMs);
     const recovering = now < this.recoverUntil;
-    const seekAbove = recovering ? this.tuning.recoverSeekAboveMs : this.tuning.seekAboveMs;
-    if (size > seekAbove && now - this.lastSeekAt >= this.tuning.minSeekIntervalMs) {
+    // Outside a recovery, a seek is only for a gap the full trim cannot close within its budget.
+    const seekAbove = recovering
+      ? this.tuning.recoverSeekAboveMs
+      : this.tuning.maxRateTrim * this.tuning.correctionBudgetMs;
+    const spacing = recovering ? this.tuning.minSeekIntervalMs : this.driftSeekSpacingMs;
+    if (size > seekAbove && now - this.lastSeekAt >= spacing) {
       // Aim where the party will be once the seek is done, plus a margin to wait out on the frame.
       const ahead = ((this.stats.seekCostMs + this.tuning.landingMarginMs) / 1000) * baseRate;
       const aim = t.duration !== null ? Math.min(target + ahead, t.duration) : target + ahead;
+      if (!recovering) this.spaceDriftSeeks(now);
       this.seek(aim, now, recovering ? this.recoverReason : 'drift');
       media.playbackRate = baseRate;
-      this.nudging = false;
+      this.trimming = false;
       this.landing = { startedAt: now, released: false };
       return 'seek';
     }
 
-    if (!this.nudging && size > this.tuning.deadbandMs) this.nudging = true;
-    else if (this.nudging && size < this.tuning.settleMs) this.nudging = false;
-    if (!this.nudging) {
+    if (!this.trimming && size > this.tuning.trimAboveMs) this.trimming = true;
+    else if (this.trimming && size < this.tuning.settleMs) this.trimming = false;
+    if (!this.trimming) {
       if (media.playbackRate !== baseRate) media.playbackRate = baseRate;
       return 'hold';
     }
-    const nudge = Math.max(
-      -this.tuning.maxRateNudge,
-      Math.min(this.tuning.maxRateNudge, (driftMs / 1000) * this.tuning.rateGainPerSecond),
-    );
+    const { maxRateTrim, rateStep } = this.tuning;
+    const wanted = Math.max(-maxRateTrim, Math.min(maxRateTrim, (driftMs / 1000) * this.tuning.rateGainPerSecond));
+    // At least one step, so a trim that started always moves the drift toward zero.
+    const trim = Math.sign(wanted) * Math.max(rateStep, Math.round(Math.abs(wanted) / rateStep) * rateStep);
     // Ahead (positive drift) → slower; behind → faster.
-    media.playbackRate = baseRate * (1 - nudge);
-    return 'nudge';
+    const rate = baseRate * (1 - trim);
+    if (Math.abs(media.playbackRate - rate) > 1e-9) media.playbackRate = rate;
+    return 'trim';
+  }
+
+  /**
+   * Called on each drift seek: one needed again soon (within a minute, or twice the current spacing)
+   * means the element does not keep the party's pace, so the next is spaced twice as far (a seek
+   * loop helps nobody). Quiet for longer, the spacing is back to the minimum.
+   */
+  private spaceDriftSeeks(now: number): void {
+    const soon = now - this.lastDriftSeekAt < Math.max(60_000, 2 * this.driftSeekSpacingMs);
+    this.driftSeekSpacingMs = soon
+      ? Math.min(this.tuning.maxSeekIntervalMs, this.driftSeekSpacingMs * 2)
+      : this.tuning.minSeekIntervalMs;
+    this.lastDriftSeekAt = now;
   }
 
   /**

@@ -291,7 +291,7 @@ function renderPlayback(): void {
     );
   else if (stats.stalled) ui.sync.textContent = TEXT.buffering;
   else if (drift !== null)
-    ui.sync.textContent = Math.abs(drift) <= SYNC_TUNING.deadbandMs ? TEXT.inSync(drift) : TEXT.syncing(drift);
+    ui.sync.textContent = Math.abs(drift) <= SYNC_TUNING.inSyncMs ? TEXT.inSync(drift) : TEXT.syncing(drift);
 }
 
 function setConnection(state: 'connecting' | 'connected' | 'reconnecting' | 'ended', text: string): void {
