@@ -27,6 +27,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('play'), position: position.optional(), ...envelope }),
   z.strictObject({ type: z.literal('pause'), position: position.optional(), ...envelope }),
   z.strictObject({ type: z.literal('seek'), position, ...envelope }),
+  /** A live clip: play from the live point (a few segments behind the live edge). */
+  z.strictObject({ type: z.literal('go-live'), ...envelope }),
   /** Without clip_id: the next clip in the queue. */
   z.strictObject({ type: z.literal('skip'), clip_id: z.string().min(1).max(64).optional(), ...envelope }),
   z.strictObject({ type: z.literal('sync-request'), ...envelope }),
@@ -55,7 +57,7 @@ export type ClientMessageType = ClientMessage['type'];
 
 /** The commands that go through PartyRoom.applyCommand (everything but ping). */
 export type PartyCommand = Exclude<ClientMessage, { type: 'ping' }>;
-export const CONTROL_TYPES = ['play', 'pause', 'seek', 'skip', 'set-rate', 'clip-duration'] as const;
+export const CONTROL_TYPES = ['play', 'pause', 'seek', 'go-live', 'skip', 'set-rate', 'clip-duration'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Server → client
@@ -85,6 +87,15 @@ export const clipSchema = z.object({
   thumbnail_url: z.string().nullable(),
   added_by: z.string(),
   added_at: z.string(),
+  /**
+   * A live stream: positions are seconds of content after `epoch` on the playlist's shared clock
+   * (`pdt`: #EXT-X-PROGRAM-DATE-TIME in unix seconds; `sequence`: media sequence × target duration),
+   * not a player's currentTime. Null for a recording.
+   */
+  live: z
+    .object({ clock: z.enum(['pdt', 'sequence']), epoch: z.number(), target_duration: z.number() })
+    .nullable()
+    .default(null),
 });
 export type ClipInfo = z.infer<typeof clipSchema>;
 
@@ -116,6 +127,14 @@ const playbackFields = {
    */
   hold: z.boolean().default(false),
   waiting_for: z.array(z.object({ user_id: z.string(), display_name: z.string() })).default([]),
+  /**
+   * A live clip's window at server_time_ms, in positions; it slides on at 1 s/s. `start`: the
+   * earliest position a player can still load; `live_point`: where the party plays when live;
+   * `edge`: the newest content. Null for a recording.
+   */
+  live: z.object({ start: z.number(), live_point: z.number(), edge: z.number() }).nullable().default(null),
+  /** Why the server moved the timeline by itself: `live-window`, a stop the live window left behind. */
+  reason: z.enum(['live-window']).nullable().default(null),
 };
 
 const stamp = {

@@ -3,6 +3,7 @@
 // the queue, the participants with their roles, the capacity check, and the wait-for-everyone hold.
 // Every change returns the messages to send; the service does the sending, the persisting and the
 // timers (it calls tick() at nextDeadline()).
+import type { LiveClock } from './hls.js';
 import type { ClipSource, MediaType } from './media.js';
 import { sourceToString } from './media.js';
 import type {
@@ -32,6 +33,13 @@ export const MAX_HOLD_MS = 8_000;
 export const HOLD_RESET_MS = 60_000;
 const MIN_HOLD_MS = 1_000;
 
+/**
+ * A live party plays this many segments behind the live edge: every player has them loaded or on
+ * the way, so a start there does not stall (hls.js's own default distance).
+ */
+export const LIVE_BEHIND_SEGMENTS = 3;
+const LIVE_FLOOR_MARGIN_S = 1;
+
 export interface Clip {
   id: string;
   title: string;
@@ -41,6 +49,21 @@ export interface Clip {
   thumbnailUrl: string | null;
   addedBy: string;
   addedAt: number;
+  /** Set for a live stream: its positions are content time, not a player's currentTime. */
+  live?: LiveClip;
+}
+
+/**
+ * A live clip's positions are seconds of content after `epoch` on the playlist's shared clock (see
+ * hls.ts), so every player, whenever it loaded the playlist, puts the same content at a position.
+ * The window is where the playlist stood when last read, in positions at server time `at`; it slides
+ * on at one second per second until the next read.
+ */
+export interface LiveClip {
+  clock: LiveClock;
+  epoch: number;
+  targetDuration: number;
+  window: { start: number; end: number; at: number };
 }
 
 export interface Member {
@@ -75,6 +98,8 @@ export interface Timeline {
   anchorTime: number;
   rate: number;
   playing: boolean;
+  /** The current clip has not played yet (a live one then starts at the live point, wherever it was paused). */
+  unstarted?: boolean;
 }
 
 /** The durable state of a party: what store.parties keeps and a restart brings back. */
@@ -126,7 +151,15 @@ export interface RoomEvent {
 
 export type RoomResult = { ok: true; events: RoomEvent[]; changed: boolean } | { ok: false; error: RoomError };
 
-const CONTROL = new Set<PartyCommand['type']>(['play', 'pause', 'seek', 'skip', 'set-rate', 'clip-duration']);
+const CONTROL = new Set<PartyCommand['type']>([
+  'play',
+  'pause',
+  'seek',
+  'go-live',
+  'skip',
+  'set-rate',
+  'clip-duration',
+]);
 
 const unchanged = (): RoomResult => ({ ok: true, changed: false, events: [] });
 
@@ -150,6 +183,9 @@ export function clipInfo(clip: Clip): ClipInfo {
     thumbnail_url: clip.thumbnailUrl,
     added_by: clip.addedBy,
     added_at: iso(clip.addedAt),
+    live: clip.live
+      ? { clock: clip.live.clock, epoch: clip.live.epoch, target_duration: clip.live.targetDuration }
+      : null,
   };
 }
 
@@ -279,6 +315,41 @@ export class PartyRoom {
     return this.clamp(raw);
   }
 
+  /**
+   * The current clip's live window now, in positions; null for a recording. `floor` is the earliest
+   * position a player that has nothing buffered can still load (a second past the window's start),
+   * `livePoint` where a live party plays.
+   */
+  liveWindow(now: number): { start: number; end: number; floor: number; livePoint: number } | null {
+    const live = this.currentClip()?.live;
+    if (!live) return null;
+    const slid = (now - live.window.at) / 1000;
+    const start = live.window.start + slid;
+    const end = live.window.end + slid;
+    const floor = Math.min(start + LIVE_FLOOR_MARGIN_S, end);
+    return { start, end, floor, livePoint: Math.max(floor, end - LIVE_BEHIND_SEGMENTS * live.targetDuration) };
+  }
+
+  /** A position moved into what a live window can play (unchanged for a recording). */
+  private withinWindow(position: number, now: number): number {
+    const window = this.liveWindow(now);
+    return window ? Math.min(window.livePoint, Math.max(window.floor, position)) : position;
+  }
+
+  /**
+   * A new read of the current live clip's playlist (content seconds on its clock). Silent unless the
+   * stream moved against the slide the room assumed (a stall or a restart of the stream) by more
+   * than a segment: then players get the corrected window in a `sync`.
+   */
+  updateLiveWindow(clipId: string, window: { start: number; end: number }, now: number): RoomResult {
+    const clip = this.clip(clipId);
+    if (!clip?.live) return unchanged();
+    const before = clip === this.currentClip() ? this.liveWindow(now) : null;
+    clip.live.window = { start: window.start - clip.live.epoch, end: window.end - clip.live.epoch, at: now };
+    const moved = before !== null && Math.abs(before.end - clip.live.window.end) > clip.live.targetDuration;
+    return moved ? this.changed(now, null, 'sync') : { ok: true, changed: true, events: [] };
+  }
+
   private clamp(position: number): number {
     const duration = this.currentClip()?.duration ?? null;
     const floor = Math.max(0, position);
@@ -288,6 +359,7 @@ export class PartyRoom {
   playback(now: number, actorUserId: string | null = null): PlaybackFields {
     const { timeline } = this.state;
     const clip = this.currentClip();
+    const window = this.liveWindow(now);
     return {
       party_id: this.state.id,
       clip_id: clip?.id ?? null,
@@ -307,6 +379,10 @@ export class PartyRoom {
         user_id: userId,
         display_name: this.member(userId)?.displayName ?? userId,
       })),
+      live: window
+        ? { start: round3(window.floor), live_point: round3(window.livePoint), edge: round3(window.end) }
+        : null,
+      reason: null,
     };
   }
 
@@ -417,24 +493,43 @@ export class PartyRoom {
           if (command.position === undefined) {
             return { ok: true, changed: false, events: [{ to: 'actor', message: this.syncMessage(now) }] };
           }
-          this.reanchor(now, command.position);
+          this.reanchor(now, this.withinWindow(command.position, now));
           return this.changed(now, actorUserId, 'seek');
         }
-        this.reanchor(now, command.position ?? this.position(now));
+        {
+          // A live clip starts at the live point the first time, and after a pause the window has
+          // left behind; it resumes from a pause the window still holds.
+          const window = this.liveWindow(now);
+          const resumeAt = command.position ?? this.position(now);
+          const toLive = window && (timeline.unstarted === true || (!timeline.playing && resumeAt < window.floor));
+          this.reanchor(now, window && toLive ? window.livePoint : this.withinWindow(resumeAt, now));
+        }
         timeline.playing = true;
+        delete timeline.unstarted;
         this.state.startedAt ??= now;
         return this.changed(now, actorUserId, this.startHold(now) ? 'pause' : 'play');
       case 'pause':
         // A host's pause ends a hold: the room stays paused until someone presses play.
-        this.reanchor(now, command.position ?? this.position(now));
+        this.reanchor(now, this.withinWindow(command.position ?? this.position(now), now));
         timeline.playing = false;
         this.endHold(now);
         return this.changed(now, actorUserId, 'pause');
       case 'seek':
-        // During a hold the room keeps waiting, at the new position.
-        this.reanchor(now, command.position);
+        // During a hold the room keeps waiting, at the new position. A live clip seeks within its window.
+        this.reanchor(now, this.withinWindow(command.position, now));
         return this.changed(now, actorUserId, 'seek');
+      case 'go-live': {
+        const window = this.liveWindow(now);
+        if (!window) return fail(409, 'NOT_LIVE', 'the current clip is not a live stream');
+        this.reanchor(now, window.livePoint);
+        if (this.state.hold) return this.changed(now, actorUserId, 'seek');
+        timeline.playing = true;
+        delete timeline.unstarted;
+        this.state.startedAt ??= now;
+        return this.changed(now, actorUserId, this.startHold(now) ? 'pause' : 'play');
+      }
       case 'set-rate':
+        if (this.currentClip()?.live) return fail(409, 'LIVE_RATE', 'a live stream plays at its own pace');
         this.reanchor(now, this.position(now));
         timeline.rate = command.playback_rate;
         return this.changed(now, actorUserId, 'sync');
@@ -450,9 +545,10 @@ export class PartyRoom {
         // A new clip ends the old hold; whoever is still buffering is waited for on the new one.
         this.endHold(now);
         timeline.clipIndex = index;
-        timeline.anchorPosition = 0;
+        timeline.anchorPosition = this.liveWindow(now)?.livePoint ?? 0;
         timeline.anchorTime = now;
         timeline.playing = true;
+        delete timeline.unstarted;
         this.state.startedAt ??= now;
         this.startHold(now);
         return this.changed(now, actorUserId, 'skip');
@@ -464,9 +560,10 @@ export class PartyRoom {
     now: number,
     actorUserId: string | null,
     type: 'sync' | 'play' | 'pause' | 'seek' | 'skip',
+    reason: PlaybackFields['reason'] = null,
   ): RoomResult {
     this.state.seq++;
-    const fields = this.playback(now, actorUserId);
+    const fields = { ...this.playback(now, actorUserId), reason };
     const message: ServerMessage =
       type === 'skip' ? { type, ...fields, clip: this.currentClipInfo() } : { type, ...fields };
     return { ok: true, changed: true, events: [{ to: 'all', message }] };
@@ -560,11 +657,13 @@ export class PartyRoom {
     const events: RoomEvent[] = [];
     const { timeline } = this.state;
     if (timeline.clipIndex < 0) {
-      // The first clip becomes current, paused at 0: the host decides when everyone starts.
+      // The first clip becomes current, paused at its start (a live one: at the live point): the host
+      // decides when everyone starts.
       timeline.clipIndex = 0;
-      timeline.anchorPosition = 0;
+      timeline.anchorPosition = this.liveWindow(now)?.livePoint ?? 0;
       timeline.anchorTime = now;
       timeline.playing = false;
+      timeline.unstarted = true;
       this.state.seq++;
       events.push({ to: 'all', message: { type: 'skip', ...this.playback(now, actorUserId), clip: clipInfo(clip) } });
     }
@@ -599,15 +698,44 @@ export class PartyRoom {
     return { ok: true, changed: true, events: [{ to: 'all', message }] };
   }
 
-  /** When tick() next has something to do (the cap of a wait-for-everyone hold); null when nothing is due. */
+  /**
+   * When tick() next has something to do (the cap of a wait-for-everyone hold, a stopped live clip
+   * leaving its window); null when nothing is due.
+   */
   nextDeadline(): number | null {
     const hold = this.state.hold;
-    if (!hold) return null;
-    return hold.waiting.reduce((due, { until }) => Math.min(due, until), hold.since + MAX_HOLD_MS);
+    const holdDue = hold
+      ? hold.waiting.reduce((due, { until }) => Math.min(due, until), hold.since + MAX_HOLD_MS)
+      : null;
+    const liveDue = this.liveExpiry();
+    if (holdDue === null || liveDue === null) return holdDue ?? liveDue;
+    return Math.min(holdDue, liveDue);
   }
 
-  /** Applies what is due at `now`: a hold that reached its cap lets the room play on. */
+  /** When a stopped live clip's position leaves what its window can play; null when none is stopped. */
+  private liveExpiry(): number | null {
+    const live = this.currentClip()?.live;
+    const { timeline } = this.state;
+    if (!live || timeline.playing) return null;
+    // The window's floor moves on at 1 s/s from its last read; it reaches the stopped position then.
+    return live.window.at + (timeline.anchorPosition - live.window.start - LIVE_FLOOR_MARGIN_S) * 1000;
+  }
+
+  /**
+   * Applies what is due at `now`: a stopped live clip whose position the window has left goes back to
+   * the live point (playing, unless it never started), and a hold that reached its cap lets the room
+   * play on.
+   */
   tick(now: number): RoomResult {
+    const expiry = this.liveExpiry();
+    if (expiry !== null && expiry <= now) {
+      const { timeline } = this.state;
+      this.reanchor(now, this.liveWindow(now)!.livePoint);
+      if (timeline.unstarted) return this.changed(now, null, 'sync');
+      this.endHold(now);
+      timeline.playing = true;
+      return this.changed(now, null, 'play', 'live-window');
+    }
     const hold = this.state.hold;
     if (!hold) return unchanged();
     const due = hold.waiting.filter(({ until }) => until <= now);

@@ -438,3 +438,117 @@ describe('PartyRoom wait for everyone', () => {
     expect(sent(copy.tick(AT + MAX_HOLD_MS + 500))).toMatchObject([{ type: 'play', is_playing: true, position: 10 }]);
   });
 });
+
+describe('PartyRoom live clips', () => {
+  // A live playlist read at T0: 6 segments of 2 s, PDT clock. The epoch is the window's start then,
+  // so the window is positions 0…12 at T0 and slides on at 1 s/s.
+  const EPOCH = 1_790_000_000;
+  function liveClip(id = 'live'): Clip {
+    return {
+      ...clip(id),
+      source: { kind: 'parti-live', userId: 567503 },
+      mediaType: 'hls',
+      live: { clock: 'pdt', epoch: EPOCH, targetDuration: 2, window: { start: 0, end: 12, at: T0 } },
+    };
+  }
+  function sent(result: RoomResult) {
+    const done = ok(result);
+    for (const event of done.events) expect(serverMessageSchema.parse(event.message)).toEqual(event.message);
+    return done.events.map((event) => event.message as Record<string, any>);
+  }
+
+  it("starts at the live point (3 segments behind the edge) on the host's first play, whenever it comes", () => {
+    const r = room({ clips: [liveClip()] });
+    expect(r.playback(T0)).toMatchObject({
+      position: 6,
+      is_playing: false,
+      live: { start: 1, live_point: 6, edge: 12 },
+    });
+    // Thirty seconds later the window has slid on; the first play still starts at the live point.
+    const [play] = sent(r.applyCommand('host', { type: 'play' }, T0 + 30_000));
+    expect(play).toMatchObject({ type: 'play', position: 36, live: { start: 31, live_point: 36, edge: 42 } });
+    expect(r.position(T0 + 40_000)).toBeCloseTo(46);
+    expect(r.detail(T0).queue[0]!.live).toEqual({ clock: 'pdt', epoch: EPOCH, target_duration: 2 });
+  });
+
+  it('resumes from a pause the window still holds; past it, jumps back to live by itself and says why', () => {
+    const r = room({ clips: [liveClip()] });
+    ok(r.applyCommand('host', { type: 'play' }, T0));
+    sent(r.applyCommand('host', { type: 'pause' }, T0 + 1000)); // paused at 7; the floor (start + 1 s) is at 2
+    expect(r.nextDeadline()).toBe(T0 + 6000); // the floor reaches 7 five seconds later
+    expect(sent(r.applyCommand('host', { type: 'play' }, T0 + 3000))[0]).toMatchObject({ position: 7 });
+    sent(r.applyCommand('host', { type: 'pause' }, T0 + 4000)); // at 8
+    expect(r.tick(T0 + 6000)).toEqual({ ok: true, changed: false, events: [] });
+    const deadline = r.nextDeadline()!;
+    expect(deadline).toBe(T0 + 7000);
+    const [back] = sent(r.tick(deadline));
+    expect(back).toMatchObject({
+      type: 'play',
+      is_playing: true,
+      position: 13,
+      actor_user_id: null,
+      reason: 'live-window',
+    });
+    expect(r.nextDeadline()).toBeNull();
+  });
+
+  it('a play after the window left a pause behind goes live even before the timer ran', () => {
+    const r = room({ clips: [liveClip()] });
+    ok(r.applyCommand('host', { type: 'play' }, T0));
+    ok(r.applyCommand('host', { type: 'pause' }, T0));
+    expect(sent(r.applyCommand('host', { type: 'play' }, T0 + 20_000))[0]).toMatchObject({ position: 26 });
+  });
+
+  it('seeks within the window, and go-live returns to the live point', () => {
+    const r = room({ clips: [liveClip()] });
+    ok(r.applyCommand('host', { type: 'play' }, T0));
+    expect(sent(r.applyCommand('host', { type: 'seek', position: 3 }, T0))[0]).toMatchObject({ position: 3 });
+    expect(sent(r.applyCommand('host', { type: 'seek', position: 0 }, T0))[0]).toMatchObject({ position: 1 });
+    expect(sent(r.applyCommand('host', { type: 'seek', position: 11 }, T0))[0]).toMatchObject({ position: 6 });
+    ok(r.applyCommand('host', { type: 'pause', position: 2 }, T0));
+    const [live] = sent(r.applyCommand('host', { type: 'go-live' }, T0 + 500));
+    expect(live).toMatchObject({ type: 'play', position: 6.5, is_playing: true });
+  });
+
+  it('refuses go-live on a recording, a rate change on a live stream, and both from a viewer', () => {
+    const vod = room();
+    expect(vod.applyCommand('host', { type: 'go-live' }, T0)).toMatchObject({ ok: false, error: { code: 'NOT_LIVE' } });
+    const r = room({ clips: [liveClip()] });
+    r.join({ id: 'vera', name: 'Vera', avatar: null, guest: false }, T0, nextId);
+    expect(r.applyCommand('host', { type: 'set-rate', playback_rate: 1.5 }, T0)).toMatchObject({
+      ok: false,
+      error: { code: 'LIVE_RATE' },
+    });
+    expect(r.applyCommand('vera', { type: 'go-live' }, T0)).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_ALLOWED' },
+    });
+  });
+
+  it('a live clip waiting for its first play follows the live point, and never starts by itself', () => {
+    const r = room({ clips: [liveClip()] });
+    expect(r.nextDeadline()).toBe(T0 + 5000);
+    const [sync] = sent(r.tick(T0 + 5000));
+    expect(sync).toMatchObject({ type: 'sync', is_playing: false, position: 11, reason: null });
+  });
+
+  it('a new read of the playlist moves the window silently, and tells players only when the stream jumped', () => {
+    const r = room({ clips: [liveClip()] });
+    ok(r.applyCommand('host', { type: 'play' }, T0));
+    // Read 10 s later, where the slide put it: nothing to say.
+    expect(r.updateLiveWindow('live', { start: EPOCH + 10, end: EPOCH + 22 }, T0 + 10_000)).toEqual({
+      ok: true,
+      changed: true,
+      events: [],
+    });
+    // The stream stalled for 5 s: the edge is behind the slide by more than a segment.
+    const [sync] = sent(r.updateLiveWindow('live', { start: EPOCH + 15, end: EPOCH + 27 }, T0 + 20_000));
+    expect(sync).toMatchObject({ type: 'sync', live: { edge: 27, live_point: 21 } });
+  });
+
+  it('skips to a live clip at its live point, playing', () => {
+    const r = room({ clips: [clip('a', 600), liveClip()] });
+    const [skip] = sent(r.applyCommand('host', { type: 'skip' }, T0 + 4000));
+    expect(skip).toMatchObject({ type: 'skip', is_playing: true, position: 10, live: { live_point: 10 } });
+  });
+});
