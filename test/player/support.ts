@@ -2,7 +2,7 @@
 // static media server with CORS (hls.js fetches cross-origin like it would from Parti's CDN), a TCP
 // proxy that adds delay and jitter, the party server with the player routes on loopback, and
 // Debian's Chromium driven by playwright-core. Everything listens on 127.0.0.1 only.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -71,21 +71,160 @@ export async function makeMedia(
   return `${name}.mp4`;
 }
 
+/**
+ * A frame counter a page can read back from the picture: the frame number in binary, one 20×20
+ * block per bit along the top (white = 1), 16 bits. Drawn with drawbox, which costs nothing, where
+ * a per-pixel filter would hold a real-time encoder back.
+ */
+export const FRAME_CODE_BITS = 16;
+const FRAME_CODE = [
+  'drawbox=x=0:y=0:w=320:h=20:color=black:t=fill',
+  ...Array.from(
+    { length: FRAME_CODE_BITS },
+    (_, bit) => `drawbox=x=${bit * 20}:y=0:w=20:h=20:color=white:t=fill:enable='mod(floor(n/${2 ** bit}),2)'`,
+  ),
+].join(',');
+export const LIVE_FPS = 30;
+
+export interface LiveStream {
+  /** The media playlist's path under the media server's root. */
+  path: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A live HLS stream made by ffmpeg in real time (-re): 2 s segments, a sliding window of 6, each
+ * segment dated with #EXT-X-PROGRAM-DATE-TIME, and the frame code burned into every frame. Resolves
+ * once the playlist lists `minSegments` segments.
+ */
+export async function startLiveStream(
+  dir: string,
+  name: string,
+  options: { minSegments?: number } = {},
+): Promise<LiveStream> {
+  const out = join(dir, name);
+  await run('mkdir', ['-p', out]);
+  const video = `testsrc2=size=320x240:rate=${LIVE_FPS},${FRAME_CODE}`;
+  const ffmpeg = spawn(
+    'ffmpeg',
+    [
+      ...['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', video],
+      ...['-f', 'lavfi', '-i', 'sine=frequency=440'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline'],
+      ...['-pix_fmt', 'yuv420p', '-g', String(2 * LIVE_FPS), '-keyint_min', String(2 * LIVE_FPS)],
+      ...['-sc_threshold', '0', '-c:a', 'aac', '-f', 'hls', '-hls_time', '2', '-hls_list_size', '6'],
+      ...['-hls_flags', 'delete_segments+program_date_time', join(out, 'index.m3u8')],
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  ffmpeg.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const playlist = join(out, 'index.m3u8');
+  const minSegments = options.minSegments ?? 3;
+  await waitFor(
+    `ffmpeg's live playlist with ${minSegments} segments`,
+    async () => {
+      if (ffmpeg.exitCode !== null) throw new Error(`ffmpeg exited: ${stderr}`);
+      const text = await import('node:fs/promises').then((fs) => fs.readFile(playlist, 'utf8')).catch(() => '');
+      return (text.match(/#EXTINF/g) ?? []).length >= minSegments;
+    },
+    30_000,
+  );
+  return {
+    path: `${name}/index.m3u8`,
+    async stop() {
+      if (ffmpeg.exitCode !== null) return;
+      const exited = new Promise((resolve) => ffmpeg.once('exit', resolve));
+      ffmpeg.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export interface ShownFrames {
+  /** Content seconds (frame number / fps) minus the wall-clock second each frame was shown, one per frame read. */
+  offsets: number[];
+  /** Frames whose code could not be read (a frame mid-transition, or nothing shown). */
+  unreadable: number;
+}
+
+/**
+ * Reads the frame code of the next `frames` frames the page shows, from its pixels (a canvas draw
+ * of the video in requestVideoFrameCallback), with the wall-clock time each is shown. Its content
+ * minus that time is the same on two pages exactly when they show the same content at the same
+ * moment, so the spread of that number across pages is how far apart they are.
+ */
+export async function readShownFrames(page: Page, frames: number): Promise<ShownFrames> {
+  return page.evaluate(
+    ({ frames, bits, fps }) =>
+      new Promise<{ offsets: number[]; unreadable: number }>((resolve) => {
+        // Runs in the page (the test program has no DOM types, hence the untyped globals).
+        const doc = (globalThis as any).document;
+        const video = doc.querySelector('video');
+        const canvas = doc.createElement('canvas');
+        canvas.width = bits * 20;
+        canvas.height = 20;
+        const context = canvas.getContext('2d', { willReadFrequently: true });
+        const offsets: number[] = [];
+        let unreadable = 0;
+        const started = performance.now();
+        const onFrame = (_now: number, metadata: { expectedDisplayTime: number }) => {
+          context.drawImage(video, 0, 0, bits * 20, 20, 0, 0, bits * 20, 20);
+          const pixels = context.getImageData(0, 0, bits * 20, 20).data as Uint8ClampedArray;
+          let n = 0;
+          let clear = true;
+          for (let bit = 0; bit < bits; bit++) {
+            const luma = pixels[(10 * bits * 20 + bit * 20 + 10) * 4]!;
+            if (luma > 80 && luma < 176) clear = false;
+            if (luma >= 128) n += 2 ** bit;
+          }
+          if (clear) offsets.push(n / fps - (performance.timeOrigin + metadata.expectedDisplayTime) / 1000);
+          else unreadable += 1;
+          if (offsets.length + unreadable < frames && performance.now() - started < 5000) {
+            video.requestVideoFrameCallback(onFrame);
+          } else resolve({ offsets, unreadable });
+        };
+        video.requestVideoFrameCallback(onFrame);
+      }),
+    { frames, bits: FRAME_CODE_BITS, fps: LIVE_FPS },
+  );
+}
+
 const MIME: Record<string, string> = {
   '.m3u8': 'application/vnd.apple.mpegurl',
   '.ts': 'video/mp2t',
   '.mp4': 'video/mp4',
 };
 
-/** A static file server for media with CORS and byte ranges, like a CDN. */
-export async function startMediaServer(dir: string): Promise<{ url: string; close(): Promise<void> }> {
+export interface MediaServer {
+  url: string;
+  /** Every request so far: path and query as sent, and the answer's status. */
+  requests: Array<{ url: string; status: number; at: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A static file server for media with CORS and byte ranges, like a CDN. With `playlistToken`, a
+ * playlist (.m3u8) is served only to a request whose `token` query the function accepts, as a
+ * signed CDN URL that expires would be.
+ */
+export async function startMediaServer(
+  dir: string,
+  options: { playlistToken?: (token: string | null) => boolean } = {},
+): Promise<MediaServer> {
   const root = path.resolve(dir);
+  const requests: MediaServer['requests'] = [];
   const server = createServer((req, res) => {
     void (async () => {
       res.setHeader('access-control-allow-origin', '*');
       res.setHeader('access-control-allow-headers', 'range');
+      res.on('finish', () => requests.push({ url: req.url ?? '/', status: res.statusCode, at: Date.now() }));
       if (req.method === 'OPTIONS') return res.writeHead(204).end();
-      const file = path.resolve(root, decodeURIComponent((req.url ?? '/').split('?')[0]!.slice(1)));
+      const [rawPath = '/', query = ''] = (req.url ?? '/').split('?');
+      if (options.playlistToken && rawPath.endsWith('.m3u8')) {
+        if (!options.playlistToken(new URLSearchParams(query).get('token'))) return res.writeHead(403).end();
+      }
+      const file = path.resolve(root, decodeURIComponent(rawPath.slice(1)));
       const info = file.startsWith(root + path.sep) ? await stat(file).catch(() => null) : null;
       if (!info?.isFile()) return res.writeHead(404).end();
       const headers: Record<string, string | number> = {
@@ -108,7 +247,7 @@ export async function startMediaServer(dir: string): Promise<{ url: string; clos
     })();
   });
   const url = await listen(server);
-  return { url, close: () => closeServer(server) };
+  return { url, requests, close: () => closeServer(server) };
 }
 
 async function listen(server: Server): Promise<string> {

@@ -76,10 +76,14 @@ const PAGE = `<!doctype html>
 <body>
 <header>
   <h1 id="title">Watch party</h1>
-  <span id="conn-status" class="pill" data-state="connecting" role="status">Connecting…</span>
-  <span id="sync-status" class="pill" aria-live="polite">Waiting…</span>
+  <span id="people" class="pill" hidden></span>
+  <span id="conn-status" class="pill" data-state="connecting" role="status" hidden>Connecting…</span>
+  <span id="sync-status" class="pill" aria-live="polite" hidden></span>
+  <button id="copy-invite" type="button" hidden>Copy invite link</button>
 </header>
+<p id="loading" class="center-note" role="status">Opening the party…</p>
 <div id="gate" hidden>
+  <p id="gate-about" class="muted" hidden></p>
   <p id="gate-text"></p>
   <form id="guest-form" hidden>
     <input id="guest-name" type="text" maxlength="64" required placeholder="Your display name" aria-label="Your display name" autocomplete="nickname">
@@ -88,19 +92,26 @@ const PAGE = `<!doctype html>
 </div>
 <main id="app" hidden>
   <section id="stage">
-    <div class="video-wrap">
+    <div id="video-wrap" class="video-wrap">
       <video id="video" playsinline preload="auto"></video>
       <div id="join-overlay" hidden><button id="join-playback" type="button">Join playback</button></div>
+    </div>
+    <div class="controls media-controls">
+      <button id="mute" type="button" aria-label="Mute" aria-pressed="false" aria-keyshortcuts="M" title="Mute (M)"><svg class="icon icon-sound" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 9v6h4l5 5V4L7 9H3z"/><path d="M14 7.5v9a4.5 4.5 0 0 0 0-9z"/></svg><svg class="icon icon-muted" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 9v6h4l5 5V4L7 9H3z"/><path class="stroke" d="M15.5 9.5l5 5m0-5l-5 5"/></svg></button>
+      <input id="volume" type="range" min="0" max="1" step="0.05" value="1" aria-label="Volume">
+      <span class="spacer"></span>
+      <button id="fullscreen" type="button" aria-label="Full screen" aria-pressed="false" aria-keyshortcuts="F" title="Full screen (F)"><svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path class="stroke" d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5"/></svg></button>
     </div>
     <div id="unmute-banner" hidden><span>Playing muted: your browser blocked sound.</span><button id="unmute" type="button">Unmute</button></div>
     <div id="notice" role="alert" hidden></div>
     <p id="now-playing"></p>
     <div id="controls" class="controls" hidden>
       <input id="seek" type="range" min="0" max="0" step="0.1" value="0" aria-label="Seek">
-      <button id="back10" type="button" aria-label="Back 10 seconds">−10 s</button>
-      <button id="play-toggle" class="primary" type="button">Play</button>
-      <button id="fwd10" type="button" aria-label="Forward 10 seconds">+10 s</button>
-      <button id="skip" type="button">Skip</button>
+      <button id="back10" type="button" aria-label="Back 10 seconds" aria-keyshortcuts="ArrowLeft" title="Back 10 s (←)">−10 s</button>
+      <button id="play-toggle" class="primary" type="button" aria-keyshortcuts="Space" title="Play or pause (Space)">Play</button>
+      <button id="fwd10" type="button" aria-label="Forward 10 seconds" aria-keyshortcuts="ArrowRight" title="Forward 10 s (→)">+10 s</button>
+      <button id="skip" type="button" aria-label="Skip to the next clip">Skip</button>
+      <button id="go-live" type="button" hidden>Go live</button>
       <span id="time">0:00 / –:––</span>
     </div>
     <form id="add-clip" hidden>
@@ -112,8 +123,8 @@ const PAGE = `<!doctype html>
     </div>
   </section>
   <aside>
-    <section><h2>Queue</h2><ol id="queue"></ol></section>
-    <section><h2>People</h2><ul id="participants"></ul></section>
+    <section aria-labelledby="queue-heading"><h2 id="queue-heading">Queue</h2><ol id="queue"></ol></section>
+    <section aria-labelledby="people-heading"><h2 id="people-heading">People</h2><ul id="participants"></ul></section>
   </aside>
 </main>
 </body>

@@ -2,7 +2,8 @@
 // a party from its link, keeps the video on the party's timeline through the sync engine, shows the
 // queue and participants, and gives hosts controls. Everything a user typed is set with textContent.
 import type HlsType from 'hls.js';
-import { BufferingReporter, ClockSync, SYNC_TUNING, SyncController, type Timeline } from '../sync.js';
+import type { LevelDetails } from 'hls.js';
+import { BufferingReporter, ClockSync, SYNC_TUNING, SyncController, type MediaLike, type Timeline } from '../sync.js';
 
 type Role = 'host' | 'co-host' | 'viewer';
 interface Participant {
@@ -10,11 +11,18 @@ interface Participant {
   display_name: string;
   role: Role;
 }
+/** A live clip's shared content clock (see src/party/hls.ts); positions are content seconds after `epoch`. */
+interface LiveClock {
+  clock: 'pdt' | 'sequence';
+  epoch: number;
+  target_duration: number;
+}
 interface Clip {
   id: string;
   title: string;
   media_type: 'hls' | 'mp4' | 'webm';
   duration: number | null;
+  live?: LiveClock | null;
 }
 interface Playback {
   party_id: string;
@@ -29,10 +37,15 @@ interface Playback {
   /** Wait for everyone: stopped for these members, not by a host (absent from older servers). */
   hold?: boolean;
   waiting_for?: Array<{ user_id: string; display_name: string }>;
+  /** A live clip's window at server_time_ms, in positions; it slides on at 1 s/s. */
+  live?: { start: number; live_point: number; edge: number } | null;
+  server_time_ms: number;
+  reason?: 'live-window' | null;
 }
 interface PartyDetail {
   id: string;
   title: string;
+  invite_url: string;
   visibility: 'public' | 'private';
   invite_code: string;
   participants: Array<{ user_id: string; role: Role; user: { display_name: string } }>;
@@ -73,6 +86,16 @@ const TEXT = {
   roles: { host: 'host', 'co-host': 'co-host', viewer: 'viewer' } satisfies Record<Role, string>,
   you: ' (you)',
   mediaFailed: 'The video could not be loaded; retrying…',
+  guestPrompt: 'Pick the name the others will see, and join the party.',
+  gateAbout: (count: number, playing: string | null) =>
+    `${count} watching${playing ? ` · now playing ${playing}` : ''}`,
+  people: (count: number) => `${count} watching`,
+  peopleLabel: (count: number) => `${count} ${count === 1 ? 'person' : 'people'} in the party`,
+  copied: 'Invite link copied.',
+  copyByHand: (link: string) => `Copy this invite link: ${link}`,
+  live: 'LIVE',
+  behindLive: (seconds: number) => `${seconds} s behind live`,
+  backToLive: 'The stream moved on while the party was stopped: back to live.',
 } as const;
 
 const API = '/api/v1/watch-parties';
@@ -99,6 +122,7 @@ const ui = {
   back: $('back10') as HTMLButtonElement,
   fwd: $('fwd10') as HTMLButtonElement,
   skip: $('skip') as HTMLButtonElement,
+  goLive: $('go-live') as HTMLButtonElement,
   addClip: $('add-clip') as HTMLFormElement,
   clipUrl: $('clip-url') as HTMLInputElement,
   viewerControls: $('viewer-controls'),
@@ -107,7 +131,15 @@ const ui = {
   unmute: $('unmute') as HTMLButtonElement,
   overlay: $('join-overlay'),
   joinPlayback: $('join-playback') as HTMLButtonElement,
+  loading: $('loading'),
+  people: $('people'),
+  copyInvite: $('copy-invite') as HTMLButtonElement,
+  videoWrap: $('video-wrap'),
+  mute: $('mute') as HTMLButtonElement,
+  volume: $('volume') as HTMLInputElement,
+  fullscreen: $('fullscreen') as HTMLButtonElement,
   gate: $('gate'),
+  gateAbout: $('gate-about'),
   gateText: $('gate-text'),
   guestForm: $('guest-form') as HTMLFormElement,
   guestName: $('guest-name') as HTMLInputElement,
@@ -134,6 +166,7 @@ let me = { user_id: '', role: 'viewer' as Role };
 let lastSeq = -1;
 let ws: WebSocket | null = null;
 let reconnectAttempt = 0;
+let inviteUrl = '';
 let ended = false;
 let queue: Clip[] = [];
 let currentClipId: string | null = null;
@@ -141,6 +174,8 @@ let loadedClipId: string | null = null;
 let hls: HlsType | null = null;
 let reportedDuration: string | null = null;
 let seekDragging = false;
+/** The live window from the last playback message, and when (client clock) it was received. */
+let liveWindow: { start: number; live_point: number; edge: number; at: number } | null = null;
 /** Wait for everyone: the party's setting, and who the room is holding for (null: not holding). */
 let waitForEveryone = false;
 let holdingFor: Array<{ user_id: string; display_name: string }> | null = null;
@@ -191,6 +226,46 @@ ui.unmute.addEventListener('click', () => {
   video.muted = false;
   ui.unmuteBanner.hidden = true;
 });
+
+// ---------------------------------------------------------------------------------------------
+// Sound and full screen: anyone's own, nothing to do with the party. The volume is remembered.
+
+const VOLUME_KEY = 'watch-party-volume';
+video.volume = Math.min(1, Math.max(0, Number(localStorage.getItem(VOLUME_KEY) ?? 1) || 0));
+function renderSound(): void {
+  ui.mute.setAttribute('aria-pressed', String(video.muted || video.volume === 0));
+  ui.volume.value = String(video.muted ? 0 : video.volume);
+}
+video.addEventListener('volumechange', renderSound);
+function toggleMute(): void {
+  video.muted = !video.muted;
+  if (!video.muted) {
+    if (video.volume === 0) video.volume = 0.5;
+    ui.unmuteBanner.hidden = true;
+  }
+}
+ui.mute.addEventListener('click', toggleMute);
+ui.volume.addEventListener('input', () => {
+  video.volume = Number(ui.volume.value);
+  video.muted = video.volume === 0;
+  if (!video.muted) ui.unmuteBanner.hidden = true;
+  localStorage.setItem(VOLUME_KEY, String(video.volume));
+});
+
+function toggleFullscreen(): void {
+  if (document.fullscreenElement) {
+    void document.exitFullscreen();
+    return;
+  }
+  // The wrapper, so overlays stay on top of the picture; an iPhone only lets the video itself go full screen.
+  if (ui.videoWrap.requestFullscreen) void ui.videoWrap.requestFullscreen().catch(() => undefined);
+  else (video as HTMLVideoElement & { webkitEnterFullscreen?: () => void }).webkitEnterFullscreen?.();
+}
+ui.fullscreen.addEventListener('click', toggleFullscreen);
+document.addEventListener('fullscreenchange', () => {
+  ui.fullscreen.setAttribute('aria-pressed', String(document.fullscreenElement !== null));
+});
+renderSound();
 ui.joinPlayback.addEventListener('click', () => {
   video.muted = false;
   ui.overlay.hidden = true;
@@ -201,7 +276,41 @@ ui.joinPlayback.addEventListener('click', () => {
   controller.tick();
 });
 
-const controller = new SyncController({ media: video, clock, now: () => Date.now(), play: requestPlay });
+/**
+ * The element as the sync engine sees it: a position on the party's timeline. For a recording that
+ * is currentTime. For a live clip it is content time after the clip's epoch: currentTime counts from
+ * whatever this page loaded first, so `shift` (from hls.js's fragments, see liveShift) maps one onto
+ * the other; until it is known the element reads as not ready and nothing is sought.
+ */
+const media = {
+  shift: 0 as number | null,
+  get currentTime(): number {
+    return video.currentTime + (this.shift ?? 0);
+  },
+  set currentTime(position: number) {
+    if (this.shift !== null) video.currentTime = Math.max(0, position - this.shift);
+  },
+  get playbackRate(): number {
+    return video.playbackRate;
+  },
+  set playbackRate(rate: number) {
+    video.playbackRate = rate;
+  },
+  get paused(): boolean {
+    return video.paused;
+  },
+  get seeking(): boolean {
+    return video.seeking;
+  },
+  get readyState(): number {
+    return this.shift === null ? 0 : video.readyState;
+  },
+  pause(): void {
+    video.pause();
+  },
+} satisfies MediaLike & { shift: number | null };
+
+const controller = new SyncController({ media, clock, now: () => Date.now(), play: requestPlay });
 const reporter = new BufferingReporter({
   media: video,
   now: () => Date.now(),
@@ -228,12 +337,15 @@ function formatTime(seconds: number): string {
 function renderRole(): void {
   ui.controls.hidden = !isController();
   ui.addClip.hidden = !isController();
+  ui.copyInvite.hidden = !isController();
   ui.viewerControls.hidden = isController();
   document.body.dataset.role = me.role;
 }
 
 function renderParticipants(): void {
   const items = [...participants.values()].sort((a, b) => rank(a.role) - rank(b.role));
+  ui.people.textContent = TEXT.people(items.length);
+  ui.people.setAttribute('aria-label', TEXT.peopleLabel(items.length));
   ui.participants.replaceChildren(
     ...items.map((p) => {
       const li = document.createElement('li');
@@ -269,6 +381,17 @@ function renderQueue(): void {
   ui.nowPlaying.textContent = current ? current.title : TEXT.nothingPlaying;
 }
 
+/** The live window now (it slides on at 1 s/s from the last message), or null for a recording. */
+function liveNow(): { start: number; live_point: number; edge: number } | null {
+  if (!liveWindow) return null;
+  const slid = (Date.now() - liveWindow.at) / 1000;
+  return {
+    start: liveWindow.start + slid,
+    live_point: liveWindow.live_point + slid,
+    edge: liveWindow.edge + slid,
+  };
+}
+
 function renderPlayback(): void {
   const t = controller.current;
   const target = controller.targetPosition() ?? 0;
@@ -277,9 +400,23 @@ function renderPlayback(): void {
   const playing = Boolean(t?.playing) || holdingFor !== null;
   ui.toggle.textContent = playing ? TEXT.pause : TEXT.play;
   ui.toggle.setAttribute('aria-pressed', String(playing));
-  if (duration) ui.seek.max = String(duration);
-  if (!seekDragging) ui.seek.value = String(target);
-  ui.time.textContent = `${formatTime(target)} / ${duration ? formatTime(duration) : '–:––'}`;
+  const live = liveNow();
+  ui.goLive.hidden = live === null || !isController();
+  if (live) {
+    // The seek bar covers the window a player can still load, up to the live point.
+    ui.seek.min = String(live.start);
+    ui.seek.max = String(live.live_point);
+    if (!seekDragging) ui.seek.value = String(target);
+    const behind = Math.round(live.live_point - target);
+    ui.time.textContent = behind <= 1 ? TEXT.live : TEXT.behindLive(behind);
+    ui.time.dataset.live = String(behind <= 1);
+  } else {
+    ui.seek.min = '0';
+    if (duration) ui.seek.max = String(duration);
+    if (!seekDragging) ui.seek.value = String(target);
+    ui.time.textContent = `${formatTime(target)} / ${duration ? formatTime(duration) : '–:––'}`;
+    delete ui.time.dataset.live;
+  }
   const stats = controller.snapshot;
   const drift = stats.driftMs === null ? null : Math.round(stats.driftMs);
   ui.sync.dataset.driftMs = drift === null ? '' : String(drift);
@@ -334,28 +471,108 @@ async function authed(path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`${API}${path}`, { ...init, headers });
 }
 
+interface Playable {
+  url: string;
+  media_type: 'hls' | 'mp4' | 'webm';
+  refresh_after: string | null;
+}
+
+async function fetchPlayable(clipId: string): Promise<Playable | null> {
+  const response = await authed(`/${partyId}/playable?clip_id=${encodeURIComponent(clipId)}`);
+  if (!response.ok) return null;
+  return ((await response.json()) as { data: Playable }).data;
+}
+
+/**
+ * Parti's media URLs are signed and short-lived. hls.js keeps asking for the URLs it was given (a
+ * live playlist every few seconds), so each request is re-signed with the newest URL the server
+ * handed out: the playlist itself, and any URL that carried the old signature's values.
+ */
+const signing = { first: null as URL | null, current: null as URL | null };
+function resigned(requestUrl: string): string {
+  const { first, current } = signing;
+  if (!first || !current || first.href === current.href) return requestUrl;
+  const url = new URL(requestUrl);
+  if (url.origin === first.origin && url.pathname === first.pathname) return current.href;
+  let changed = false;
+  for (const [key, value] of first.searchParams) {
+    const fresh = current.searchParams.get(key);
+    if (fresh !== null && url.searchParams.get(key) === value) {
+      url.searchParams.set(key, fresh);
+      changed = true;
+    }
+  }
+  return changed ? url.href : requestUrl;
+}
+
+/** Asks for a freshly signed URL when the server says the last one is due (`refresh_after`, server clock). */
+let refreshTimer: number | undefined;
+function scheduleRefresh(clipId: string, refreshAfter: string | null): void {
+  window.clearTimeout(refreshTimer);
+  if (refreshAfter === null) return;
+  const dueInMs = Date.parse(refreshAfter) - (Date.now() + clock.offsetMs);
+  refreshTimer = window.setTimeout(
+    () => {
+      void fetchPlayable(clipId).then((playable) => {
+        if (loadedClipId !== clipId) return;
+        if (playable) signing.current = new URL(playable.url);
+        // A failed refresh is tried again shortly; the URL in use is still good for a while.
+        scheduleRefresh(clipId, playable?.refresh_after ?? new Date(Date.now() + clock.offsetMs + 5000).toISOString());
+      });
+    },
+    Math.max(1000, dueInMs),
+  );
+}
+
+/**
+ * The live clip's content position of currentTime 0 (minus the epoch), from hls.js's fragments: a
+ * fragment's program date (or its sequence number × the target duration) is the content time of its
+ * first frame, and hls.js places that frame at `start` on this page's timeline. The fragment under
+ * the playhead is used once there is one: its start is measured from the media, not estimated.
+ */
+function liveShift(details: LevelDetails, live: LiveClock): number | null {
+  const at = video.currentTime;
+  const fragments = details.fragments;
+  const fragment = fragments.find((f) => at >= f.start && at < f.start + f.duration) ?? fragments.at(-1);
+  if (!fragment) return null;
+  const content =
+    live.clock === 'pdt' ? (fragment.programDateTime ?? Number.NaN) / 1000 : Number(fragment.sn) * live.target_duration;
+  return Number.isFinite(content) ? content - fragment.start - live.epoch : null;
+}
+
 async function loadClip(clipId: string | null, reload = false): Promise<void> {
   if (clipId === loadedClipId && !reload) return;
   loadedClipId = clipId;
   hls?.destroy();
   hls = null;
+  window.clearTimeout(refreshTimer);
   video.removeAttribute('src');
   video.load();
+  const live = queue.find((clip) => clip.id === clipId)?.live ?? null;
+  media.shift = live ? null : 0;
   if (!clipId) return;
-  const response = await authed(`/${partyId}/playable?clip_id=${encodeURIComponent(clipId)}`);
+  const playable = await fetchPlayable(clipId);
   if (loadedClipId !== clipId) return;
-  if (!response.ok) {
+  if (!playable) {
     showNotice(TEXT.mediaFailed);
     loadedClipId = null;
     window.setTimeout(() => void loadClip(currentClipId), 3000);
     return;
   }
-  const { data } = (await response.json()) as { data: { url: string; media_type: string } };
+  signing.first = signing.current = new URL(playable.url, location.href);
   const start = controller.targetPosition() ?? 0;
-  if (data.media_type === 'hls' && !video.canPlayType('application/vnd.apple.mpegurl')) {
+  // hls.js wherever Media Source Extensions exist (it tells this page where live content is); the
+  // native element elsewhere (an iPhone's Safari).
+  if (playable.media_type === 'hls' && ('MediaSource' in window || 'ManagedMediaSource' in window)) {
     const { default: Hls } = await import('hls.js');
     if (loadedClipId !== clipId) return;
-    const instance = new Hls({ startPosition: start, enableWorker: true, lowLatencyMode: false });
+    const instance = new Hls({
+      // A live clip starts wherever hls.js likes; the sync engine seeks once the content is mapped.
+      startPosition: live ? -1 : start,
+      enableWorker: true,
+      lowLatencyMode: false,
+      xhrSetup: (xhr, url) => xhr.open('GET', resigned(url), true),
+    });
     hls = instance;
     instance.on(Hls.Events.ERROR, (_event, info) => {
       if (!info.fatal) return;
@@ -366,15 +583,33 @@ async function loadClip(clipId: string | null, reload = false): Promise<void> {
         window.setTimeout(() => void loadClip(currentClipId), 2000);
       }
     });
-    instance.loadSource(data.url);
+    if (live) {
+      const map = (): void => {
+        const details = instance.levels[instance.currentLevel]?.details ?? instance.levels[0]?.details;
+        const shift = details ? liveShift(details, live) : null;
+        if (shift !== null) media.shift = shift;
+      };
+      instance.on(Hls.Events.LEVEL_UPDATED, map);
+      instance.on(Hls.Events.FRAG_CHANGED, map);
+    }
+    instance.loadSource(playable.url);
     instance.attachMedia(video);
+    scheduleRefresh(clipId, playable.refresh_after);
   } else {
-    video.src = data.url;
-    video.currentTime = start;
+    video.src = playable.url;
+    if (!live) video.currentTime = start;
   }
 }
 
 video.addEventListener('loadeddata', () => controller.mediaLoaded());
+video.addEventListener('loadedmetadata', () => {
+  // The native element (no hls.js) knows a live stream's program date only as getStartDate().
+  const live = queue.find((clip) => clip.id === loadedClipId)?.live;
+  if (hls || !live || media.shift !== null) return;
+  const startDate = (video as HTMLVideoElement & { getStartDate?: () => Date }).getStartDate?.().getTime();
+  media.shift =
+    live.clock === 'pdt' && startDate !== undefined && Number.isFinite(startDate) ? startDate / 1000 - live.epoch : 0;
+});
 video.addEventListener('emptied', () => {
   starvedSince = null;
 });
@@ -423,6 +658,9 @@ function applyPlayback(message: Playback): void {
   const changed = timeline.clipId !== currentClipId;
   currentClipId = timeline.clipId;
   holdingFor = message.hold === true ? (message.waiting_for ?? []) : null;
+  // The window was where it says at server_time_ms; on this page's clock that was offset earlier.
+  liveWindow = message.live ? { ...message.live, at: message.server_time_ms - clock.offsetMs } : null;
+  if (message.reason === 'live-window') showNotice(TEXT.backToLive);
   controller.setTimeline(timeline);
   if (changed) renderQueue();
   void loadClip(currentClipId);
@@ -438,6 +676,7 @@ function onMessage(message: ServerMessage): void {
       me = you;
       ui.title.textContent = party.title;
       document.title = party.title;
+      inviteUrl = party.invite_url;
       participants.clear();
       for (const p of party.participants) {
         participants.set(p.user_id, { user_id: p.user_id, display_name: p.user.display_name, role: p.role });
@@ -554,6 +793,7 @@ ui.toggle.addEventListener('click', () =>
 ui.back.addEventListener('click', () => seekTo((controller.targetPosition() ?? 0) - 10));
 ui.fwd.addEventListener('click', () => seekTo((controller.targetPosition() ?? 0) + 10));
 ui.skip.addEventListener('click', () => send({ type: 'skip' }));
+ui.goLive.addEventListener('click', () => send({ type: 'go-live' }));
 ui.seek.addEventListener('input', () => {
   seekDragging = true;
 });
@@ -561,6 +801,31 @@ ui.seek.addEventListener('change', () => {
   seekDragging = false;
   seekTo(Number(ui.seek.value));
 });
+ui.copyInvite.addEventListener('click', () => {
+  const link = inviteUrl || location.origin + location.pathname;
+  navigator.clipboard.writeText(link).then(
+    () => showNotice(TEXT.copied),
+    () => showNotice(TEXT.copyByHand(link)),
+  );
+});
+
+// Keyboard: F and M for anyone; Space and ←/→ move the party, so only for hosts and co-hosts. Keys
+// typed into a field, or Space on a focused button (which presses it), are left to the browser.
+document.addEventListener('keydown', (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || ui.app.hidden) return;
+  const target = event.target as HTMLElement | null;
+  if (target?.closest('input, textarea, select, [contenteditable]')) return;
+  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  const host = isController() && controller.current !== null;
+  if (key === 'f') toggleFullscreen();
+  else if (key === 'm') toggleMute();
+  else if (key === ' ' && host && !target?.closest('button')) ui.toggle.click();
+  else if (key === 'ArrowLeft' && host) ui.back.click();
+  else if (key === 'ArrowRight' && host) ui.fwd.click();
+  else return;
+  event.preventDefault();
+});
+
 ui.syncNow.addEventListener('click', () => {
   controller.mediaLoaded();
   send({ type: 'sync-request' });
@@ -587,8 +852,11 @@ ui.addClip.addEventListener('submit', (event) => {
 // ---------------------------------------------------------------------------------------------
 // Joining: a personal link goes straight in; a public party asks for a name; a private one explains.
 
+/** Before joining there is nothing to be connected to or in sync with: only the title and the gate. */
 function showGate(text: string, guest = false): void {
+  ui.loading.hidden = true;
   ui.app.hidden = true;
+  for (const pill of [ui.people, ui.conn, ui.sync]) pill.hidden = true;
   ui.gate.hidden = false;
   ui.gateText.textContent = text;
   ui.guestForm.hidden = !guest;
@@ -632,10 +900,18 @@ async function start(): Promise<void> {
   }
   if (!body?.data) return showGate(TEXT.notFound);
   ui.title.textContent = body.data.title;
-  if (!token) return showGate(body.data.title, true);
+  document.title = body.data.title;
+  if (!token) {
+    const playing = body.data.queue.find((clip) => clip.id === body.data?.current_clip_id)?.title ?? null;
+    ui.gateAbout.textContent = TEXT.gateAbout(body.data.participants.length, playing);
+    ui.gateAbout.hidden = false;
+    return showGate(TEXT.guestPrompt, true);
+  }
   partyId = body.data.id;
+  ui.loading.hidden = true;
   ui.gate.hidden = true;
   ui.app.hidden = false;
+  for (const pill of [ui.people, ui.conn, ui.sync]) pill.hidden = false;
   connect();
 }
 
