@@ -61,6 +61,37 @@ export function sourceToString(source: ClipSource): string {
   }
 }
 
+/** File names that say nothing about what plays: the folder above them names it instead. */
+const GENERIC_NAMES = /^(index|master|playlist|manifest|main|stream|video|media|prog_index|chunklist|output|out)$/i;
+
+/**
+ * A readable title for a direct media URL, from its path: `…/big-buck-bunny/master.m3u8` is
+ * "big buck bunny", `…/Trailer_2024.mp4` is "Trailer 2024". The host name when the path names nothing.
+ */
+export function titleFromUrl(url: URL): string {
+  const segments = url.pathname
+    .split('/')
+    .filter(Boolean)
+    .map((segment) => {
+      try {
+        return decodeURIComponent(segment);
+      } catch {
+        return segment;
+      }
+    });
+  const words = (name: string) =>
+    name
+      .replace(/\.[a-z0-9]{2,5}$/i, '')
+      .replace(/[-_.+]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const name = words(segments[i]!);
+    if (name && !GENERIC_NAMES.test(name) && !/^\d+p?$/.test(name)) return name.slice(0, 100);
+  }
+  return url.hostname;
+}
+
 function toId(text: string): number | null {
   return /^\d{1,15}$/.test(text) ? Number(text) : null;
 }
@@ -129,9 +160,8 @@ export function createMediaResolver(deps: {
     const expiresAt = now() + PLAYABLE_CACHE_MS;
     switch (source.kind) {
       case 'url': {
-        const name = decodeURIComponent(new URL(source.url).pathname.split('/').pop() ?? '') || source.url;
         const playable = { url: source.url, mediaType: source.mediaType, expiresAt: Number.POSITIVE_INFINITY };
-        return { title: name.slice(0, 100), thumbnailUrl: null, mediaType: source.mediaType, playable };
+        return { title: titleFromUrl(new URL(source.url)), thumbnailUrl: null, mediaType: source.mediaType, playable };
       }
       case 'parti-video': {
         let stream;

@@ -154,7 +154,7 @@ describe('a watch party in four browsers', () => {
       expect(await page.locator('#add-clip').isVisible()).toBe(false);
       expect(await page.locator('#sync-now').isVisible()).toBe(true);
     }
-    expect(await viewers[0]!.locator('#now-playing').textContent()).toBe('index.m3u8');
+    expect(await viewers[0]!.locator('#now-playing').textContent()).toBe('clip a');
   });
 
   it('host play: everyone plays on the host timeline and shows it is in sync', async () => {
@@ -326,7 +326,7 @@ describe('a watch party in four browsers', () => {
       (await Promise.all([host, ...viewers].map(videoState))).every((s) => s.src.endsWith('.mp4') && !s.paused),
     );
     await expectAllInSync([host, ...viewers], partyId, 'after skip');
-    expect(await viewers[1]!.locator('#queue li.current').textContent()).toBe('clip-b.mp4');
+    expect(await viewers[1]!.locator('#queue li.current').textContent()).toBe('clip b');
     const shot = join(tmpdir(), 'watch-party-host.png');
     await host.screenshot({ path: shot });
     console.log(`host page screenshot: ${shot}`);

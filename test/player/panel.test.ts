@@ -150,7 +150,7 @@ describe('the Discord panel drives the web player', () => {
         options: { source: `${media.url}/second.mp4` },
       })
       .reply();
-    expect(added.content).toMatch(/^Added \*\*second\.mp4\*\* to the queue/);
+    expect(added.content).toMatch(/^Added \*\*second\*\* to the queue/);
     const first = (await playerStats(pages[0]!)).clipId;
     await discord.button({ message: panel(), customId: button(panel(), 'Skip').custom_id, user: host }).reply();
     for (const page of pages) {
