@@ -2,10 +2,12 @@
 // A clip keeps only its source reference; Parti's playable URLs are signed and short-lived, so
 // they are resolved when a clip is added (to refuse what cannot play), when it starts playing, and
 // when a player asks, through a cache short enough that a URL is never handed out stale.
+import { request } from 'undici';
 import type { PartiClient } from '../parti/client.js';
 import { isPartiError } from '../parti/errors.js';
 import { isChannelLive } from '../parti/schemas.js';
 import { liveHlsUrl, parsePartiReference, recordingUrl, videoPageUrl } from '../parti/urls.js';
+import { liveWindowOf, masterVariants, parseMediaPlaylist, type LiveClock, type LiveWindow } from './hls.js';
 
 export type MediaType = 'hls' | 'mp4' | 'webm';
 
@@ -24,6 +26,21 @@ export interface ResolvedClip {
   thumbnailUrl: string | null;
   mediaType: MediaType;
   playable: Playable;
+  /** A live stream (an HLS playlist without #EXT-X-ENDLIST), as read when it was added. */
+  live?: LiveClip;
+}
+
+/**
+ * A live clip's positions are seconds of content after `epoch` on the playlist's shared clock (see
+ * hls.ts), so every player, whenever it loaded the playlist, puts the same content at a position.
+ * The window is where the playlist stood when last read, in positions at server time `at`; it slides
+ * on at one second per second until the next read.
+ */
+export interface LiveClip {
+  clock: LiveClock;
+  epoch: number;
+  targetDuration: number;
+  window: { start: number; end: number; at: number };
 }
 
 export interface Playable {
@@ -139,15 +156,46 @@ export interface MediaResolver {
   resolveNew(input: string): Promise<ResolvedClip>;
   /** The playable URL of a stored source, from the short cache or Parti; throws MediaError. */
   playable(source: ClipSource): Promise<Playable>;
+  /** Reads a live HLS source's window now; null for a recording. Throws when it cannot be read. */
+  liveWindow(source: ClipSource): Promise<LiveWindow | null>;
+}
+
+const PLAYLIST_TIMEOUT_MS = 5000;
+const MAX_PLAYLIST_BYTES = 1024 * 1024;
+
+/** One GET of a playlist: text, or an error (timeout, status, too big). */
+async function fetchPlaylist(url: string): Promise<string> {
+  const response = await request(url, {
+    signal: AbortSignal.timeout(PLAYLIST_TIMEOUT_MS),
+    headers: { accept: 'application/vnd.apple.mpegurl, */*' },
+  });
+  if (response.statusCode !== 200) {
+    await response.body.dump();
+    throw new Error(`playlist answered HTTP ${response.statusCode}`);
+  }
+  const length = Number(response.headers['content-length'] ?? 0);
+  if (length > MAX_PLAYLIST_BYTES) {
+    await response.body.dump();
+    throw new Error('playlist too large');
+  }
+  const text = await response.body.text();
+  if (text.length > MAX_PLAYLIST_BYTES) throw new Error('playlist too large');
+  return text;
 }
 
 export function createMediaResolver(deps: {
   parti: PartiClient;
   mediaBaseUrl: string;
   now?: () => number;
+  /** How long a resolved playable URL is handed out again (the player is told to refresh then). */
+  playableCacheMs?: number;
+  /** Reads a playlist's text (tests and other transports); default one GET with a 5 s deadline. */
+  fetchText?: (url: string) => Promise<string>;
 }): MediaResolver {
   const { parti, mediaBaseUrl } = deps;
   const now = deps.now ?? Date.now;
+  const playableCacheMs = deps.playableCacheMs ?? PLAYABLE_CACHE_MS;
+  const fetchText = deps.fetchText ?? fetchPlaylist;
   const cache = new Map<string, Playable>();
 
   function partiFailure(error: unknown, notFound: string): MediaError {
@@ -157,7 +205,7 @@ export function createMediaResolver(deps: {
   }
 
   async function describe(source: ClipSource): Promise<Omit<ResolvedClip, 'source'>> {
-    const expiresAt = now() + PLAYABLE_CACHE_MS;
+    const expiresAt = now() + playableCacheMs;
     switch (source.kind) {
       case 'url': {
         const playable = { url: source.url, mediaType: source.mediaType, expiresAt: Number.POSITIVE_INFINITY };
@@ -211,7 +259,33 @@ export function createMediaResolver(deps: {
     }
   }
 
+  async function playable(source: ClipSource): Promise<Playable> {
+    const key = sourceToString(source);
+    const hit = cache.get(key);
+    if (hit && hit.expiresAt > now()) return hit;
+    const { playable } = await describe(source);
+    // Expired entries are only ever replaced, so the map stays as small as the set of sources in use.
+    if (cache.size > 1000) cache.clear();
+    cache.set(key, playable);
+    return playable;
+  }
+
+  /** The window of an HLS source's media playlist (the first variant of a master), null for a recording. */
+  async function liveWindow(source: ClipSource): Promise<LiveWindow | null> {
+    if (source.kind === 'parti-video' || (source.kind === 'url' && source.mediaType !== 'hls')) return null;
+    const { url } = await playable(source);
+    let text = await fetchText(url);
+    const variant = masterVariants(text)?.[0];
+    if (variant !== undefined) text = await fetchText(new URL(variant, url).href);
+    const playlist = parseMediaPlaylist(text);
+    if (!playlist) throw new Error('not an HLS playlist');
+    return liveWindowOf(playlist);
+  }
+
   return {
+    playable,
+    liveWindow,
+
     async resolveNew(input) {
       const parsed = parseSource(input);
       if (!parsed) {
@@ -223,18 +297,16 @@ export function createMediaResolver(deps: {
       const source = await toSource(parsed);
       const resolved = await describe(source);
       cache.set(sourceToString(source), resolved.playable);
-      return { source, ...resolved };
-    },
-
-    async playable(source) {
-      const key = sourceToString(source);
-      const hit = cache.get(key);
-      if (hit && hit.expiresAt > now()) return hit;
-      const { playable } = await describe(source);
-      // Expired entries are only ever replaced, so the map stays as small as the set of sources in use.
-      if (cache.size > 1000) cache.clear();
-      cache.set(key, playable);
-      return playable;
+      const window = await liveWindow(source).catch(() => null);
+      if (!window) return { source, ...resolved };
+      // Positions start at the window's start as it is now, so they read like seconds since the party tuned in.
+      const live: LiveClip = {
+        clock: window.clock,
+        epoch: window.start,
+        targetDuration: window.targetDuration,
+        window: { start: 0, end: window.end - window.start, at: now() },
+      };
+      return { source, ...resolved, live };
     },
   };
 }

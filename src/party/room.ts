@@ -3,8 +3,7 @@
 // the queue, the participants with their roles, the capacity check, and the wait-for-everyone hold.
 // Every change returns the messages to send; the service does the sending, the persisting and the
 // timers (it calls tick() at nextDeadline()).
-import type { LiveClock } from './hls.js';
-import type { ClipSource, MediaType } from './media.js';
+import type { ClipSource, LiveClip, MediaType } from './media.js';
 import { sourceToString } from './media.js';
 import type {
   ClipInfo,
@@ -51,19 +50,6 @@ export interface Clip {
   addedAt: number;
   /** Set for a live stream: its positions are content time, not a player's currentTime. */
   live?: LiveClip;
-}
-
-/**
- * A live clip's positions are seconds of content after `epoch` on the playlist's shared clock (see
- * hls.ts), so every player, whenever it loaded the playlist, puts the same content at a position.
- * The window is where the playlist stood when last read, in positions at server time `at`; it slides
- * on at one second per second until the next read.
- */
-export interface LiveClip {
-  clock: LiveClock;
-  epoch: number;
-  targetDuration: number;
-  window: { start: number; end: number; at: number };
 }
 
 export interface Member {
@@ -337,17 +323,20 @@ export class PartyRoom {
   }
 
   /**
-   * A new read of the current live clip's playlist (content seconds on its clock). Silent unless the
-   * stream moved against the slide the room assumed (a stall or a restart of the stream) by more
-   * than a segment: then players get the corrected window in a `sync`.
+   * A new read of a live clip's playlist (content seconds on its clock). The window the room slides
+   * on is kept while the read agrees with it within a segment and a half: a playlist only grows a
+   * segment at a time, so reads land up to a segment behind the slide, and following each one would
+   * make "n s behind live" flicker. A stream that stalled or restarted moves further than that: then
+   * the window is set from the read and players get it in a `sync`.
    */
   updateLiveWindow(clipId: string, window: { start: number; end: number }, now: number): RoomResult {
     const clip = this.clip(clipId);
     if (!clip?.live) return unchanged();
-    const before = clip === this.currentClip() ? this.liveWindow(now) : null;
-    clip.live.window = { start: window.start - clip.live.epoch, end: window.end - clip.live.epoch, at: now };
-    const moved = before !== null && Math.abs(before.end - clip.live.window.end) > clip.live.targetDuration;
-    return moved ? this.changed(now, null, 'sync') : { ok: true, changed: true, events: [] };
+    const { live } = clip;
+    const slidEnd = live.window.end + (now - live.window.at) / 1000;
+    if (Math.abs(slidEnd - (window.end - live.epoch)) <= 1.5 * live.targetDuration) return unchanged();
+    live.window = { start: window.start - live.epoch, end: window.end - live.epoch, at: now };
+    return clip === this.currentClip() ? this.changed(now, null, 'sync') : { ok: true, changed: true, events: [] };
   }
 
   private clamp(position: number): number {
@@ -477,6 +466,8 @@ export class PartyRoom {
     if (command.type === 'clip-duration') {
       const clip = this.clip(command.clip_id);
       if (!clip) return fail(400, 'UNKNOWN_CLIP', 'no such clip in the queue');
+      // A live stream has no length; what a player reports is only its window so far.
+      if (clip.live) return unchanged();
       // Re-anchor first so the position reported until now is kept, then clamp to the new length.
       if (clip === this.currentClip()) this.reanchor(now, this.position(now));
       clip.duration = command.duration;

@@ -22,7 +22,14 @@ import type { PartiClient } from '../parti/client.js';
 import type { Store } from '../store/index.js';
 import { ClusterError, type PartyCluster } from './cluster.js';
 import { generateInviteCode, normalizeInviteCode } from './codes.js';
-import { createMediaResolver, MediaError, type ClipSource, type MediaResolver, type Playable } from './media.js';
+import {
+  createMediaResolver,
+  MediaError,
+  parseSource,
+  type ClipSource,
+  type MediaResolver,
+  type Playable,
+} from './media.js';
 import {
   clientMessageSchema,
   type ClipInfo,
@@ -118,6 +125,10 @@ export interface PartyServiceOptions {
   ownerLeaseMs?: number;
   /** How long another process is given to answer a request. Default 2 s. */
   requestTimeoutMs?: number;
+  /** How long a resolved media URL is handed out again before it is resolved anew. Default 20 s. */
+  playableCacheMs?: number;
+  /** How often the owner reads the playlist of each live clip now playing. Default 10 s. */
+  liveRefreshMs?: number;
   metrics?: Pick<MetricsHooks, 'partyMessageIn' | 'partyMessagesOut'> | undefined;
 }
 
@@ -237,6 +248,11 @@ export interface PartyService {
   /** May this token's holder see a party's details (private parties: members only)? Throws PartyError. */
   assertCanView(partyId: string, claims: TokenClaims | null): Promise<PartyDetail>;
   playable(partyId: string, userId: string, clipId?: string): Promise<PlayableAnswer>;
+  /**
+   * The origins a party's player fetches media from (for its page's Content-Security-Policy): each
+   * direct URL's, and where each Parti clip's signed URL points now (a live stream's CDN is its own).
+   */
+  mediaOrigins(detail: PartyDetail): Promise<string[]>;
   /** Checks a socket may open and makes its user present; call right before the upgrade. Throws PartyError. */
   admitSocket(partyId: string, claims: TokenClaims): Promise<void>;
   attachSocket(partyId: string, claims: TokenClaims, ws: WebSocket): void;
@@ -371,7 +387,12 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const requestTimeoutMs = options.requestTimeoutMs ?? 2_000;
   const limits: PartyLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const rateLimiter = options.rateLimiter ?? cluster?.rateLimiter ?? createMemoryRateLimiter(now);
-  const media: MediaResolver = createMediaResolver({ parti, mediaBaseUrl: config.PARTI_MEDIA_URL, now });
+  const media: MediaResolver = createMediaResolver({
+    parti,
+    mediaBaseUrl: config.PARTI_MEDIA_URL,
+    now,
+    ...(options.playableCacheMs !== undefined && { playableCacheMs: options.playableCacheMs }),
+  });
   const signer: TokenSigner = createTokenSigner(await loadPartySecret(store, config.PARTY_SECRET), now);
   const emitter = new EventEmitter();
   const self = cluster?.instanceId ?? 'local';
@@ -902,6 +923,29 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   }, sweepEveryMs);
   sweeper.unref();
 
+  // A live clip's window slides on by itself in the room; reading the playlist now and then catches
+  // a stream that stalled or restarted, so the live point stays where players can load it.
+  const liveRefreshMs = options.liveRefreshMs ?? 10_000;
+  const refreshing = new Set<string>();
+  const liveRefresher = setInterval(() => {
+    for (const party of owned.values()) {
+      const clip = party.room.currentClip();
+      const id = party.room.id;
+      if (!clip?.live || refreshing.has(id)) continue;
+      refreshing.add(id);
+      media
+        .liveWindow(clip.source)
+        .then((window) => {
+          if (window && ownedNow(id) === party) dispatch(party, party.room.updateLiveWindow(clip.id, window, now()));
+        })
+        .catch((error: unknown) =>
+          log.warn({ partyId: id, clipId: clip.id, err: error }, 'could not read the live playlist'),
+        )
+        .finally(() => refreshing.delete(id));
+    }
+  }, liveRefreshMs);
+  liveRefresher.unref();
+
   function prefetchCurrent(party: Owned): void {
     const clip = party.room.currentClip();
     if (!clip) return;
@@ -1292,6 +1336,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
             thumbnailUrl: resolved.thumbnailUrl,
             addedBy: input.host.id,
             addedAt: at,
+            ...(resolved.live && { live: resolved.live }),
           },
           at,
           input.host.id,
@@ -1394,6 +1439,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         thumbnailUrl: resolved.thumbnailUrl,
         addedBy: actorUserId,
         addedAt: now(),
+        ...(resolved.live && { live: resolved.live }),
       };
       return call(partyId, 'addClip', actorUserId, clip);
     },
@@ -1428,6 +1474,22 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     },
 
     assertCanView: (partyId, claims) => call(partyId, 'view', claims && { user: claims.user, partyId: claims.partyId }),
+
+    async mediaOrigins(detail) {
+      const urls = await Promise.all(
+        detail.queue.map(async (clip) => {
+          if (clip.kind === 'url') return clip.source;
+          const source = parseSource(clip.source);
+          if (!source || source.kind === 'parti-social') return null;
+          return (await media.playable(source).catch(() => null))?.url ?? null;
+        }),
+      );
+      const origins = new Set<string>();
+      for (const url of urls) {
+        if (url && URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)) origins.add(new URL(url).origin);
+      }
+      return [...origins];
+    },
 
     async playable(partyId, userId, clipId) {
       const { clipId: id, source } = await call(partyId, 'clipSource', userId, clipId);
@@ -1533,6 +1595,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       closed = true;
       clearInterval(keepAlive);
       clearInterval(sweeper);
+      clearInterval(liveRefresher);
       clearInterval(leaseTimer);
       if (drainTimer) clearInterval(drainTimer);
       for (const group of [...groups.values()]) {

@@ -510,6 +510,13 @@ describe('PartyRoom live clips', () => {
     expect(live).toMatchObject({ type: 'play', position: 6.5, is_playing: true });
   });
 
+  it('has no length: a duration a player reports does not clamp it', () => {
+    const r = room({ clips: [liveClip()] });
+    ok(r.applyCommand('host', { type: 'play' }, T0));
+    expect(ok(r.applyCommand('host', { type: 'clip-duration', clip_id: 'live', duration: 7 }, T0)).changed).toBe(false);
+    expect(r.position(T0 + 10_000)).toBeCloseTo(16);
+  });
+
   it('refuses go-live on a recording, a rate change on a live stream, and both from a viewer', () => {
     const vod = room();
     expect(vod.applyCommand('host', { type: 'go-live' }, T0)).toMatchObject({ ok: false, error: { code: 'NOT_LIVE' } });
@@ -532,15 +539,14 @@ describe('PartyRoom live clips', () => {
     expect(sync).toMatchObject({ type: 'sync', is_playing: false, position: 11, reason: null });
   });
 
-  it('a new read of the playlist moves the window silently, and tells players only when the stream jumped', () => {
+  it('keeps its window through reads a segment behind the slide, and moves it when the stream jumped', () => {
     const r = room({ clips: [liveClip()] });
     ok(r.applyCommand('host', { type: 'play' }, T0));
-    // Read 10 s later, where the slide put it: nothing to say.
-    expect(r.updateLiveWindow('live', { start: EPOCH + 10, end: EPOCH + 22 }, T0 + 10_000)).toEqual({
-      ok: true,
-      changed: true,
-      events: [],
-    });
+    // Read 10 s later, where the slide put it, or a segment behind (the next one not listed yet).
+    const unchanged = { ok: true, changed: false, events: [] };
+    expect(r.updateLiveWindow('live', { start: EPOCH + 10, end: EPOCH + 22 }, T0 + 10_000)).toEqual(unchanged);
+    expect(r.updateLiveWindow('live', { start: EPOCH + 8, end: EPOCH + 20 }, T0 + 10_000)).toEqual(unchanged);
+    expect(r.playback(T0 + 10_000).live).toEqual({ start: 11, live_point: 16, edge: 22 });
     // The stream stalled for 5 s: the edge is behind the slide by more than a segment.
     const [sync] = sent(r.updateLiveWindow('live', { start: EPOCH + 15, end: EPOCH + 27 }, T0 + 20_000));
     expect(sync).toMatchObject({ type: 'sync', live: { edge: 27, live_point: 21 } });

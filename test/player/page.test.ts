@@ -125,7 +125,7 @@ describe('the watch page', () => {
       'the copied notice',
       async () => (await host.locator('#notice').innerText()) === 'Invite link copied.',
     );
-    expect(await host.evaluate(() => navigator.clipboard.readText())).toBe(p.invite_url);
+    expect(await host.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(p.invite_url);
     expect(await host.locator('#people').innerText()).toBe('1 watching');
     const viewer = await connected(await openPage(link(p.invite_code, await p.viewerToken('vic'))));
     expect(await viewer.locator('#copy-invite').isVisible()).toBe(false);

@@ -155,39 +155,41 @@ export interface ShownFrames {
  * moment, so the spread of that number across pages is how far apart they are.
  */
 export async function readShownFrames(page: Page, frames: number): Promise<ShownFrames> {
-  return page.evaluate(
-    ({ frames, bits, fps }) =>
-      new Promise<{ offsets: number[]; unreadable: number }>((resolve) => {
-        // Runs in the page (the test program has no DOM types, hence the untyped globals).
-        const doc = (globalThis as any).document;
-        const video = doc.querySelector('video');
-        const canvas = doc.createElement('canvas');
-        canvas.width = bits * 20;
-        canvas.height = 20;
-        const context = canvas.getContext('2d', { willReadFrequently: true });
-        const offsets: number[] = [];
-        let unreadable = 0;
-        const started = performance.now();
-        const onFrame = (_now: number, metadata: { expectedDisplayTime: number }) => {
-          context.drawImage(video, 0, 0, bits * 20, 20, 0, 0, bits * 20, 20);
-          const pixels = context.getImageData(0, 0, bits * 20, 20).data as Uint8ClampedArray;
-          let n = 0;
-          let clear = true;
-          for (let bit = 0; bit < bits; bit++) {
-            const luma = pixels[(10 * bits * 20 + bit * 20 + 10) * 4]!;
-            if (luma > 80 && luma < 176) clear = false;
-            if (luma >= 128) n += 2 ** bit;
-          }
-          if (clear) offsets.push(n / fps - (performance.timeOrigin + metadata.expectedDisplayTime) / 1000);
-          else unreadable += 1;
-          if (offsets.length + unreadable < frames && performance.now() - started < 5000) {
-            video.requestVideoFrameCallback(onFrame);
-          } else resolve({ offsets, unreadable });
-        };
+  // Plain JavaScript, not a TypeScript callback: tsx would wrap its inner functions in a helper
+  // the page does not have.
+  return page.evaluate(`new Promise((resolve) => {
+    const frames = ${frames}, bits = ${FRAME_CODE_BITS}, fps = ${LIVE_FPS};
+    const video = document.querySelector('video');
+    const canvas = document.createElement('canvas');
+    canvas.width = bits * 20;
+    canvas.height = 20;
+    const context = canvas.getContext('2d', { willReadFrequently: true });
+    const offsets = [];
+    let unreadable = 0;
+    const started = performance.now();
+    // A page that shows no new frame (paused, stalled) answers with what it has after 5 s.
+    const giveUp = setTimeout(() => resolve({ offsets, unreadable }), 5000);
+    const onFrame = (now, metadata) => {
+      context.drawImage(video, 0, 0, bits * 20, 20, 0, 0, bits * 20, 20);
+      const pixels = context.getImageData(0, 0, bits * 20, 20).data;
+      let n = 0;
+      let clear = true;
+      for (let bit = 0; bit < bits; bit++) {
+        const luma = pixels[(10 * bits * 20 + bit * 20 + 10) * 4];
+        if (luma > 80 && luma < 176) clear = false;
+        if (luma >= 128) n += 2 ** bit;
+      }
+      if (clear) offsets.push(n / fps - (performance.timeOrigin + metadata.expectedDisplayTime) / 1000);
+      else unreadable += 1;
+      if (offsets.length + unreadable < frames && performance.now() - started < 5000) {
         video.requestVideoFrameCallback(onFrame);
-      }),
-    { frames, bits: FRAME_CODE_BITS, fps: LIVE_FPS },
-  );
+      } else {
+        clearTimeout(giveUp);
+        resolve({ offsets, unreadable });
+      }
+    };
+    video.requestVideoFrameCallback(onFrame);
+  })`);
 }
 
 const MIME: Record<string, string> = {

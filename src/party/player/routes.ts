@@ -166,14 +166,8 @@ export function registerPlayerRoutes<AppLogger extends FastifyBaseLogger>(
   app.get<{ Params: { code: string } }>(`${PLAYER_PATH}/:code`, async (request, reply) => {
     const code = normalizeInviteCode(request.params.code);
     const party = code ? await service.findByCode(code) : null;
-    // Direct-URL clips can come from any origin; allow the ones this party has queued right now.
-    const origins = [...baseMedia];
-    for (const clip of party?.queue ?? []) {
-      if (clip.kind === 'url') {
-        const origin = originOf(clip.source);
-        if (origin) origins.push(origin);
-      }
-    }
+    // Clips come from many origins (direct URLs, a live stream's CDN): allow those of the queue now.
+    const origins = [...baseMedia, ...(party ? await service.mediaOrigins(party) : [])];
     return reply
       .code(party ? 200 : 404)
       .header('content-type', 'text/html; charset=utf-8')

@@ -617,7 +617,9 @@ video.addEventListener('loadedmetadata', () => {
   // The host's player knows the clip's real length; the server clamps positions to it.
   const clipId = currentClipId;
   if (!clipId || !isController() || reportedDuration === clipId || !Number.isFinite(video.duration)) return;
-  const known = queue.find((clip) => clip.id === clipId)?.duration;
+  const clip = queue.find((candidate) => candidate.id === clipId);
+  if (clip?.live) return; // a live stream has no length, only a window
+  const known = clip?.duration;
   reportedDuration = clipId;
   if (known === null || known === undefined) send({ type: 'clip-duration', clip_id: clipId, duration: video.duration });
 });
