@@ -14,6 +14,8 @@
 // everyone opens the socket); RSS (/proc/<pid>/status) and V8 heap used (a preload in the server
 // answering SIGUSR2 after a full GC) before and after, idle.
 // Run: npm run bench:party
+// BENCH_BUSY_CORES=1 npm run bench:party runs the fan-out with that many other processes each keeping
+// a core busy (a busy loop), as a machine shared with other work would be.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -331,6 +333,11 @@ async function memory(kind: Kind): Promise<MemoryRow> {
 
 // ---------------------------------------------------------------------------------------------
 
+const busyCores = Number(process.env.BENCH_BUSY_CORES ?? 0);
+const busy = Array.from({ length: busyCores }, () =>
+  spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }),
+);
+if (busyCores) progress(`${busyCores} busy-loop process(es) keep a core busy during the fan-out`);
 const started = performance.now();
 const loadBefore = loadAverage();
 const latency = new Map<number, Map<Kind, Latency>>();
@@ -341,6 +348,7 @@ try {
     for (const size of SIZES) latency.set(size, await fanout(servers, size));
   } finally {
     for (const server of servers.values()) await server.stop();
+    for (const loop of busy) loop.kill('SIGKILL');
   }
   const loadAfterFanout = loadAverage();
   const memoryRows = new Map<Kind, MemoryRow>();
@@ -348,7 +356,9 @@ try {
 
   const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
-  console.log('host command → every participant received (p50 / p99 over participants × rounds):');
+  console.log(
+    `host command → every participant received (p50 / p99 over participants × rounds)${busyCores ? `, with ${busyCores} core(s) kept busy by another process` : ''}:`,
+  );
   console.log(
     '| participants | samples | raw ws floor | ours (bot process) | socket.io | ours ÷ floor | socket.io ÷ floor |',
   );
