@@ -1,12 +1,17 @@
 // Which of several interchangeable Parti hosts (API bases, or media bases) to ask, and what the bot
 // has learned about them. Bases are tried in the configured order; one that cannot be reached (DNS,
 // connect, TLS) is skipped for a while, and so is one that answered 404/410 for a route another base
-// then served. Pure state with the clock passed in: the HTTP client does the asking.
+// then served. A 404 from a base that served the route lately is believed (the thing does not
+// exist), so a missing id costs one request, not one per base. Pure state with the clock passed in:
+// the HTTP client does the asking.
 
 /** How long a base that could not be reached is skipped (then tried again, so a recovered host is used again). */
 export const UNREACHABLE_SKIP_MS = 60_000;
-/** How long a base is skipped for a route it answered 404/410 to while another base served it. */
-export const MISSING_ROUTE_SKIP_MS = 15 * 60_000;
+/**
+ * How long what a route taught is remembered: a base that answered 404/410 while another base served
+ * the route is skipped for it, and a base that served it is believed when it answers 404.
+ */
+export const ROUTE_MEMORY_MS = 15 * 60_000;
 
 export interface BaseSwitch {
   from: string;
@@ -21,7 +26,10 @@ export interface BaseWalk {
   next(): string | undefined;
   /** No connection at all (DNS, connect, TLS): every request skips this base for a while. */
   unreachable(base: string, reason: string): void;
-  /** A 404 or 410: the route may be missing there. Remembered only if another base then serves it. */
+  /**
+   * A 404 or 410. From a base that served this route lately it is final (no next base); otherwise the
+   * route may be missing there, which is remembered only if another base then serves it.
+   */
   missing(base: string): void;
   /** Any other HTTP answer that is not a success (5xx, 429, a challenge): the base is up; no switch. */
   answered(base: string): void;
@@ -45,11 +53,13 @@ export function createBaseSet(
   const now = options.now ?? Date.now;
   const down = new Map<string, { until: number; reason: string }>();
   const lacking = new Map<string, number>();
+  const serving = new Map<string, number>();
   let current = first;
 
-  const lackKey = (base: string, route: string): string => `${base} ${route}`;
+  const routeKey = (base: string, route: string): string => `${base} ${route}`;
   const isDown = (base: string, at: number): boolean => (down.get(base)?.until ?? 0) > at;
-  const lacks = (base: string, route: string, at: number): boolean => (lacking.get(lackKey(base, route)) ?? 0) > at;
+  const lacks = (base: string, route: string, at: number): boolean => (lacking.get(routeKey(base, route)) ?? 0) > at;
+  const serves = (base: string, route: string, at: number): boolean => (serving.get(routeKey(base, route)) ?? 0) > at;
 
   function settle(base: string): void {
     down.delete(base);
@@ -75,8 +85,10 @@ export function createBaseSet(
       const tried = new Set<string>();
       const missing: string[] = [];
       let answered = false;
+      let final = false;
       return {
         next() {
+          if (final) return undefined;
           const at = now();
           const untried = bases.filter((base) => !tried.has(base));
           // Reachable bases that serve the route, then reachable ones that lacked it lately; bases
@@ -94,7 +106,8 @@ export function createBaseSet(
         missing(base) {
           answered = true;
           down.delete(base);
-          missing.push(base);
+          if (serves(base, route, now())) final = true;
+          else missing.push(base);
         },
         answered(base) {
           answered = true;
@@ -102,9 +115,10 @@ export function createBaseSet(
         },
         served(base) {
           answered = true;
-          const until = now() + MISSING_ROUTE_SKIP_MS;
-          for (const other of missing) lacking.set(lackKey(other, route), until);
-          lacking.delete(lackKey(base, route));
+          const until = now() + ROUTE_MEMORY_MS;
+          for (const other of missing) lacking.set(routeKey(other, route), until);
+          lacking.delete(routeKey(base, route));
+          serving.set(routeKey(base, route), until);
           settle(base);
         },
       };

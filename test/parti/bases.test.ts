@@ -2,7 +2,7 @@
 // remembered about a base that could not be reached or lacked a route, and when the base in use changes.
 import { describe, expect, it } from 'vitest';
 import {
-  MISSING_ROUTE_SKIP_MS,
+  ROUTE_MEMORY_MS,
   UNREACHABLE_SKIP_MS,
   createBaseSet,
   type BaseSwitch,
@@ -89,8 +89,19 @@ describe('createBaseSet', () => {
   it('calls a 404 from every base not found, and remembers nothing', () => {
     const { set, switches } = setup();
     expect(run(set.walk('user_profile'), () => 'missing')).toEqual([A, B, C]);
+    expect(run(set.walk('user_profile'), () => 'missing')).toEqual([A, B, C]);
     expect(run(set.walk('user_profile'), (base) => (base === A ? 'served' : 'missing'))).toEqual([A]);
     expect(switches).toEqual([]);
+  });
+
+  it('believes a 404 from a base that served the route lately: one request for a missing id', () => {
+    const { set, advance } = setup();
+    run(set.walk('user_profile'), () => 'served');
+    expect(run(set.walk('user_profile'), () => 'missing')).toEqual([A]);
+    // Another route has not been served yet: its 404 is checked elsewhere.
+    expect(run(set.walk('channel_info'), () => 'missing')).toEqual([A, B, C]);
+    advance(ROUTE_MEMORY_MS);
+    expect(run(set.walk('user_profile'), () => 'missing')).toEqual([A, B, C]);
   });
 
   it('does not ask a base it cannot reach about a 404 the others agree on', () => {
@@ -102,14 +113,16 @@ describe('createBaseSet', () => {
   it('skips a base for a route it lacks once another base served that route, for that route only', () => {
     const { set, switches, advance } = setup();
     expect(run(set.walk('user_id_from_name'), (base) => (base === C ? 'served' : 'missing'))).toEqual([A, B, C]);
-    // A and B lack the route: it goes to C first now, and they are still asked after a 404 there.
+    // A and B lack the route: it goes to C first now, and a 404 there is believed.
     expect(run(set.walk('user_id_from_name'), () => 'served')).toEqual([C]);
-    expect(run(set.walk('user_id_from_name'), () => 'missing')).toEqual([C, A, B]);
+    expect(run(set.walk('user_id_from_name'), () => 'missing')).toEqual([C]);
+    // Should C stop answering, A and B are still asked after it.
+    expect(run(set.walk('user_id_from_name'), (base) => (base === C ? 'unreachable' : 'missing'))).toEqual([C, A, B]);
     // Other routes still go to A, and a detour for one route is no switch.
     expect(run(set.walk('live'), () => 'served')).toEqual([A]);
     expect(set.inUse()).toBe(A);
     expect(switches).toEqual([]);
-    advance(MISSING_ROUTE_SKIP_MS);
+    advance(ROUTE_MEMORY_MS);
     expect(run(set.walk('user_id_from_name'), () => 'served')).toEqual([A]);
   });
 
