@@ -48,9 +48,14 @@ export function recordingUrl(mediaBase: string, livestreamRecording: string | nu
   return `${mediaBase.replace(/\/+$/, '')}/${recording.replace(/^\/+/, '')}`;
 }
 
+/** Query parameters that make a URL carry its own access token (IVS `token`, CDN signatures). */
+const SIGNED_QUERY = /^(token|sig|signature|policy|hdnts|x-amz-signature|__token__)$/i;
+
 /**
- * The playable HLS URL of a live channel: `{playback_url}?token={playback_auth_token}&player_version=1.17.0`.
- * Null when there is no playback URL. Signed and short-lived: resolve when a party starts, never store.
+ * The playable HLS URL of a live channel. Newer answers carry a `playback_url` that is already signed
+ * (its own token in the query) and plays as it is; otherwise, as in the captures, the token is appended:
+ * `{playback_url}?token={playback_auth_token}&player_version=1.17.0`. Null when there is no playback
+ * URL. Signed and short-lived: resolve when a party starts, never store.
  */
 export function liveHlsUrl(
   playbackUrl: string | null | undefined,
@@ -64,6 +69,7 @@ export function liveHlsUrl(
   } catch {
     return null;
   }
+  if ([...url.searchParams.keys()].some((key) => SIGNED_QUERY.test(key))) return url.toString();
   if (playbackAuthToken) url.searchParams.set('token', playbackAuthToken);
   url.searchParams.set('player_version', PARTI_PLAYER_VERSION);
   return url.toString();

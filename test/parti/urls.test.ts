@@ -120,6 +120,13 @@ describe('media URLs', () => {
     ],
     ['https://x/c.m3u8?a=1', 'tok', 'https://x/c.m3u8?a=1&token=tok&player_version=1.17.0'],
     ['https://x/c.m3u8', null, 'https://x/c.m3u8?player_version=1.17.0'],
+    // Already signed: plays as it is, whatever token the answer also carries.
+    ['https://x/c.m3u8?token=own', 'tok', 'https://x/c.m3u8?token=own'],
+    [
+      'https://cdn.example/c.m3u8?Policy=p&Signature=s&Key-Pair-Id=k',
+      'tok',
+      'https://cdn.example/c.m3u8?Policy=p&Signature=s&Key-Pair-Id=k',
+    ],
     [null, 'tok', null],
     ['not a url', 'tok', null],
   ])('liveHlsUrl(%s, %s) → %s', (playback, token, expected) => {
