@@ -35,6 +35,7 @@ const SCHEMA_BY_PREFIX: Array<[string, z.ZodType | null]> = [
   ['user_profile_following.', null],
   ['user_profile.', UserProfileSchema],
   ['social.', SocialLookupSchema],
+  ['user_id_from_name.', SocialLookupSchema],
   ['channel_info.', ChannelInfoSchema],
   ['live.', LiveChannelListSchema],
   ['recent.8', RecentStreamSchema],
