@@ -38,7 +38,7 @@ export function videoPageUrl(eventId: number | string): string {
 }
 
 /**
- * Joins a `livestream_recording` path to the media base (https://watch.parti.com, or the fake's).
+ * Joins a `livestream_recording` path to a media base (https://media.parti.com, or the fake's).
  * A recording that is already an absolute URL is returned unchanged. Signed and short-lived: never store.
  */
 export function recordingUrl(mediaBase: string, livestreamRecording: string | null | undefined): string | null {
@@ -78,9 +78,80 @@ export function liveHlsUrl(
 export type PartiReference =
   | { kind: 'id'; userId: number }
   | { kind: 'social'; service: SocialService; name: string }
+  /** A page slug or bare name: `user_id_from_name` first, then the social route (see PartiClient.getUserIdByName). */
+  | { kind: 'name'; name: string }
   | { kind: 'video'; videoId: number };
 
 const MAX_REFERENCE_LENGTH = 100;
+
+/** First path segments of parti.com that are the site's own pages, never a creator's slug. */
+const SITE_PATHS = new Set([
+  'about',
+  'account',
+  'admin',
+  'api',
+  'assets',
+  'auth',
+  'blog',
+  'calendar',
+  'categories',
+  'category',
+  'channel',
+  'channels',
+  'clip',
+  'clips',
+  'contact',
+  'cookies',
+  'creator',
+  'creators',
+  'dashboard',
+  'download',
+  'explore',
+  'faq',
+  'favicon.ico',
+  'featured',
+  'feed',
+  'followers',
+  'following',
+  'guidelines',
+  'help',
+  'home',
+  'inbox',
+  'leaderboard',
+  'legal',
+  'live',
+  'login',
+  'logout',
+  'messages',
+  'notifications',
+  'parti_v2',
+  'privacy',
+  'profile',
+  'recent',
+  'register',
+  'robots.txt',
+  'rewards',
+  'schedule',
+  'search',
+  'settings',
+  'shop',
+  'signin',
+  'signup',
+  'sitemap.xml',
+  'static',
+  'store',
+  'stream',
+  'studio',
+  'support',
+  'terms',
+  'upload',
+  'user',
+  'users',
+  'video',
+  'videos',
+  'wallet',
+  'watch',
+]);
 
 function decodeSegment(segment: string): string | null {
   try {
@@ -109,6 +180,15 @@ function social(service: SocialService, rawName: string): PartiReference | null 
   return { kind: 'social', service, name };
 }
 
+/** A slug as on a creator page (`name`, or `username/discriminator` for a Discord account), or a bare name. */
+function named(rawName: string): PartiReference | null {
+  const name = rawName.trim().replace(/^@/, '');
+  if (!/^[^/]+(\/\d{1,4})?$/.test(name) || [...name].some((char) => char.charCodeAt(0) < 0x20 || char === '\u007f')) {
+    return null;
+  }
+  return { kind: 'name', name };
+}
+
 /** Parses `parti.com/...` paths (scheme and `www.` already removed). */
 function parsePartiPath(path: string): PartiReference | null {
   const segments = path
@@ -131,16 +211,21 @@ function parsePartiPath(path: string): PartiReference | null {
     }
     return social(service, second);
   }
+  // Today's form: parti.com/{slug}, and parti.com/{username}/{discriminator} for a Discord account.
+  if (section === undefined || SITE_PATHS.has(section.toLowerCase())) return null;
+  if (first === undefined) return named(section);
+  if (second === undefined && /^\d{1,4}$/.test(first)) return named(`${section}/${first}`);
   return null;
 }
 
 /**
  * Understands what a user may type to name a Parti creator or video:
  * - a numeric user id: `353044`
- * - a creator page: `https://parti.com/creator/twitter/KickBalthierGR`, `parti.com/creator/discord/drb666/0`
+ * - a creator page: `https://parti.com/247CryptoTracker`, or the older
+ *   `https://parti.com/creator/twitter/KickBalthierGR`, `parti.com/creator/discord/drb666/0`
  * - a video page: `https://www.parti.com/video/80892`
  * - `service:name` for parti, discord, twitter, telegram (`discord:drb666` means `drb666#0`)
- * - a bare name, looked up as a Parti name (`@name` too); `name#1234` is taken as a Discord handle
+ * - a bare name, looked up like a page slug (`@name` too); `name#1234` is taken as a Discord handle
  * Answers null for anything else (empty, too long, another site's URL).
  */
 export function parsePartiReference(input: string): PartiReference | null {
@@ -162,7 +247,6 @@ export function parsePartiReference(input: string): PartiReference | null {
     return null;
   }
 
-  const bare = text.replace(/^@/, '');
-  if (/#\d{1,4}$/.test(bare)) return social('discord', bare);
-  return social('parti', bare);
+  if (/#\d{1,4}$/.test(text)) return social('discord', text.replace(/^@/, ''));
+  return named(text);
 }

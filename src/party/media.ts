@@ -5,7 +5,7 @@
 import type { PartiClient } from '../parti/client.js';
 import { isPartiError } from '../parti/errors.js';
 import { isChannelLive } from '../parti/schemas.js';
-import { liveHlsUrl, parsePartiReference, recordingUrl, videoPageUrl } from '../parti/urls.js';
+import { liveHlsUrl, parsePartiReference, videoPageUrl, type PartiReference } from '../parti/urls.js';
 
 export type MediaType = 'hls' | 'mp4' | 'webm';
 
@@ -14,9 +14,9 @@ export type ClipSource =
   | { kind: 'parti-live'; userId: number }
   | { kind: 'url'; url: string; mediaType: MediaType };
 
-/** A source as typed, before any social name is looked up. */
+/** A source as typed, before any creator name is looked up. */
 type ParsedSource =
-  ClipSource | { kind: 'parti-social'; service: 'parti' | 'discord' | 'twitter' | 'telegram'; name: string };
+  ClipSource | { kind: 'parti-creator'; reference: Extract<PartiReference, { kind: 'social' | 'name' }> };
 
 export interface ResolvedClip {
   source: ClipSource;
@@ -99,7 +99,8 @@ export function parseSource(input: string): ParsedSource | null {
     case 'id':
       return { kind: 'parti-live', userId: reference.userId };
     case 'social':
-      return { kind: 'parti-social', service: reference.service, name: reference.name };
+    case 'name':
+      return { kind: 'parti-creator', reference };
   }
 }
 
@@ -110,12 +111,8 @@ export interface MediaResolver {
   playable(source: ClipSource): Promise<Playable>;
 }
 
-export function createMediaResolver(deps: {
-  parti: PartiClient;
-  mediaBaseUrl: string;
-  now?: () => number;
-}): MediaResolver {
-  const { parti, mediaBaseUrl } = deps;
+export function createMediaResolver(deps: { parti: PartiClient; now?: () => number }): MediaResolver {
+  const { parti } = deps;
   const now = deps.now ?? Date.now;
   const cache = new Map<string, Playable>();
 
@@ -135,12 +132,14 @@ export function createMediaResolver(deps: {
       }
       case 'parti-video': {
         let stream;
+        let url;
         try {
           stream = await parti.getRecentStream(source.videoId);
+          // On whichever of Parti's media hosts has it now.
+          url = await parti.getRecordingUrl(stream.livestream_recording);
         } catch (error) {
           throw partiFailure(error, `Parti has no video ${source.videoId}`);
         }
-        const url = recordingUrl(mediaBaseUrl, stream.livestream_recording);
         if (!url) throw new MediaError('UNPLAYABLE_SOURCE', `Parti video ${source.videoId} has no recording to play`);
         const title =
           [stream.event_title, stream.user_name].filter(Boolean).join(' — ') || videoPageUrl(source.videoId);
@@ -173,11 +172,17 @@ export function createMediaResolver(deps: {
   }
 
   async function toSource(parsed: ParsedSource): Promise<ClipSource> {
-    if (parsed.kind !== 'parti-social') return parsed;
+    if (parsed.kind !== 'parti-creator') return parsed;
+    const { reference } = parsed;
     try {
-      return { kind: 'parti-live', userId: await parti.getUserIdBySocialMedia(parsed.service, parsed.name) };
+      const userId =
+        reference.kind === 'name'
+          ? await parti.getUserIdByName(reference.name)
+          : await parti.getUserIdBySocialMedia(reference.service, reference.name);
+      return { kind: 'parti-live', userId };
     } catch (error) {
-      throw partiFailure(error, `Parti has no creator ${parsed.service}:${parsed.name}`);
+      const name = reference.kind === 'name' ? reference.name : `${reference.service}:${reference.name}`;
+      throw partiFailure(error, `Parti has no creator ${name}`);
     }
   }
 

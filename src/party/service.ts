@@ -88,7 +88,7 @@ export interface PartyUser {
 export interface PartyServiceOptions {
   store: Pick<Store, 'parties' | 'meta' | 'lease'>;
   parti: PartiClient;
-  config: Pick<Config, 'PUBLIC_URL' | 'PARTI_MEDIA_URL' | 'PARTY_MAX_PARTICIPANTS'> & {
+  config: Pick<Config, 'PUBLIC_URL' | 'PARTY_MAX_PARTICIPANTS'> & {
     PARTY_SECRET?: string | undefined;
   };
   logger: Logger;
@@ -371,7 +371,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const requestTimeoutMs = options.requestTimeoutMs ?? 2_000;
   const limits: PartyLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const rateLimiter = options.rateLimiter ?? cluster?.rateLimiter ?? createMemoryRateLimiter(now);
-  const media: MediaResolver = createMediaResolver({ parti, mediaBaseUrl: config.PARTI_MEDIA_URL, now });
+  const media: MediaResolver = createMediaResolver({ parti, now });
   const signer: TokenSigner = createTokenSigner(await loadPartySecret(store, config.PARTY_SECRET), now);
   const emitter = new EventEmitter();
   const self = cluster?.instanceId ?? 'local';

@@ -32,6 +32,13 @@ describe('parsePartiReference', () => {
     ['https://parti.com/creator/discord/olduser/1234', { kind: 'social', service: 'discord', name: 'olduser#1234' }],
     ['https://parti.com/creator/discord/drb666', { kind: 'social', service: 'discord', name: 'drb666#0' }],
     ['https://PARTI.com/creator/Twitter/Some%20Name', { kind: 'social', service: 'twitter', name: 'Some Name' }],
+    // creator pages as Parti links them today: parti.com/{slug}
+    ['https://parti.com/247CryptoTracker', { kind: 'name', name: '247CryptoTracker' }],
+    ['parti.com/247CryptoTracker/', { kind: 'name', name: '247CryptoTracker' }],
+    ['https://www.parti.com/247CryptoTracker?tab=videos#top', { kind: 'name', name: '247CryptoTracker' }],
+    ['https://parti.com/sazboxgaming/0', { kind: 'name', name: 'sazboxgaming/0' }],
+    ['https://parti.com/Jack%20Doherty', { kind: 'name', name: 'Jack Doherty' }],
+    ['https://parti.com/@BalthierGR', { kind: 'name', name: 'BalthierGR' }],
     // video pages
     ['https://parti.com/video/80892', { kind: 'video', videoId: 80892 }],
     ['www.parti.com/video/80892/', { kind: 'video', videoId: 80892 }],
@@ -43,10 +50,12 @@ describe('parsePartiReference', () => {
     ['telegram: bmw_cmbk', { kind: 'social', service: 'telegram', name: 'bmw_cmbk' }],
     ['parti:Jack Doherty', { kind: 'social', service: 'parti', name: 'Jack Doherty' }],
     // bare names
-    ['BalthierGR', { kind: 'social', service: 'parti', name: 'BalthierGR' }],
-    ['@BalthierGR', { kind: 'social', service: 'parti', name: 'BalthierGR' }],
-    ['Chilly Dolphin', { kind: 'social', service: 'parti', name: 'Chilly Dolphin' }],
+    ['BalthierGR', { kind: 'name', name: 'BalthierGR' }],
+    ['@BalthierGR', { kind: 'name', name: 'BalthierGR' }],
+    ['247CryptoTracker', { kind: 'name', name: '247CryptoTracker' }],
+    ['Chilly Dolphin', { kind: 'name', name: 'Chilly Dolphin' }],
     ['drb666#0', { kind: 'social', service: 'discord', name: 'drb666#0' }],
+    ['@drb666#0', { kind: 'social', service: 'discord', name: 'drb666#0' }],
     // junk
     ['', null],
     ['    ', null],
@@ -56,6 +65,15 @@ describe('parsePartiReference', () => {
     ['https://parti.com/', null],
     ['https://parti.com/creator/myspace/tom', null],
     ['https://parti.com/creator/twitter', null],
+    // the site's own pages are not creators
+    ['https://parti.com/video', null],
+    ['https://parti.com/creator', null],
+    ['https://parti.com/explore', null],
+    ['https://parti.com/Live', null],
+    ['https://parti.com/settings/profile', null],
+    ['https://parti.com/247CryptoTracker/videos', null],
+    ['https://parti.com/a/b/c', null],
+    ['foo/bar', null],
     ['https://parti.com/video/abc', null],
     ['https://parti.com/creator/twitter/%E0%A4%A', null],
     ['myspace:tom', null],
@@ -68,7 +86,7 @@ describe('parsePartiReference', () => {
   });
 
   it('accepts exactly 100 characters', () => {
-    expect(parsePartiReference('a'.repeat(100))).toEqual({ kind: 'social', service: 'parti', name: 'a'.repeat(100) });
+    expect(parsePartiReference('a'.repeat(100))).toEqual({ kind: 'name', name: 'a'.repeat(100) });
   });
 });
 

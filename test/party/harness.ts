@@ -56,14 +56,20 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
   const storeUrl = givenStoreUrl ?? tempStoreUrl();
   const store = await openStore(storeUrl, logger);
   const cluster = clustered ? await connectPartyCluster(storeUrl, logger) : undefined;
-  const parti = createPartiClient({ baseUrl: fake.apiUrl, cache: store.cache, logger, timeoutMs: 2000, retries: 0 });
+  const parti = createPartiClient({
+    baseUrls: [fake.apiUrl],
+    mediaBaseUrls: [fake.mediaUrl],
+    cache: store.cache,
+    logger,
+    timeoutMs: 2000,
+    retries: 0,
+  });
   const service = await createPartyService({
     store,
     parti,
     logger,
     config: {
       PUBLIC_URL: 'https://bot.example',
-      PARTI_MEDIA_URL: fake.mediaUrl,
       PARTY_MAX_PARTICIPANTS: maxParticipants ?? 1000,
     },
     cluster,

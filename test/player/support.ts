@@ -201,8 +201,15 @@ export async function startPlayerStack(
     }),
   );
   const store = await openStore(`sqlite://${join(work, 'store.sqlite')}`, logger);
-  const parti = createPartiClient({ baseUrl: fake.apiUrl, cache: store.cache, logger, timeoutMs: 2000, retries: 0 });
-  const config = { PUBLIC_URL: 'https://bot.example', PARTI_MEDIA_URL: fake.mediaUrl, PARTY_MAX_PARTICIPANTS: 100 };
+  const parti = createPartiClient({
+    baseUrls: [fake.apiUrl],
+    mediaBaseUrls: [fake.mediaUrl],
+    cache: store.cache,
+    logger,
+    timeoutMs: 2000,
+    retries: 0,
+  });
+  const config = { PUBLIC_URL: 'https://bot.example', PARTI_MEDIA_URL: [fake.mediaUrl], PARTY_MAX_PARTICIPANTS: 100 };
   const service = await createPartyService({
     store,
     parti,
