@@ -19,17 +19,25 @@ function splitDiscord(handle: string): { username: string; discriminator: string
 }
 
 /**
- * A creator's public page: `https://parti.com/creator/{social_media}/{slug}`. For Discord the slug is
- * `{username}/{discriminator}`; pass `username`, `username#1234` or `username/1234`.
+ * How the bot links a creator's page: the one place to change it. `{service}` and `{slug}` are filled
+ * in, percent-encoded; a Discord slug is `{username}/{discriminator}`. Parti's site today:
+ * `https://parti.com/{slug}`; until 2025 it was `https://parti.com/creator/{service}/{slug}`, which
+ * older posts still link to (and which the parser below still reads).
+ */
+export const CREATOR_PAGE_TEMPLATE = `${PARTI_WEB_ORIGIN}/{slug}`;
+
+/**
+ * A creator's public page (see CREATOR_PAGE_TEMPLATE), from the account they signed up with. For
+ * Discord pass `username`, `username#1234` or `username/1234`.
  */
 export function creatorPageUrl(socialMedia: string, slug: string): string {
   const service = socialMedia.trim().toLowerCase();
-  const name = slug.trim();
+  let path = encodeURIComponent(slug.trim());
   if (service === 'discord') {
-    const { username, discriminator } = splitDiscord(name.replace(/\/(\d{1,4})$/, '#$1'));
-    return `${PARTI_WEB_ORIGIN}/creator/discord/${encodeURIComponent(username)}/${discriminator}`;
+    const { username, discriminator } = splitDiscord(slug.trim().replace(/\/(\d{1,4})$/, '#$1'));
+    path = `${encodeURIComponent(username)}/${discriminator}`;
   }
-  return `${PARTI_WEB_ORIGIN}/creator/${encodeURIComponent(service)}/${encodeURIComponent(name)}`;
+  return CREATOR_PAGE_TEMPLATE.replace('{service}', encodeURIComponent(service)).replace('{slug}', path);
 }
 
 /** A recorded stream's page: `https://parti.com/video/{event_id}`. */

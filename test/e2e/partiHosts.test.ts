@@ -163,6 +163,7 @@ describe('creator pages as Parti links them today', () => {
       const from = parti.requests.length;
       const reply = await command('parti', 'user', { query }).reply();
       expect(reply.embeds[0]?.title).toBe('247CryptoTracker');
+      expect(reply.embeds[0]?.url).toBe('https://parti.com/247CryptoTracker');
       expect(reply.embeds[0]?.footer?.text).toContain('881001');
       const asked = parti.requests.slice(from);
       expect(asked.filter((r) => r.route === 'user_id_from_name').map((r) => [r.host, r.path])).toEqual([

@@ -1,6 +1,7 @@
 // What users type to name a creator or a video, and the Parti URLs the bot builds.
 import { describe, expect, it } from 'vitest';
 import {
+  CREATOR_PAGE_TEMPLATE,
   creatorPageUrl,
   liveHlsUrl,
   parsePartiReference,
@@ -91,25 +92,26 @@ describe('parsePartiReference', () => {
 });
 
 describe('creatorPageUrl', () => {
+  it('fills the one template the bot links creators with', () => {
+    expect(CREATOR_PAGE_TEMPLATE).toBe('https://parti.com/{slug}');
+  });
+
   it.each([
-    ['twitter', 'KickBalthierGR', 'https://parti.com/creator/twitter/KickBalthierGR'],
-    ['parti', 'Jack Doherty', 'https://parti.com/creator/parti/Jack%20Doherty'],
-    ['discord', 'sazboxgaming', 'https://parti.com/creator/discord/sazboxgaming/0'],
-    ['discord', 'drb666#0', 'https://parti.com/creator/discord/drb666/0'],
-    ['discord', 'olduser#1234', 'https://parti.com/creator/discord/olduser/1234'],
-    ['discord', 'olduser/1234', 'https://parti.com/creator/discord/olduser/1234'],
-    ['Telegram', 'bmw_cmbk', 'https://parti.com/creator/telegram/bmw_cmbk'],
+    ['twitter', 'KickBalthierGR', 'https://parti.com/KickBalthierGR'],
+    ['parti', '247CryptoTracker', 'https://parti.com/247CryptoTracker'],
+    ['parti', 'Jack Doherty', 'https://parti.com/Jack%20Doherty'],
+    ['discord', 'sazboxgaming', 'https://parti.com/sazboxgaming/0'],
+    ['discord', 'drb666#0', 'https://parti.com/drb666/0'],
+    ['discord', 'olduser#1234', 'https://parti.com/olduser/1234'],
+    ['discord', 'olduser/1234', 'https://parti.com/olduser/1234'],
+    ['Telegram', 'bmw_cmbk', 'https://parti.com/bmw_cmbk'],
   ])('%s %s → %s', (service, slug, expected) => {
     expect(creatorPageUrl(service, slug)).toBe(expected);
   });
 
-  it('round-trips through parsePartiReference', () => {
-    for (const [service, name] of [
-      ['discord', 'drb666#0'],
-      ['twitter', 'Some Name'],
-    ] as const) {
-      expect(parsePartiReference(creatorPageUrl(service, name))).toEqual({ kind: 'social', service, name });
-    }
+  it('round-trips through parsePartiReference as a slug to look up', () => {
+    expect(parsePartiReference(creatorPageUrl('discord', 'drb666#0'))).toEqual({ kind: 'name', name: 'drb666/0' });
+    expect(parsePartiReference(creatorPageUrl('twitter', 'Some Name'))).toEqual({ kind: 'name', name: 'Some Name' });
   });
 });
 
