@@ -12,6 +12,8 @@ export const UNREACHABLE_SKIP_MS = 60_000;
  * the route is skipped for it, and a base that served it is believed when it answers 404.
  */
 export const ROUTE_MEMORY_MS = 15 * 60_000;
+/** Past this many remembered routes, expired ones are dropped (media bases remember each recording). */
+const MAX_REMEMBERED = 1000;
 
 export interface BaseSwitch {
   from: string;
@@ -41,6 +43,7 @@ export interface BaseSet {
   readonly bases: readonly string[];
   /** The base requests go to now: the last one that answered, at first the first configured. */
   inUse(): string;
+  /** `route`: what 404s are remembered by (an API route name; for media bases, the recording's path). */
   walk(route: string): BaseWalk;
 }
 
@@ -60,6 +63,11 @@ export function createBaseSet(
   const isDown = (base: string, at: number): boolean => (down.get(base)?.until ?? 0) > at;
   const lacks = (base: string, route: string, at: number): boolean => (lacking.get(routeKey(base, route)) ?? 0) > at;
   const serves = (base: string, route: string, at: number): boolean => (serving.get(routeKey(base, route)) ?? 0) > at;
+
+  function remember(memory: Map<string, number>, key: string, until: number): void {
+    if (memory.size >= MAX_REMEMBERED) for (const [old, end] of memory) if (end <= now()) memory.delete(old);
+    memory.set(key, until);
+  }
 
   function settle(base: string): void {
     down.delete(base);
@@ -116,9 +124,9 @@ export function createBaseSet(
         served(base) {
           answered = true;
           const until = now() + ROUTE_MEMORY_MS;
-          for (const other of missing) lacking.set(routeKey(other, route), until);
+          for (const other of missing) remember(lacking, routeKey(other, route), until);
           lacking.delete(routeKey(base, route));
-          serving.set(routeKey(base, route), until);
+          remember(serving, routeKey(base, route), until);
           settle(base);
         },
       };

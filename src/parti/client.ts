@@ -229,8 +229,6 @@ const UNREACHABLE_CODES = new Set([
 ]);
 /** A request answered 404 or 410: for a route, maybe this host lacks it; for an id, it does not exist. */
 const MISSING_STATUSES = new Set([404, 410]);
-/** The one "route" media bases are told apart by. */
-const RECORDING = 'recording';
 const PROBE_RANGE = 'bytes=0-1023';
 
 /**
@@ -651,7 +649,8 @@ export function createPartiClient(opts: PartiClientOptions): PartiClient {
    * reason to switch. Undefined when every base said 404/410 or could not be reached.
    */
   async function probeMedia(path: string): Promise<string | undefined> {
-    const walk = mediaBases.walk(RECORDING);
+    // Keyed by the recording itself: one host may have older recordings that another lacks.
+    const walk = mediaBases.walk(path);
     for (let base = walk.next(); base !== undefined; base = walk.next()) {
       if (closing.signal.aborted) return undefined;
       const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(timeoutMs)]);

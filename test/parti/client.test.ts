@@ -570,6 +570,22 @@ describe('recordings on several media hosts', () => {
     expect(probes()).toEqual([WATCH, WATCH]);
   });
 
+  it('finds each recording on the host that has it, older ones on the older host', async () => {
+    const older = '/ivs/v1/old/master.m3u8';
+    const olderDir = mkdtempSync(join(tmpdir(), 'parti-media-old-'));
+    mkdirSync(dirname(join(olderDir, older)), { recursive: true });
+    writeFileSync(join(olderDir, older), '#EXTM3U\n');
+    parti.setMediaDir(dir, MEDIA);
+    parti.setMediaDir(olderDir, WATCH);
+    const client = makeClient();
+    expect(await client.getRecordingUrl(recording)).toBe(`${parti.hostUrl(MEDIA)}${recording}`);
+    expect(await client.getRecordingUrl(older)).toBe(`${parti.hostUrl(WATCH)}${older}`);
+    expect(await client.getRecordingUrl(recording)).toBe(`${parti.hostUrl(MEDIA)}${recording}`);
+    // The older one is looked for where it was found first, next time.
+    expect(await client.getRecordingUrl(older)).toBe(`${parti.hostUrl(WATCH)}${older}`);
+    expect(probes()).toEqual([MEDIA, MEDIA, WATCH, MEDIA, WATCH]);
+  });
+
   it('keeps the first host when none has the file, and leaves absolute URLs alone', async () => {
     const client = makeClient();
     expect(await client.getRecordingUrl(recording.slice(1))).toBe(`${parti.hostUrl(MEDIA)}${recording}`);
