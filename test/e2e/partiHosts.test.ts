@@ -174,6 +174,31 @@ describe('creator pages as Parti links them today', () => {
   );
 });
 
+describe('both creator-link forms in the other commands', () => {
+  let bot: BotProcess;
+  beforeAll(async () => {
+    bot = await startBot({ discord, parti, env: { PUBLIC_URL: 'http://127.0.0.1:9' } });
+  });
+  afterAll(async () => {
+    await bot?.stop();
+  });
+
+  it('/alerts add and /party create read parti.com/{slug} and parti.com/creator/{service}/{name}', async () => {
+    for (const [creator, name] of [
+      ['https://parti.com/247CryptoTracker', '247CryptoTracker'],
+      ['https://parti.com/creator/twitter/KickBalthierGR', 'BalthierGR'],
+    ] as const) {
+      const saved = await command('alerts', 'add', { creator, channel: alertsChannel }).reply();
+      expect(saved.embeds[0]?.fields?.[0]?.value).toBe(`Creator **${name}**`);
+    }
+    // DBR (discord drb666#0) is live: today's page form for a Discord account is /{username}/{discriminator}.
+    const from = parti.requests.length;
+    const party = await command('party', 'create', { source: 'https://parti.com/drb666/0' }).reply();
+    expect(party.content).toMatch(/Invite code `[A-Z0-9]{6}`/);
+    expect(parti.requests.slice(from).map((r) => r.path)).toContain('/parti_v2/profile/user_id_from_name/drb666%230');
+  });
+});
+
 describe('recordings on whichever media host has them', () => {
   let bot: BotProcess;
   beforeAll(async () => {
