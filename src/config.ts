@@ -5,6 +5,11 @@ import { z } from 'zod';
 const snowflake = z.string().regex(/^\d{17,20}$/, 'must be a Discord id (17 to 20 digits)');
 const httpUrl = z.url({ protocol: /^https?$/ });
 const wsUrl = z.url({ protocol: /^wss?$/ });
+/** Comma-separated http(s) URLs, tried in order; trailing slashes dropped. */
+const httpUrlList = z
+  .string()
+  .transform((list) => [...new Set(list.split(',').map((url) => url.trim().replace(/\/+$/, '')))])
+  .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must be http(s) URLs separated by commas' })));
 
 export const configSchema = z.object({
   DISCORD_TOKEN: z
@@ -29,9 +34,17 @@ export const configSchema = z.object({
     .describe(
       'with several processes: which of SHARD_COUNT shards this one runs (e.g. 0 here and 1 in the other); unset: all',
     ),
-  PARTI_API_URL: httpUrl.default('https://api-backend.parti.com/parti_v2').describe('Parti HTTP API base'),
+  PARTI_API_URL: httpUrlList
+    .prefault(
+      'https://prod-api.parti.com/parti_v2,https://api.parti.com/parti_v2,https://api-backend.parti.com/parti_v2',
+    )
+    .describe(
+      'Parti HTTP API bases, comma-separated, tried in order (one that cannot be reached is skipped a while); one base pins it',
+    ),
   PARTI_WS_URL: wsUrl.default('wss://ws-backend.parti.com/').describe('Parti push socket'),
-  PARTI_MEDIA_URL: httpUrl.default('https://watch.parti.com').describe('base of Parti recording paths'),
+  PARTI_MEDIA_URL: httpUrlList
+    .prefault('https://media.parti.com,https://watch.parti.com')
+    .describe('bases of Parti recording paths, comma-separated, tried in order like PARTI_API_URL'),
   PARTI_PROXY_URL: httpUrl.optional().describe('HTTP proxy for every Parti request and the push socket'),
   STORE_URL: z
     .string()

@@ -41,11 +41,13 @@ async function main(): Promise<void> {
   const metrics = createMetrics();
   const store = await openStore(config.STORE_URL, logger);
   const parti = createPartiClient({
-    baseUrl: config.PARTI_API_URL,
+    baseUrls: config.PARTI_API_URL,
+    mediaBaseUrls: config.PARTI_MEDIA_URL,
     proxyUrl: config.PARTI_PROXY_URL,
     cache: store.cache,
     logger: logger.child({ module: 'parti' }),
     onAttempt: (route, outcome, seconds) => metrics.partiRequest(route, outcome, seconds),
+    onBaseInUse: (kind, base, replaced) => metrics.partiBaseInUse(kind, base, replaced),
   });
   const client = createDiscordClient(config);
   client.rest.on('response', (request, response) => metrics.discordResponse(response.status, request.route));

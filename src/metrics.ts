@@ -5,6 +5,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface MetricsHooks {
   /** one upstream Parti attempt: its route, `ok` or the PartiError kind, and its duration */
   partiRequest(route: string, outcome: string, seconds: number): void;
+  /** the Parti API or media base in use: at start, then after every switch, with the base it replaced */
+  partiBaseInUse(kind: 'api' | 'media', base: string, replaced?: string): void;
   /** one go-live alert posted, and how long after the push (or the live-list read) it reached Discord */
   alertPosted(source: string, latencySeconds: number): void;
   /** a Discord REST answer */
@@ -35,6 +37,18 @@ export function createMetrics(): Metrics {
     help: 'Parti API request duration',
     labelNames: ['route'],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8],
+    registers: [registry],
+  });
+  const partiBase = new Gauge({
+    name: 'parti_bot_parti_base_in_use',
+    help: 'Which Parti base the bot uses now (1), by kind (api or media); the other configured ones are 0 once left',
+    labelNames: ['kind', 'base'],
+    registers: [registry],
+  });
+  const partiSwitches = new Counter({
+    name: 'parti_bot_parti_base_switches_total',
+    help: 'Switches from one Parti base to another, by kind (api or media)',
+    labelNames: ['kind', 'from', 'to'],
     registers: [registry],
   });
   const alertsPosted = new Counter({
@@ -91,6 +105,13 @@ export function createMetrics(): Metrics {
     partiRequest(route, outcome, seconds) {
       partiRequests.inc({ route, outcome });
       partiSeconds.observe({ route }, seconds);
+    },
+    partiBaseInUse(kind, base, replaced) {
+      if (replaced !== undefined) {
+        partiBase.set({ kind, base: replaced }, 0);
+        partiSwitches.inc({ kind, from: replaced, to: base });
+      }
+      partiBase.set({ kind, base }, 1);
     },
     alertPosted(source, latencySeconds) {
       alertsPosted.inc({ source });

@@ -6,9 +6,13 @@ describe('loadConfig', () => {
     const config = loadConfig({ DISCORD_TOKEN: 'abc' });
     expect(config).toMatchObject({
       DISCORD_API_URL: 'https://discord.com/api',
-      PARTI_API_URL: 'https://api-backend.parti.com/parti_v2',
+      PARTI_API_URL: [
+        'https://prod-api.parti.com/parti_v2',
+        'https://api.parti.com/parti_v2',
+        'https://api-backend.parti.com/parti_v2',
+      ],
       PARTI_WS_URL: 'wss://ws-backend.parti.com/',
-      PARTI_MEDIA_URL: 'https://watch.parti.com',
+      PARTI_MEDIA_URL: ['https://media.parti.com', 'https://watch.parti.com'],
       STORE_URL: 'sqlite://data/parti-bot.sqlite',
       HTTP_PORT: 8080,
       PUBLIC_URL: 'http://localhost:8080',
@@ -16,6 +20,19 @@ describe('loadConfig', () => {
     });
     expect(config.DISCORD_GUILD_ID).toBeUndefined();
     expect(config.PARTI_PROXY_URL).toBeUndefined();
+  });
+
+  it('reads a comma-separated list of Parti bases, or one base that pins it', () => {
+    const config = loadConfig({
+      DISCORD_TOKEN: 'abc',
+      PARTI_API_URL: ' https://api-backend.parti.com/parti_v2/ , https://prod-api.parti.com/parti_v2',
+      PARTI_MEDIA_URL: 'https://watch.parti.com/',
+    });
+    expect(config.PARTI_API_URL).toEqual([
+      'https://api-backend.parti.com/parti_v2',
+      'https://prod-api.parti.com/parti_v2',
+    ]);
+    expect(config.PARTI_MEDIA_URL).toEqual(['https://watch.parti.com']);
   });
 
   it('treats empty values as unset, as a copied .env.example leaves them', () => {
@@ -28,6 +45,10 @@ describe('loadConfig', () => {
     [{}, /^DISCORD_TOKEN is not set: set DISCORD_TOKEN in \.env/],
     [{ DISCORD_TOKEN: 'x', HTTP_PORT: 'eighty' }, /^HTTP_PORT /],
     [{ DISCORD_TOKEN: 'x', PARTI_WS_URL: 'https://ws-backend.parti.com/' }, /^PARTI_WS_URL /],
+    [
+      { DISCORD_TOKEN: 'x', PARTI_API_URL: 'https://prod-api.parti.com/parti_v2,,ftp://x' },
+      /^PARTI_API_URL must be http\(s\) URLs separated by commas/,
+    ],
     [{ DISCORD_TOKEN: 'x', DISCORD_GUILD_ID: 'my-guild' }, /^DISCORD_GUILD_ID must be a Discord id/],
     [{ DISCORD_TOKEN: 'x', STORE_URL: 'postgres://db' }, /^STORE_URL must start with sqlite:\/\/ or redis:\/\//],
     [{ DISCORD_TOKEN: 'x', LOG_LEVEL: 'loud' }, /^LOG_LEVEL /],

@@ -25,6 +25,13 @@ export async function resolvePartiUser(parti: PartiClient, query: string): Promi
       }
     case 'social':
       return resolveSocial(parti, reference.service, reference.name);
+    case 'name':
+      try {
+        return await parti.getUserIdByName(reference.name);
+      } catch (error) {
+        if (isPartiError(error, 'not_found')) throw new UserError(t.unknownName(reference.name));
+        throw error;
+      }
   }
 }
 

@@ -4,6 +4,7 @@ export const lookupStrings = {
     `I could not read \`${query.slice(0, 80).replace(/`/g, "'")}\` as a Parti creator. Try a Parti id, a creator link, a video link, or \`twitter:name\`.`,
   unknownUser: (id: number) => `Parti has no user with id ${id}.`,
   unknownVideo: (id: number) => `Parti has no video with id ${id}.`,
+  unknownName: (name: string) => `Parti has no creator named \`${name.slice(0, 80).replace(/`/g, "'")}\`.`,
   unknownSocial: (service: string, name: string) =>
     `No Parti creator is linked to the ${service} account \`${name.slice(0, 80).replace(/`/g, "'")}\`.`,
   notLinked: (name: string) => `${name} has not linked this Discord account to Parti.`,

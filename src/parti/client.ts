@@ -3,13 +3,16 @@
 // needs: browser-like headers, a per-attempt deadline, retries with backoff for idempotent GETs,
 // Retry-After on 429, a keyv response cache with a TTL per route, and one shared upstream request
 // for concurrent identical calls. Failures surface as PartiError with a `kind` the bot can act on.
+// Parti has moved its API and media hosts over time, so both are lists tried in order (bases.ts):
+// a host that cannot be reached, or lacks a route another host serves, is skipped for a while.
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { Keyv } from 'keyv';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { PartiError, type PartiErrorKind } from './errors.js';
+import { createBaseSet, type BaseSet, type BaseSwitch } from './bases.js';
+import { PartiError, isPartiError, type PartiErrorKind } from './errors.js';
 import {
   AssetPriceListSchema,
   CalendarEventListSchema,
@@ -25,7 +28,7 @@ import {
   PinnedMessageListSchema,
   RecentStreamListSchema,
   RecentStreamSchema,
-  SocialLookupSchema,
+  UserIdLookupSchema,
   UserProfileSchema,
   summarizeIssues,
   type AssetPrice,
@@ -43,7 +46,7 @@ import {
   type RecentStream,
   type UserProfile,
 } from './schemas.js';
-import type { SocialService } from './urls.js';
+import { recordingUrl, type SocialService } from './urls.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -56,6 +59,7 @@ const MINUTE = 60 * SECOND;
 export const PARTI_ROUTES = {
   user_profile: { ttlMs: 5 * MINUTE, lookup: true },
   social: { ttlMs: 60 * MINUTE, lookup: true },
+  user_id_from_name: { ttlMs: 60 * MINUTE, lookup: true },
   channel_info: { ttlMs: 15 * SECOND, lookup: true },
   live: { ttlMs: 20 * SECOND, lookup: false },
   recent: { ttlMs: 2 * MINUTE, lookup: false },
@@ -92,9 +96,13 @@ const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 4000;
 const SNIPPET_CHARS = 120;
 
+export type PartiHostKind = 'api' | 'media';
+
 export interface PartiClientOptions {
-  /** e.g. https://api-backend.parti.com/parti_v2 (a trailing slash is fine). */
-  baseUrl: string;
+  /** API bases tried in this order, e.g. https://prod-api.parti.com/parti_v2 (a trailing slash is fine). */
+  baseUrls: readonly string[];
+  /** Media bases that `livestream_recording` paths are joined to, tried in this order. */
+  mediaBaseUrls: readonly string[];
   /** HTTP proxy for every request (CONNECT tunnel). */
   proxyUrl?: string | undefined;
   /** A keyv namespace dedicated to this cache. */
@@ -108,6 +116,8 @@ export interface PartiClientOptions {
   maxRetryAfterMs?: number | undefined;
   /** Told about every upstream attempt (for /metrics). */
   onAttempt?: ((route: PartiRoute, outcome: string, seconds: number) => void) | undefined;
+  /** Told which API and media base is in use: once at start, then on every switch with the base it replaced. */
+  onBaseInUse?: ((kind: PartiHostKind, base: string, replaced?: string) => void) | undefined;
 }
 
 export interface CallOptions {
@@ -150,12 +160,24 @@ export interface PartiClient {
    * username is sent as `username#0` (new-style accounts).
    */
   getUserIdBySocialMedia(service: SocialService, name: string, options?: CallOptions): Promise<number>;
+  /**
+   * The Parti user id behind a creator page's slug or a bare name: `user_id_from_name` (served by the
+   * newer API hosts; a `/` in the slug is sent as `#`), and where that has no answer, the social route
+   * (`name/1234` as a Discord handle, anything else as a Parti name), which every host serves.
+   */
+  getUserIdByName(name: string, options?: CallOptions): Promise<number>;
   getChannelInfo(userId: number, options?: CallOptions): Promise<ChannelInfo>;
   getLiveChannels(query?: LiveChannelsQuery, options?: CallOptions): Promise<LiveChannel[]>;
   /** Every live channel, paging the live list 100 at a time until a short page (at most 50 pages). */
   getAllLiveChannels(query?: { categoryId?: number | undefined }, options?: CallOptions): Promise<LiveChannel[]>;
   getRecentStreams(query?: RecentStreamsQuery, options?: CallOptions): Promise<RecentStream[]>;
   getRecentStream(videoId: number, options?: CallOptions): Promise<RecentStream>;
+  /**
+   * The playable URL of a `livestream_recording`: an absolute one as it is; a path joined to the first
+   * media base that has it, found with a small range request (unreachable hosts are skipped, and
+   * remembered). When no host confirms it, the first reachable base. Null without a recording.
+   */
+  getRecordingUrl(livestreamRecording: string | null | undefined): Promise<string | null>;
   getCalendarEvents(query?: CalendarQuery, options?: CallOptions): Promise<CalendarEvent[]>;
   getCategories(options?: CallOptions): Promise<Category[]>;
   getFeaturedChannels(options?: CallOptions): Promise<FeaturedChannel[]>;
@@ -177,12 +199,48 @@ interface CacheEntry {
   at: number;
 }
 
-/** One attempt's result: a JSON body, or an error and whether (and after how long) to try again. */
+/**
+ * One attempt's result: a JSON body, or an error and whether (and after how long) to try again.
+ * `unreachable` says the host could not be reached at all, so the next base is worth asking at once.
+ */
 type Attempt =
   | { ok: true; body: unknown }
-  | { ok: false; error: PartiError; retry: boolean; delayMs?: number | undefined; snippet?: string | undefined };
+  | {
+      ok: false;
+      error: PartiError;
+      retry: boolean;
+      delayMs?: number | undefined;
+      snippet?: string | undefined;
+      unreachable?: string | undefined;
+    };
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+/** No connection at all: no such host, nothing listening, no route, no TCP within the connect timeout. */
+const UNREACHABLE_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'EPROTO',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+/** A request answered 404 or 410: for a route, maybe this host lacks it; for an id, it does not exist. */
+const MISSING_STATUSES = new Set([404, 410]);
+const PROBE_RANGE = 'bytes=0-1023';
+
+/**
+ * Why a failed request never reached an HTTP server, when that is the reason (DNS, connect, TLS, or a
+ * proxy that could not open the tunnel); undefined for failures after the connection (reset, timeout).
+ */
+function unreachableReason(error: unknown): string | undefined {
+  const code = errorCode(error);
+  if (code !== undefined && (UNREACHABLE_CODES.has(code) || /CERT|^ERR_(TLS|SSL)_/.test(code))) return code;
+  const proxy = /Proxy response \((\d{3})\)/.exec(error instanceof Error ? error.message : '');
+  return proxy ? `proxy answered ${proxy[1]} to CONNECT` : undefined;
+}
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -243,7 +301,6 @@ function assertId(route: PartiRoute, value: number, what: string): void {
 }
 
 export function createPartiClient(opts: PartiClientOptions): PartiClient {
-  const baseUrl = opts.baseUrl.replace(/\/+$/, '');
   const timeoutMs = opts.timeoutMs ?? 8000;
   const retries = Math.max(0, opts.retries ?? 2);
   const maxRetryAfterMs = opts.maxRetryAfterMs ?? 10 * SECOND;
@@ -253,7 +310,9 @@ export function createPartiClient(opts: PartiClientOptions): PartiClient {
     keepAliveTimeout: 30 * SECOND,
     keepAliveMaxTimeout: 60 * SECOND,
     connections: 32,
-    connect: { timeout: timeoutMs },
+    // Half the deadline: a host that never accepts the connection is told from a slow one in time
+    // to ask the next base within the same attempt.
+    connect: { timeout: Math.max(1, Math.round(timeoutMs / 2)) },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   };
@@ -266,6 +325,24 @@ export function createPartiClient(opts: PartiClientOptions): PartiClient {
   setMaxListeners(0, closing.signal);
   const inflight = new Map<string, { promise: Promise<unknown>; fresh: boolean }>();
   let cacheBroken = false;
+
+  function baseSet(kind: PartiHostKind, urls: readonly string[]): BaseSet {
+    const set = createBaseSet(
+      urls.map((url) => url.replace(/\/+$/, '')),
+      {
+        onSwitch: (change: BaseSwitch) => {
+          const level = change.reason.startsWith('unreachable') ? 'warn' : 'info';
+          logger[level]({ kind, ...change }, `parti ${kind} base switched`);
+          opts.onBaseInUse?.(kind, change.to, change.from);
+        },
+      },
+    );
+    opts.onBaseInUse?.(kind, set.inUse());
+    return set;
+  }
+  const apiBases = baseSet('api', opts.baseUrls);
+  const mediaBases = baseSet('media', opts.mediaBaseUrls);
+  logger.info({ api: apiBases.bases, media: mediaBases.bases }, 'parti hosts, tried in this order');
 
   function closedError(route: PartiRoute): PartiError {
     return new PartiError('unavailable', route, 'the Parti client is closed');
@@ -292,7 +369,13 @@ export function createPartiClient(opts: PartiClientOptions): PartiClient {
   }
 
   /** One upstream request with its own deadline, classified into body / error + retry advice. */
-  async function attemptOnce(route: PartiRoute, path: string, url: string, attempt: number): Promise<Attempt> {
+  async function attemptOnce(
+    route: PartiRoute,
+    base: string,
+    path: string,
+    url: string,
+    attempt: number,
+  ): Promise<Attempt> {
     const started = performance.now();
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
@@ -308,7 +391,7 @@ export function createPartiClient(opts: PartiClientOptions): PartiClient {
       });
       const { text, truncated } = await readBody(response.body);
       const status = response.statusCode;
-      logger.debug({ route, path, status, ms: ms(), attempt }, 'parti request');
+      logger.debug({ route, base, path, status, ms: ms(), attempt }, 'parti request');
 
       const contentType = headerValue(response.headers['content-type']);
       const mitigated = headerValue(response.headers['cf-mitigated']);
@@ -328,12 +411,12 @@ export function createPartiClient(opts: PartiClientOptions): PartiClient {
         const error = new PartiError('rate_limited', route, 'rate limited (HTTP 429)', { status, retryAfterMs });
         return { ok: false, retry: !tooLong, delayMs: retryAfterMs, snippet, error };
       }
-      if (status === 404) {
+      if (MISSING_STATUSES.has(status)) {
         return {
           ok: false,
           retry: false,
           snippet,
-          error: new PartiError('not_found', route, 'not found (HTTP 404)', { status }),
+          error: new PartiError('not_found', route, `not found (HTTP ${status})`, { status }),
         };
       }
       const html = looksLikeHtml(contentType, text);
@@ -386,21 +469,28 @@ export function createPartiClient(opts: PartiClientOptions): PartiClient {
     } catch (error) {
       if (closing.signal.aborted) return { ok: false, retry: false, error: closedError(route) };
       const code = errorCode(error);
-      if (deadline.signal.aborted || (code !== undefined && TIMEOUT_CODES.has(code))) {
-        logger.debug({ route, path, ms: ms(), attempt, code: code ?? 'deadline' }, 'parti request timed out');
+      const unreachable = unreachableReason(error);
+      if (unreachable === undefined && (deadline.signal.aborted || (code !== undefined && TIMEOUT_CODES.has(code)))) {
+        logger.debug({ route, base, path, ms: ms(), attempt, code: code ?? 'deadline' }, 'parti request timed out');
         return {
           ok: false,
           retry: true,
           error: new PartiError('timeout', route, `no answer within ${timeoutMs} ms`, { cause: error }),
         };
       }
-      logger.debug({ route, path, ms: ms(), attempt, code }, 'parti request failed');
+      logger.debug({ route, base, path, ms: ms(), attempt, code, unreachable }, 'parti request failed');
       return {
         ok: false,
         retry: true,
-        error: new PartiError('unavailable', route, `network error (${code ?? (error as Error).message})`, {
-          cause: error,
-        }),
+        unreachable,
+        error: new PartiError(
+          'unavailable',
+          route,
+          `network error (${unreachable ?? code ?? (error as Error).message})`,
+          {
+            cause: error,
+          },
+        ),
       };
     } finally {
       clearTimeout(timer);
@@ -408,14 +498,44 @@ export function createPartiClient(opts: PartiClientOptions): PartiClient {
     }
   }
 
+  /**
+   * One attempt on the API bases in turn (see bases.ts): the next base is asked at once, with no
+   * backoff, when this one cannot be reached or answers 404/410; any other answer is final.
+   * A 404 from every base is an ordinary not_found.
+   */
+  async function attemptOnBases(route: PartiRoute, pathAndQuery: string, attempt: number): Promise<Attempt> {
+    const walk = apiBases.walk(route);
+    let missing: Attempt | undefined;
+    let last: Attempt | undefined;
+    for (let base = walk.next(); base !== undefined; base = walk.next()) {
+      const startedAt = performance.now();
+      const result = await attemptOnce(route, base, pathAndQuery, `${base}${pathAndQuery}`, attempt);
+      opts.onAttempt?.(route, result.ok ? 'ok' : result.error.kind, (performance.now() - startedAt) / 1000);
+      if (result.ok) {
+        walk.served(base);
+        return result;
+      }
+      last = result;
+      if (result.unreachable !== undefined) {
+        walk.unreachable(base, result.unreachable);
+      } else if (result.error.status !== undefined && MISSING_STATUSES.has(result.error.status)) {
+        walk.missing(base);
+        missing ??= result;
+      } else {
+        // A timeout or a reset is no answer: it neither proves the base up nor is a reason to leave it.
+        if (result.error.status !== undefined) walk.answered(base);
+        return result;
+      }
+    }
+    return missing ?? last ?? { ok: false, retry: false, error: closedError(route) };
+  }
+
   /** Runs attempts until one succeeds, a failure is final, or the retry budget is spent. */
-  async function fetchJson(route: PartiRoute, path: string, url: string): Promise<unknown> {
+  async function fetchJson(route: PartiRoute, path: string): Promise<unknown> {
     let timeouts = 0;
     for (let attempt = 1; ; attempt++) {
       if (closing.signal.aborted) throw closedError(route);
-      const startedAt = performance.now();
-      const result = await attemptOnce(route, path, url, attempt);
-      opts.onAttempt?.(route, result.ok ? 'ok' : result.error.kind, (performance.now() - startedAt) / 1000);
+      const result = await attemptOnBases(route, path, attempt);
       if (result.ok) return result.body;
       const { error } = result;
       if (error.kind === 'timeout') timeouts++;
@@ -484,7 +604,7 @@ export function createPartiClient(opts: PartiClientOptions): PartiClient {
     if (existing && (existing.fresh || !fresh)) return (await existing.promise) as T;
 
     const promise = (async (): Promise<T> => {
-      const body = await fetchJson(route, path, `${baseUrl}${pathAndQuery}`);
+      const body = await fetchJson(route, pathAndQuery);
       const data = validate(route, body, schema);
       await writeCache(key, body, PARTI_ROUTES[route].ttlMs);
       return data;
@@ -514,17 +634,75 @@ export function createPartiClient(opts: PartiClientOptions): PartiClient {
     return get('live', '/profile/get_livestream_channel_info/live', params, LiveChannelListSchema, options);
   }
 
+  async function getUserIdBySocialMedia(service: SocialService, name: string, options?: CallOptions): Promise<number> {
+    let handle = name.trim();
+    if (!handle) throw new PartiError('not_found', 'social', 'empty name');
+    // Parti knows Discord accounts as username#discriminator; new-style accounts are #0.
+    if (service === 'discord' && !/#\d{1,4}$/.test(handle)) handle = `${handle}#0`;
+    const path = `/profile/get_user_by_social_media/${encodeURIComponent(service)}/${encodeURIComponent(handle)}`;
+    return get('social', path, undefined, UserIdLookupSchema, options);
+  }
+
+  /**
+   * Which media base answers for this path: a small range GET on each in turn. Unreachable bases and
+   * 404/410 move on; any other answer (or none in time) keeps that base, as a challenge or a 429 is no
+   * reason to switch. Undefined when every base said 404/410 or could not be reached.
+   */
+  async function probeMedia(path: string): Promise<string | undefined> {
+    // Keyed by the recording itself: one host may have older recordings that another lacks.
+    const walk = mediaBases.walk(path);
+    for (let base = walk.next(); base !== undefined; base = walk.next()) {
+      if (closing.signal.aborted) return undefined;
+      const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(timeoutMs)]);
+      let status: number;
+      try {
+        const response = await request(`${base}${path}`, {
+          method: 'GET',
+          headers: { ...PARTI_BROWSER_HEADERS, accept: '*/*', range: PROBE_RANGE },
+          dispatcher,
+          signal,
+        });
+        status = response.statusCode;
+        await response.body.dump().catch(() => undefined);
+      } catch (error) {
+        const unreachable = unreachableReason(error);
+        logger.debug({ base, path, unreachable, code: errorCode(error) }, 'parti media probe failed');
+        if (unreachable === undefined) return base;
+        walk.unreachable(base, unreachable);
+        continue;
+      }
+      logger.debug({ base, path, status }, 'parti media probe');
+      if (MISSING_STATUSES.has(status)) {
+        walk.missing(base);
+        continue;
+      }
+      if (status < 300) walk.served(base);
+      else walk.answered(base);
+      return base;
+    }
+    return undefined;
+  }
+
   return {
     getUserProfile: async (userId, options) =>
       get('user_profile', userPath('user_profile', 'user_profile', userId), undefined, UserProfileSchema, options),
 
-    getUserIdBySocialMedia: async (service, name, options) => {
-      let handle = name.trim();
-      if (!handle) throw new PartiError('not_found', 'social', 'empty name');
-      // Parti knows Discord accounts as username#discriminator; new-style accounts are #0.
-      if (service === 'discord' && !/#\d{1,4}$/.test(handle)) handle = `${handle}#0`;
-      const path = `/profile/get_user_by_social_media/${encodeURIComponent(service)}/${encodeURIComponent(handle)}`;
-      return get('social', path, undefined, SocialLookupSchema, options);
+    getUserIdBySocialMedia,
+
+    getUserIdByName: async (name, options) => {
+      const slug = name.trim();
+      if (!slug) throw new PartiError('not_found', 'user_id_from_name', 'empty name');
+      const path = `/profile/user_id_from_name/${encodeURIComponent(slug.replace(/\//g, '#'))}`;
+      try {
+        return await get('user_id_from_name', path, undefined, UserIdLookupSchema, options);
+      } catch (error) {
+        // Not found on any host: the oldest hosts lack the route, and a name may only be known there.
+        if (!isPartiError(error, 'not_found')) throw error;
+      }
+      const discord = /^(.+)\/(\d{1,4})$/.exec(slug);
+      return discord?.[1] && discord[2]
+        ? getUserIdBySocialMedia('discord', `${discord[1]}#${discord[2]}`, options)
+        : getUserIdBySocialMedia('parti', slug, options);
     },
 
     getChannelInfo: async (userId, options) =>
@@ -584,6 +762,18 @@ export function createPartiClient(opts: PartiClientOptions): PartiClient {
         RecentStreamSchema,
         options,
       );
+    },
+
+    getRecordingUrl: async (livestreamRecording) => {
+      const recording = livestreamRecording?.trim();
+      if (!recording) return null;
+      if (/^https?:\/\//i.test(recording)) return recording;
+      const path = `/${recording.replace(/^\/+/, '')}`;
+      const base = await probeMedia(path);
+      if (base === undefined) {
+        logger.warn({ path, bases: mediaBases.bases }, 'no parti media base has this recording; using the one in use');
+      }
+      return recordingUrl(base ?? mediaBases.inUse(), path);
     },
 
     getCalendarEvents: async (query = {}, options) => {

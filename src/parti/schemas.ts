@@ -49,9 +49,11 @@ export const UserProfileSchema = z.looseObject({
 });
 export type UserProfile = z.infer<typeof UserProfileSchema>;
 
-/** `GET /profile/get_user_by_social_media/{service}/{name}`: a bare number (JSON or plain text). */
-export const SocialLookupSchema = z.union([id, z.looseObject({ user_id: id }).transform((value) => value.user_id)]);
-export type SocialLookup = z.infer<typeof SocialLookupSchema>;
+/**
+ * `GET /profile/get_user_by_social_media/{service}/{name}`: a bare number (JSON or plain text), and
+ * `GET /profile/user_id_from_name/{slug}` (newer hosts): `{"user_id": 123}`. Either shape is read from either.
+ */
+export const UserIdLookupSchema = z.union([id, z.looseObject({ user_id: id }).transform((value) => value.user_id)]);
 
 /** A person in a moderator list (`livestream/moderators/{id}`, `admin/global_mod/list`). */
 export const ModeratorSchema = z.looseObject({

@@ -19,17 +19,25 @@ function splitDiscord(handle: string): { username: string; discriminator: string
 }
 
 /**
- * A creator's public page: `https://parti.com/creator/{social_media}/{slug}`. For Discord the slug is
- * `{username}/{discriminator}`; pass `username`, `username#1234` or `username/1234`.
+ * How the bot links a creator's page: the one place to change it. `{service}` and `{slug}` are filled
+ * in, percent-encoded; a Discord slug is `{username}/{discriminator}`. Parti's site today:
+ * `https://parti.com/{slug}`; until 2025 it was `https://parti.com/creator/{service}/{slug}`, which
+ * older posts still link to (and which the parser below still reads).
+ */
+export const CREATOR_PAGE_TEMPLATE = `${PARTI_WEB_ORIGIN}/{slug}`;
+
+/**
+ * A creator's public page (see CREATOR_PAGE_TEMPLATE), from the account they signed up with. For
+ * Discord pass `username`, `username#1234` or `username/1234`.
  */
 export function creatorPageUrl(socialMedia: string, slug: string): string {
   const service = socialMedia.trim().toLowerCase();
-  const name = slug.trim();
+  let path = encodeURIComponent(slug.trim());
   if (service === 'discord') {
-    const { username, discriminator } = splitDiscord(name.replace(/\/(\d{1,4})$/, '#$1'));
-    return `${PARTI_WEB_ORIGIN}/creator/discord/${encodeURIComponent(username)}/${discriminator}`;
+    const { username, discriminator } = splitDiscord(slug.trim().replace(/\/(\d{1,4})$/, '#$1'));
+    path = `${encodeURIComponent(username)}/${discriminator}`;
   }
-  return `${PARTI_WEB_ORIGIN}/creator/${encodeURIComponent(service)}/${encodeURIComponent(name)}`;
+  return CREATOR_PAGE_TEMPLATE.replace('{service}', encodeURIComponent(service)).replace('{slug}', path);
 }
 
 /** A recorded stream's page: `https://parti.com/video/{event_id}`. */
@@ -38,7 +46,7 @@ export function videoPageUrl(eventId: number | string): string {
 }
 
 /**
- * Joins a `livestream_recording` path to the media base (https://watch.parti.com, or the fake's).
+ * Joins a `livestream_recording` path to a media base (https://media.parti.com, or the fake's).
  * A recording that is already an absolute URL is returned unchanged. Signed and short-lived: never store.
  */
 export function recordingUrl(mediaBase: string, livestreamRecording: string | null | undefined): string | null {
@@ -48,9 +56,14 @@ export function recordingUrl(mediaBase: string, livestreamRecording: string | nu
   return `${mediaBase.replace(/\/+$/, '')}/${recording.replace(/^\/+/, '')}`;
 }
 
+/** Query parameters that make a URL carry its own access token (IVS `token`, CDN signatures). */
+const SIGNED_QUERY = /^(token|sig|signature|policy|hdnts|x-amz-signature|__token__)$/i;
+
 /**
- * The playable HLS URL of a live channel: `{playback_url}?token={playback_auth_token}&player_version=1.17.0`.
- * Null when there is no playback URL. Signed and short-lived: resolve when a party starts, never store.
+ * The playable HLS URL of a live channel. Newer answers carry a `playback_url` that is already signed
+ * (its own token in the query) and plays as it is; otherwise, as in the captures, the token is appended:
+ * `{playback_url}?token={playback_auth_token}&player_version=1.17.0`. Null when there is no playback
+ * URL. Signed and short-lived: resolve when a party starts, never store.
  */
 export function liveHlsUrl(
   playbackUrl: string | null | undefined,
@@ -64,6 +77,7 @@ export function liveHlsUrl(
   } catch {
     return null;
   }
+  if ([...url.searchParams.keys()].some((key) => SIGNED_QUERY.test(key))) return url.toString();
   if (playbackAuthToken) url.searchParams.set('token', playbackAuthToken);
   url.searchParams.set('player_version', PARTI_PLAYER_VERSION);
   return url.toString();
@@ -72,9 +86,80 @@ export function liveHlsUrl(
 export type PartiReference =
   | { kind: 'id'; userId: number }
   | { kind: 'social'; service: SocialService; name: string }
+  /** A page slug or bare name: `user_id_from_name` first, then the social route (see PartiClient.getUserIdByName). */
+  | { kind: 'name'; name: string }
   | { kind: 'video'; videoId: number };
 
 const MAX_REFERENCE_LENGTH = 100;
+
+/** First path segments of parti.com that are the site's own pages, never a creator's slug. */
+const SITE_PATHS = new Set([
+  'about',
+  'account',
+  'admin',
+  'api',
+  'assets',
+  'auth',
+  'blog',
+  'calendar',
+  'categories',
+  'category',
+  'channel',
+  'channels',
+  'clip',
+  'clips',
+  'contact',
+  'cookies',
+  'creator',
+  'creators',
+  'dashboard',
+  'download',
+  'explore',
+  'faq',
+  'favicon.ico',
+  'featured',
+  'feed',
+  'followers',
+  'following',
+  'guidelines',
+  'help',
+  'home',
+  'inbox',
+  'leaderboard',
+  'legal',
+  'live',
+  'login',
+  'logout',
+  'messages',
+  'notifications',
+  'parti_v2',
+  'privacy',
+  'profile',
+  'recent',
+  'register',
+  'robots.txt',
+  'rewards',
+  'schedule',
+  'search',
+  'settings',
+  'shop',
+  'signin',
+  'signup',
+  'sitemap.xml',
+  'static',
+  'store',
+  'stream',
+  'studio',
+  'support',
+  'terms',
+  'upload',
+  'user',
+  'users',
+  'video',
+  'videos',
+  'wallet',
+  'watch',
+]);
 
 function decodeSegment(segment: string): string | null {
   try {
@@ -103,6 +188,15 @@ function social(service: SocialService, rawName: string): PartiReference | null 
   return { kind: 'social', service, name };
 }
 
+/** A slug as on a creator page (`name`, or `username/discriminator` for a Discord account), or a bare name. */
+function named(rawName: string): PartiReference | null {
+  const name = rawName.trim().replace(/^@/, '');
+  if (!/^[^/]+(\/\d{1,4})?$/.test(name) || [...name].some((char) => char.charCodeAt(0) < 0x20 || char === '\u007f')) {
+    return null;
+  }
+  return { kind: 'name', name };
+}
+
 /** Parses `parti.com/...` paths (scheme and `www.` already removed). */
 function parsePartiPath(path: string): PartiReference | null {
   const segments = path
@@ -125,16 +219,21 @@ function parsePartiPath(path: string): PartiReference | null {
     }
     return social(service, second);
   }
+  // Today's form: parti.com/{slug}, and parti.com/{username}/{discriminator} for a Discord account.
+  if (section === undefined || SITE_PATHS.has(section.toLowerCase())) return null;
+  if (first === undefined) return named(section);
+  if (second === undefined && /^\d{1,4}$/.test(first)) return named(`${section}/${first}`);
   return null;
 }
 
 /**
  * Understands what a user may type to name a Parti creator or video:
  * - a numeric user id: `353044`
- * - a creator page: `https://parti.com/creator/twitter/KickBalthierGR`, `parti.com/creator/discord/drb666/0`
+ * - a creator page: `https://parti.com/247CryptoTracker`, or the older
+ *   `https://parti.com/creator/twitter/KickBalthierGR`, `parti.com/creator/discord/drb666/0`
  * - a video page: `https://www.parti.com/video/80892`
  * - `service:name` for parti, discord, twitter, telegram (`discord:drb666` means `drb666#0`)
- * - a bare name, looked up as a Parti name (`@name` too); `name#1234` is taken as a Discord handle
+ * - a bare name, looked up like a page slug (`@name` too); `name#1234` is taken as a Discord handle
  * Answers null for anything else (empty, too long, another site's URL).
  */
 export function parsePartiReference(input: string): PartiReference | null {
@@ -156,7 +255,6 @@ export function parsePartiReference(input: string): PartiReference | null {
     return null;
   }
 
-  const bare = text.replace(/^@/, '');
-  if (/#\d{1,4}$/.test(bare)) return social('discord', bare);
-  return social('parti', bare);
+  if (/#\d{1,4}$/.test(text)) return social('discord', text.replace(/^@/, ''));
+  return named(text);
 }

@@ -6,7 +6,7 @@ import { request } from 'undici';
 import type { PartiClient } from '../parti/client.js';
 import { isPartiError } from '../parti/errors.js';
 import { isChannelLive } from '../parti/schemas.js';
-import { liveHlsUrl, parsePartiReference, recordingUrl, videoPageUrl } from '../parti/urls.js';
+import { liveHlsUrl, parsePartiReference, videoPageUrl, type PartiReference } from '../parti/urls.js';
 import { liveWindowOf, masterVariants, parseMediaPlaylist, type LiveClock, type LiveWindow } from './hls.js';
 
 export type MediaType = 'hls' | 'mp4' | 'webm';
@@ -16,9 +16,9 @@ export type ClipSource =
   | { kind: 'parti-live'; userId: number }
   | { kind: 'url'; url: string; mediaType: MediaType };
 
-/** A source as typed, before any social name is looked up. */
+/** A source as typed, before any creator name is looked up. */
 type ParsedSource =
-  ClipSource | { kind: 'parti-social'; service: 'parti' | 'discord' | 'twitter' | 'telegram'; name: string };
+  ClipSource | { kind: 'parti-creator'; reference: Extract<PartiReference, { kind: 'social' | 'name' }> };
 
 export interface ResolvedClip {
   source: ClipSource;
@@ -147,7 +147,8 @@ export function parseSource(input: string): ParsedSource | null {
     case 'id':
       return { kind: 'parti-live', userId: reference.userId };
     case 'social':
-      return { kind: 'parti-social', service: reference.service, name: reference.name };
+    case 'name':
+      return { kind: 'parti-creator', reference };
   }
 }
 
@@ -185,14 +186,13 @@ async function fetchPlaylist(url: string): Promise<string> {
 
 export function createMediaResolver(deps: {
   parti: PartiClient;
-  mediaBaseUrl: string;
   now?: () => number;
   /** How long a resolved playable URL is handed out again (the player is told to refresh then). */
   playableCacheMs?: number;
   /** Reads a playlist's text (tests and other transports); default one GET with a 5 s deadline. */
   fetchText?: (url: string) => Promise<string>;
 }): MediaResolver {
-  const { parti, mediaBaseUrl } = deps;
+  const { parti } = deps;
   const now = deps.now ?? Date.now;
   const playableCacheMs = deps.playableCacheMs ?? PLAYABLE_CACHE_MS;
   const fetchText = deps.fetchText ?? fetchPlaylist;
@@ -213,12 +213,14 @@ export function createMediaResolver(deps: {
       }
       case 'parti-video': {
         let stream;
+        let url;
         try {
           stream = await parti.getRecentStream(source.videoId);
+          // On whichever of Parti's media hosts has it now.
+          url = await parti.getRecordingUrl(stream.livestream_recording);
         } catch (error) {
           throw partiFailure(error, `Parti has no video ${source.videoId}`);
         }
-        const url = recordingUrl(mediaBaseUrl, stream.livestream_recording);
         if (!url) throw new MediaError('UNPLAYABLE_SOURCE', `Parti video ${source.videoId} has no recording to play`);
         const title =
           [stream.event_title, stream.user_name].filter(Boolean).join(' — ') || videoPageUrl(source.videoId);
@@ -251,11 +253,17 @@ export function createMediaResolver(deps: {
   }
 
   async function toSource(parsed: ParsedSource): Promise<ClipSource> {
-    if (parsed.kind !== 'parti-social') return parsed;
+    if (parsed.kind !== 'parti-creator') return parsed;
+    const { reference } = parsed;
     try {
-      return { kind: 'parti-live', userId: await parti.getUserIdBySocialMedia(parsed.service, parsed.name) };
+      const userId =
+        reference.kind === 'name'
+          ? await parti.getUserIdByName(reference.name)
+          : await parti.getUserIdBySocialMedia(reference.service, reference.name);
+      return { kind: 'parti-live', userId };
     } catch (error) {
-      throw partiFailure(error, `Parti has no creator ${parsed.service}:${parsed.name}`);
+      const name = reference.kind === 'name' ? reference.name : `${reference.service}:${reference.name}`;
+      throw partiFailure(error, `Parti has no creator ${name}`);
     }
   }
 

@@ -95,7 +95,7 @@ export interface PartyUser {
 export interface PartyServiceOptions {
   store: Pick<Store, 'parties' | 'meta' | 'lease'>;
   parti: PartiClient;
-  config: Pick<Config, 'PUBLIC_URL' | 'PARTI_MEDIA_URL' | 'PARTY_MAX_PARTICIPANTS'> & {
+  config: Pick<Config, 'PUBLIC_URL' | 'PARTY_MAX_PARTICIPANTS'> & {
     PARTY_SECRET?: string | undefined;
   };
   logger: Logger;
@@ -389,7 +389,6 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const rateLimiter = options.rateLimiter ?? cluster?.rateLimiter ?? createMemoryRateLimiter(now);
   const media: MediaResolver = createMediaResolver({
     parti,
-    mediaBaseUrl: config.PARTI_MEDIA_URL,
     now,
     ...(options.playableCacheMs !== undefined && { playableCacheMs: options.playableCacheMs }),
   });
@@ -1480,7 +1479,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         detail.queue.map(async (clip) => {
           if (clip.kind === 'url') return clip.source;
           const source = parseSource(clip.source);
-          if (!source || source.kind === 'parti-social') return null;
+          if (!source || source.kind === 'parti-creator') return null;
           return (await media.playable(source).catch(() => null))?.url ?? null;
         }),
       );

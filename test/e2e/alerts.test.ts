@@ -161,7 +161,7 @@ describe('delivering alerts', () => {
     eventId = payload.event_id;
     const [alert] = await expectPosts(alertsChannel, 1);
     expect(alert!.content).toBe(
-      `<@&${pingRole}> BalthierGR is live: Games and music \\*tonight\\* (120 watching) https://parti.com/creator/twitter/KickBalthierGR`,
+      `<@&${pingRole}> BalthierGR is live: Games and music \\*tonight\\* (120 watching) https://parti.com/KickBalthierGR`,
     );
     expect(alert!.allowed_mentions).toEqual({ parse: [], roles: [pingRole] });
     expect(alert!.mention_roles).toEqual([pingRole]);
@@ -177,7 +177,7 @@ describe('delivering alerts', () => {
     expect(card.image?.url).toBe(payload.event_file);
     expect(alert!.components[0].components[0]).toMatchObject({
       label: 'Watch on Parti',
-      url: 'https://parti.com/creator/twitter/KickBalthierGR',
+      url: 'https://parti.com/KickBalthierGR',
     });
     const line = await bot.waitForLog('alert posted');
     expect(line).toMatchObject({ userId: BALTHIER, source: 'push' });

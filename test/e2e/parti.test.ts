@@ -77,7 +77,7 @@ describe('/parti user', () => {
     expect(reply.ephemeral).toBe(false);
     const embed = reply.embeds[0];
     expect(embed?.title).toBe('BalthierGR');
-    expect(embed?.url).toBe('https://parti.com/creator/twitter/KickBalthierGR');
+    expect(embed?.url).toBe('https://parti.com/KickBalthierGR');
     const shown = text(embed);
     expect(shown).toContain('twin brothers from greece');
     expect(shown).toContain('Members\n749');
@@ -85,7 +85,7 @@ describe('/parti user', () => {
     expect(shown).toContain('X (Twitter): KickBalthierGR');
     expect(shown).toContain('Not live right now');
     expect(shown).toMatch(/Recent streams\n• \[Games and Music\]\(https:\/\/parti\.com\/video\/80553\)/);
-    expect(linkButtons(reply)).toEqual(['https://parti.com/creator/twitter/KickBalthierGR']);
+    expect(linkButtons(reply)).toEqual(['https://parti.com/KickBalthierGR']);
     expect(reply.allowed_mentions).toEqual({ parse: [] });
   });
 
@@ -94,7 +94,7 @@ describe('/parti user', () => {
     const embed = reply.embeds[0];
     expect(embed?.title).toBe('🔴 DBR');
     const shown = text(embed);
-    expect(shown).toMatch(/Live now\n\*\*\[Late night tunes\]\(https:\/\/parti\.com\/creator\//);
+    expect(shown).toMatch(/Live now\n\*\*\[Late night tunes\]\(https:\/\/parti\.com\/drb666\/0\)/);
     expect(shown).toContain('Music · 470 watching · started <t:');
     expect(reply.components[0].components[0]).toMatchObject({ label: 'Watch live on Parti' });
   });
@@ -202,7 +202,7 @@ describe('/parti live', () => {
     expect(viewers).toEqual([...viewers].sort((a, b) => b - a));
     expect(viewers[0]).toBe(470);
     expect(embed?.description).toMatch(
-      /^\*\*1\.\*\* \[DBR\]\(https:\/\/parti\.com\/creator\/discord\/drb666\/0\) — Late night tunes\nMusic · 👁 470/,
+      /^\*\*1\.\*\* \[DBR\]\(https:\/\/parti\.com\/drb666\/0\) — Late night tunes\nMusic · 👁 470/,
     );
 
     const [previous, , next] = first.components[0].components;
@@ -295,7 +295,7 @@ describe('/parti schedule, recent, categories, featured', () => {
     expect(description.indexOf('Soon stream')).toBeLessThan(description.indexOf('Later stream'));
     expect(description).not.toContain('Past stream');
     expect(description).toContain(`<t:${now + 600}:F> (<t:${now + 600}:R>)`);
-    expect(description).toContain('by [BalthierGR](https://parti.com/creator/twitter/KickBalthierGR)');
+    expect(description).toContain('by [BalthierGR](https://parti.com/KickBalthierGR)');
     const music = await parti_('schedule', { category: '10' }).reply();
     expect(music.embeds[0]?.title).toBe('Coming up in Music');
     expect(music.embeds[0]?.description).not.toContain('Later stream');

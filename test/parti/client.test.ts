@@ -3,6 +3,9 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Keyv } from 'keyv';
 import { pino } from 'pino';
@@ -11,7 +14,7 @@ import { createPartiClient, type PartiClient, type PartiClientOptions } from '..
 import { PartiError, type PartiErrorKind } from '../../src/parti/errors.js';
 import { categoryLabel, isChannelLive } from '../../src/parti/schemas.js';
 import { liveHlsUrl, recordingUrl } from '../../src/parti/urls.js';
-import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
+import { FAKE_PARTI_API_HOSTS, FAKE_PARTI_MEDIA_HOSTS, startFakeParti, type FakeParti } from '../support/fakeParti.js';
 import { startConnectProxy, type ConnectProxy } from '../support/connectProxy.js';
 
 let parti: FakeParti;
@@ -27,7 +30,8 @@ function makeClient(overrides: Partial<PartiClientOptions> = {}): PartiClient {
     },
   });
   const client = createPartiClient({
-    baseUrl: parti.apiUrl,
+    baseUrls: [parti.apiUrl],
+    mediaBaseUrls: parti.mediaUrls,
     cache: new Keyv(),
     logger: pino({ level: 'debug' }, sink),
     timeoutMs: 2000,
@@ -69,6 +73,8 @@ beforeEach(() => {
 afterEach(async () => {
   parti.clearFaults();
   parti.refuseConnections(false);
+  parti.setMediaDir(null);
+  await Promise.all([...FAKE_PARTI_API_HOSTS, ...FAKE_PARTI_MEDIA_HOSTS].map((host) => parti.setOnline(host, true)));
   parti.requests.length = 0;
   await Promise.all(clients.map((client) => client.close()));
   clients = [];
@@ -390,7 +396,7 @@ describe('failures', () => {
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
     await new Promise((resolve) => server.close(resolve));
-    const client = makeClient({ baseUrl: `http://127.0.0.1:${port}/parti_v2`, retries: 1 });
+    const client = makeClient({ baseUrls: [`http://127.0.0.1:${port}/parti_v2`], retries: 1 });
     const error = await expectKind(client.getCategories(), 'unavailable');
     expect(error.message).toContain('ECONNREFUSED');
   });
@@ -404,6 +410,190 @@ describe('failures', () => {
     const client = makeClient();
     await client.close();
     await expectKind(client.getCategories(), 'unavailable');
+  });
+});
+
+describe('several API bases', () => {
+  const [PROD_API, API, API_BACKEND] = FAKE_PARTI_API_HOSTS;
+  const hostsAsked = (route: string): string[] => parti.requests.filter((r) => r.route === route).map((r) => r.host);
+
+  it('answers from the next base at once when the first refuses connections, and remembers the skip', async () => {
+    const inUse: Array<[string, string, string | undefined]> = [];
+    const client = makeClient({
+      baseUrls: parti.apiUrls,
+      onBaseInUse: (kind, base, replaced) => inUse.push([kind, base, replaced]),
+    });
+    await parti.setOnline(PROD_API, false);
+    expect((await client.getUserProfile(353044)).user_name).toBe('BalthierGR');
+    // Within the first attempt: no retry, so no backoff spent on the dead base.
+    expect(logLines.some((l) => l.msg === 'parti request failed; retrying')).toBe(false);
+    expect(hostsAsked('user_profile')).toEqual([API]);
+    expect(inUse).toEqual([
+      ['api', parti.hostUrl(PROD_API), undefined],
+      ['media', parti.mediaUrls[0], undefined],
+      ['api', parti.hostUrl(API), parti.hostUrl(PROD_API)],
+    ]);
+    expect(logLines.find((l) => l.msg === 'parti api base switched')).toMatchObject({
+      level: 40,
+      from: parti.hostUrl(PROD_API),
+      to: parti.hostUrl(API),
+      reason: 'unreachable (ECONNREFUSED)',
+    });
+
+    // Every later request goes straight to the base that answers.
+    await client.getCategories();
+    await client.getLiveChannels();
+    expect(logLines.filter((l) => l.msg === 'parti request failed' && l.base === parti.hostUrl(PROD_API))).toHaveLength(
+      1,
+    );
+    expect(hostsAsked('categories')).toEqual([API]);
+    expect(hostsAsked('live')).toEqual([API]);
+  });
+
+  it('goes through every base to the one that is up, the captured layout included', async () => {
+    const client = makeClient({ baseUrls: parti.apiUrls, retries: 0 });
+    await Promise.all([parti.setOnline(PROD_API, false), parti.setOnline(API, false)]);
+    expect(await client.getAllLiveChannels()).not.toHaveLength(0);
+    expect(await client.getUserIdBySocialMedia('twitter', 'KickBalthierGR')).toBe(353044);
+    expect(new Set(parti.requests.map((r) => r.host))).toEqual(new Set([API_BACKEND]));
+  });
+
+  it('fails as unavailable when no base can be reached, after its retries', async () => {
+    const client = makeClient({ baseUrls: parti.apiUrls, retries: 1 });
+    await Promise.all(FAKE_PARTI_API_HOSTS.map((host) => parti.setOnline(host, false)));
+    const error = await expectKind(client.getCategories(), 'unavailable');
+    expect(error.message).toContain('ECONNREFUSED');
+    // Two attempts, each asking all three bases.
+    expect(logLines.filter((l) => l.msg === 'parti request failed' && l.unreachable)).toHaveLength(6);
+  });
+
+  it('calls a 404 from every base not found, then believes the base that serves the route', async () => {
+    const client = makeClient({ baseUrls: parti.apiUrls });
+    await expectKind(client.getUserProfile(999999), 'not_found');
+    expect(hostsAsked('user_profile')).toEqual([PROD_API, API, API_BACKEND]);
+    parti.requests.length = 0;
+    await client.getUserProfile(353044);
+    await expectKind(client.getUserProfile(999998), 'not_found');
+    // Once it served the route, its 404 is an answer: one request for a missing id.
+    expect(hostsAsked('user_profile')).toEqual([PROD_API, PROD_API]);
+    expect(logLines.some((l) => l.msg === 'parti api base switched')).toBe(false);
+  });
+
+  it('skips a base for a route it lacks once another base serves that route', async () => {
+    // The captured layout first: it has no user_id_from_name.
+    const client = makeClient({ baseUrls: [parti.hostUrl(API_BACKEND), parti.hostUrl(PROD_API)] });
+    expect(await client.getUserIdByName('247CryptoTracker')).toBe(881001);
+    expect(await client.getUserIdByName('KickBalthierGR')).toBe(353044);
+    expect(hostsAsked('user_id_from_name')).toEqual([API_BACKEND, PROD_API, PROD_API]);
+    // Other routes still go to the first base: a route detour is no switch.
+    await client.getCategories();
+    expect(hostsAsked('categories')).toEqual([API_BACKEND]);
+    expect(logLines.some((l) => l.msg === 'parti api base switched')).toBe(false);
+  });
+
+  it('does not switch for a Cloudflare challenge or a 429: those are answered as with one base', async () => {
+    const client = makeClient({ baseUrls: parti.apiUrls });
+    parti.fault('featured', { kind: 'challenge' }, { times: 1 });
+    await expectKind(client.getFeaturedChannels(), 'challenge');
+    parti.fault('categories', { kind: 'rate_limit', retryAfterSeconds: 30 }, { times: 1 });
+    await expectKind(client.getCategories(), 'rate_limited');
+    expect(new Set(parti.requests.map((r) => r.host))).toEqual(new Set([PROD_API]));
+    expect(parti.requests).toHaveLength(2);
+  });
+
+  it('retries a 500 on the same base rather than switching', async () => {
+    const client = makeClient({ baseUrls: parti.apiUrls });
+    parti.fault('user_profile', { kind: 'status', status: 500 }, { times: 1 });
+    expect((await client.getUserProfile(353044)).user_name).toBe('BalthierGR');
+    expect(hostsAsked('user_profile')).toEqual([PROD_API, PROD_API]);
+  });
+});
+
+describe('names', () => {
+  it('resolves a page slug through user_id_from_name on the newer hosts', async () => {
+    const client = makeClient();
+    expect(await client.getUserIdByName('247CryptoTracker')).toBe(881001);
+    expect(await client.getUserIdByName('drb666/0')).toBe(567503);
+    expect(parti.requests.map((r) => r.path)).toEqual([
+      '/parti_v2/profile/user_id_from_name/247CryptoTracker',
+      // A "/" in the slug is sent as "#", percent-encoded.
+      '/parti_v2/profile/user_id_from_name/drb666%230',
+    ]);
+  });
+
+  it('falls back to the social route where user_id_from_name has no answer', async () => {
+    const client = makeClient({ baseUrls: [parti.hostUrl('api-backend')] });
+    expect(await client.getUserIdByName('247CryptoTracker')).toBe(881001);
+    expect(await client.getUserIdByName('drb666/0')).toBe(567503);
+    expect(parti.requests.map((r) => r.path)).toEqual([
+      '/parti_v2/profile/user_id_from_name/247CryptoTracker',
+      '/parti_v2/profile/get_user_by_social_media/parti/247CryptoTracker',
+      '/parti_v2/profile/user_id_from_name/drb666%230',
+      '/parti_v2/profile/get_user_by_social_media/discord/drb666%230',
+    ]);
+    await expectKind(client.getUserIdByName('nobody-here'), 'not_found');
+  });
+});
+
+describe('recordings on several media hosts', () => {
+  const recording = '/ivs/v1/455030909228/he8vhFE098Ge/2025/5/17/7/19/9saEZCu7T6dG/media/hls/master.m3u8';
+  const [MEDIA, WATCH] = FAKE_PARTI_MEDIA_HOSTS;
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'parti-media-'));
+    mkdirSync(dirname(join(dir, recording)), { recursive: true });
+    writeFileSync(join(dir, recording), '#EXTM3U\n');
+  });
+  const probes = (): string[] => parti.requests.filter((r) => r.route === 'media').map((r) => r.host);
+
+  it('hands out the recording on the first media host that has it, checked with a small range request', async () => {
+    const client = makeClient();
+    parti.setMediaDir(dir);
+    expect(await client.getRecordingUrl(recording)).toBe(`${parti.hostUrl(MEDIA)}${recording}`);
+    expect(probes()).toEqual([MEDIA]);
+    expect(parti.requests[0]?.headers.range).toBe('bytes=0-1023');
+  });
+
+  it('moves to the next media host when the first refuses connections or lacks the file', async () => {
+    parti.setMediaDir(dir, WATCH);
+    const client = makeClient();
+    expect(await client.getRecordingUrl(recording)).toBe(`${parti.hostUrl(WATCH)}${recording}`);
+    expect(probes()).toEqual([MEDIA, WATCH]);
+
+    parti.requests.length = 0;
+    parti.setMediaDir(dir);
+    await parti.setOnline(MEDIA, false);
+    const offline = makeClient();
+    expect(await offline.getRecordingUrl(recording)).toBe(`${parti.hostUrl(WATCH)}${recording}`);
+    // Remembered: the dead host is not asked again for a while.
+    expect(await offline.getRecordingUrl(recording)).toBe(`${parti.hostUrl(WATCH)}${recording}`);
+    expect(probes()).toEqual([WATCH, WATCH]);
+  });
+
+  it('finds each recording on the host that has it, older ones on the older host', async () => {
+    const older = '/ivs/v1/old/master.m3u8';
+    const olderDir = mkdtempSync(join(tmpdir(), 'parti-media-old-'));
+    mkdirSync(dirname(join(olderDir, older)), { recursive: true });
+    writeFileSync(join(olderDir, older), '#EXTM3U\n');
+    parti.setMediaDir(dir, MEDIA);
+    parti.setMediaDir(olderDir, WATCH);
+    const client = makeClient();
+    expect(await client.getRecordingUrl(recording)).toBe(`${parti.hostUrl(MEDIA)}${recording}`);
+    expect(await client.getRecordingUrl(older)).toBe(`${parti.hostUrl(WATCH)}${older}`);
+    expect(await client.getRecordingUrl(recording)).toBe(`${parti.hostUrl(MEDIA)}${recording}`);
+    // The older one is looked for where it was found first, next time.
+    expect(await client.getRecordingUrl(older)).toBe(`${parti.hostUrl(WATCH)}${older}`);
+    expect(probes()).toEqual([MEDIA, MEDIA, WATCH, MEDIA, WATCH]);
+  });
+
+  it('keeps the first host when none has the file, and leaves absolute URLs alone', async () => {
+    const client = makeClient();
+    expect(await client.getRecordingUrl(recording.slice(1))).toBe(`${parti.hostUrl(MEDIA)}${recording}`);
+    expect(logLines.some((l) => l.msg === 'no parti media base has this recording; using the one in use')).toBe(true);
+    parti.requests.length = 0;
+    expect(await client.getRecordingUrl('https://cdn.example/x.m3u8')).toBe('https://cdn.example/x.m3u8');
+    expect(await client.getRecordingUrl(null)).toBeNull();
+    expect(parti.requests).toHaveLength(0);
   });
 });
 

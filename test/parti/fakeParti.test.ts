@@ -1,9 +1,10 @@
-// The fake Parti's push socket and media server behave as end-to-end tests rely on.
+// The fake Parti's hosts, push socket and media servers behave as end-to-end tests rely on.
 import { once } from 'node:events';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, request } from 'undici';
 import { WebSocket } from 'ws';
 import { parseGoLive, SUBSCRIBE_NEW_CHANNEL_LIVE } from '../../src/parti/schemas.js';
 import { rawText, startFakeParti, type FakeParti } from '../support/fakeParti.js';
@@ -157,5 +158,56 @@ describe('media', () => {
     expect(await part.text()).toBe('234');
     expect((await fetch(`${parti.mediaUrl}/..%2F..%2Fetc%2Fpasswd`)).status).toBe(403);
     expect(parti.requestsTo('media')).toBeGreaterThanOrEqual(4);
+  });
+
+  it('serves the same files on both media hosts, or on one', async () => {
+    parti.setMediaDir(dir);
+    for (const base of parti.mediaUrls) expect((await fetch(`${base}/ivs/master.m3u8`)).status).toBe(200);
+    parti.setMediaDir(null, 'media');
+    expect((await fetch(`${parti.hostUrl('media')}/ivs/master.m3u8`)).status).toBe(404);
+    expect((await fetch(`${parti.hostUrl('watch')}/ivs/master.m3u8`)).status).toBe(200);
+  });
+});
+
+describe('hosts', () => {
+  afterEach(async () => {
+    await parti.setOnline('prod-api', true);
+  });
+
+  it('serves user_id_from_name on the newer API hosts only, and everything else on all three', async () => {
+    const [prodApi, api, apiBackend] = parti.apiUrls;
+    const byName = (base: string | undefined) => fetch(`${base}/profile/user_id_from_name/247CryptoTracker`);
+    expect(await (await byName(prodApi)).json()).toEqual({ user_id: 881001 });
+    expect(await (await byName(api)).json()).toEqual({ user_id: 881001 });
+    expect((await byName(apiBackend)).status).toBe(404);
+    for (const base of parti.apiUrls) {
+      expect((await fetch(`${base}/profile/user_profile/881001`)).status).toBe(200);
+    }
+    expect(parti.requests.filter((r) => r.route === 'user_id_from_name').map((r) => r.host)).toEqual([
+      'prod-api',
+      'api',
+      'api-backend',
+    ]);
+  });
+
+  it('takes one host offline, refusing connections, and brings it back on the same port', async () => {
+    // A new connection each time, as a client whose pooled connection the host closed would make.
+    const status = async (base: string | undefined) => {
+      const dispatcher = new Agent();
+      try {
+        const response = await request(`${base}/profile/featured_channels`, { dispatcher });
+        await response.body.dump();
+        return response.statusCode;
+      } catch (error) {
+        return (error as { code?: string }).code;
+      } finally {
+        await dispatcher.close();
+      }
+    };
+    await parti.setOnline('prod-api', false);
+    expect(await status(parti.apiUrl)).toBe('ECONNREFUSED');
+    expect(await status(parti.hostUrl('api'))).toBe(200);
+    await parti.setOnline('prod-api', true);
+    expect(await status(parti.apiUrl)).toBe(200);
   });
 });

@@ -19,7 +19,7 @@ import {
   PinnedMessageListSchema,
   RecentStreamListSchema,
   RecentStreamSchema,
-  SocialLookupSchema,
+  UserIdLookupSchema,
   UserProfileSchema,
   categoryLabel,
   isChannelLive,
@@ -34,7 +34,8 @@ const SCHEMA_BY_PREFIX: Array<[string, z.ZodType | null]> = [
   ['user_profile_message.', null],
   ['user_profile_following.', null],
   ['user_profile.', UserProfileSchema],
-  ['social.', SocialLookupSchema],
+  ['social.', UserIdLookupSchema],
+  ['user_id_from_name.', UserIdLookupSchema],
   ['channel_info.', ChannelInfoSchema],
   ['live.', LiveChannelListSchema],
   ['recent.8', RecentStreamSchema],
@@ -108,8 +109,8 @@ describe('tolerance', () => {
       event_id: 80892,
       total_viewers: 776,
     });
-    expect(SocialLookupSchema.parse('567503')).toBe(567503);
-    expect(SocialLookupSchema.parse({ user_id: 567503 })).toBe(567503);
+    expect(UserIdLookupSchema.parse('567503')).toBe(567503);
+    expect(UserIdLookupSchema.parse({ user_id: 567503 })).toBe(567503);
   });
 
   it('keeps prices and amounts as text, whatever Parti sends', () => {

@@ -1,6 +1,7 @@
 // What users type to name a creator or a video, and the Parti URLs the bot builds.
 import { describe, expect, it } from 'vitest';
 import {
+  CREATOR_PAGE_TEMPLATE,
   creatorPageUrl,
   liveHlsUrl,
   parsePartiReference,
@@ -32,6 +33,13 @@ describe('parsePartiReference', () => {
     ['https://parti.com/creator/discord/olduser/1234', { kind: 'social', service: 'discord', name: 'olduser#1234' }],
     ['https://parti.com/creator/discord/drb666', { kind: 'social', service: 'discord', name: 'drb666#0' }],
     ['https://PARTI.com/creator/Twitter/Some%20Name', { kind: 'social', service: 'twitter', name: 'Some Name' }],
+    // creator pages as Parti links them today: parti.com/{slug}
+    ['https://parti.com/247CryptoTracker', { kind: 'name', name: '247CryptoTracker' }],
+    ['parti.com/247CryptoTracker/', { kind: 'name', name: '247CryptoTracker' }],
+    ['https://www.parti.com/247CryptoTracker?tab=videos#top', { kind: 'name', name: '247CryptoTracker' }],
+    ['https://parti.com/sazboxgaming/0', { kind: 'name', name: 'sazboxgaming/0' }],
+    ['https://parti.com/Jack%20Doherty', { kind: 'name', name: 'Jack Doherty' }],
+    ['https://parti.com/@BalthierGR', { kind: 'name', name: 'BalthierGR' }],
     // video pages
     ['https://parti.com/video/80892', { kind: 'video', videoId: 80892 }],
     ['www.parti.com/video/80892/', { kind: 'video', videoId: 80892 }],
@@ -43,10 +51,12 @@ describe('parsePartiReference', () => {
     ['telegram: bmw_cmbk', { kind: 'social', service: 'telegram', name: 'bmw_cmbk' }],
     ['parti:Jack Doherty', { kind: 'social', service: 'parti', name: 'Jack Doherty' }],
     // bare names
-    ['BalthierGR', { kind: 'social', service: 'parti', name: 'BalthierGR' }],
-    ['@BalthierGR', { kind: 'social', service: 'parti', name: 'BalthierGR' }],
-    ['Chilly Dolphin', { kind: 'social', service: 'parti', name: 'Chilly Dolphin' }],
+    ['BalthierGR', { kind: 'name', name: 'BalthierGR' }],
+    ['@BalthierGR', { kind: 'name', name: 'BalthierGR' }],
+    ['247CryptoTracker', { kind: 'name', name: '247CryptoTracker' }],
+    ['Chilly Dolphin', { kind: 'name', name: 'Chilly Dolphin' }],
     ['drb666#0', { kind: 'social', service: 'discord', name: 'drb666#0' }],
+    ['@drb666#0', { kind: 'social', service: 'discord', name: 'drb666#0' }],
     // junk
     ['', null],
     ['    ', null],
@@ -56,6 +66,15 @@ describe('parsePartiReference', () => {
     ['https://parti.com/', null],
     ['https://parti.com/creator/myspace/tom', null],
     ['https://parti.com/creator/twitter', null],
+    // the site's own pages are not creators
+    ['https://parti.com/video', null],
+    ['https://parti.com/creator', null],
+    ['https://parti.com/explore', null],
+    ['https://parti.com/Live', null],
+    ['https://parti.com/settings/profile', null],
+    ['https://parti.com/247CryptoTracker/videos', null],
+    ['https://parti.com/a/b/c', null],
+    ['foo/bar', null],
     ['https://parti.com/video/abc', null],
     ['https://parti.com/creator/twitter/%E0%A4%A', null],
     ['myspace:tom', null],
@@ -68,30 +87,31 @@ describe('parsePartiReference', () => {
   });
 
   it('accepts exactly 100 characters', () => {
-    expect(parsePartiReference('a'.repeat(100))).toEqual({ kind: 'social', service: 'parti', name: 'a'.repeat(100) });
+    expect(parsePartiReference('a'.repeat(100))).toEqual({ kind: 'name', name: 'a'.repeat(100) });
   });
 });
 
 describe('creatorPageUrl', () => {
+  it('fills the one template the bot links creators with', () => {
+    expect(CREATOR_PAGE_TEMPLATE).toBe('https://parti.com/{slug}');
+  });
+
   it.each([
-    ['twitter', 'KickBalthierGR', 'https://parti.com/creator/twitter/KickBalthierGR'],
-    ['parti', 'Jack Doherty', 'https://parti.com/creator/parti/Jack%20Doherty'],
-    ['discord', 'sazboxgaming', 'https://parti.com/creator/discord/sazboxgaming/0'],
-    ['discord', 'drb666#0', 'https://parti.com/creator/discord/drb666/0'],
-    ['discord', 'olduser#1234', 'https://parti.com/creator/discord/olduser/1234'],
-    ['discord', 'olduser/1234', 'https://parti.com/creator/discord/olduser/1234'],
-    ['Telegram', 'bmw_cmbk', 'https://parti.com/creator/telegram/bmw_cmbk'],
+    ['twitter', 'KickBalthierGR', 'https://parti.com/KickBalthierGR'],
+    ['parti', '247CryptoTracker', 'https://parti.com/247CryptoTracker'],
+    ['parti', 'Jack Doherty', 'https://parti.com/Jack%20Doherty'],
+    ['discord', 'sazboxgaming', 'https://parti.com/sazboxgaming/0'],
+    ['discord', 'drb666#0', 'https://parti.com/drb666/0'],
+    ['discord', 'olduser#1234', 'https://parti.com/olduser/1234'],
+    ['discord', 'olduser/1234', 'https://parti.com/olduser/1234'],
+    ['Telegram', 'bmw_cmbk', 'https://parti.com/bmw_cmbk'],
   ])('%s %s → %s', (service, slug, expected) => {
     expect(creatorPageUrl(service, slug)).toBe(expected);
   });
 
-  it('round-trips through parsePartiReference', () => {
-    for (const [service, name] of [
-      ['discord', 'drb666#0'],
-      ['twitter', 'Some Name'],
-    ] as const) {
-      expect(parsePartiReference(creatorPageUrl(service, name))).toEqual({ kind: 'social', service, name });
-    }
+  it('round-trips through parsePartiReference as a slug to look up', () => {
+    expect(parsePartiReference(creatorPageUrl('discord', 'drb666#0'))).toEqual({ kind: 'name', name: 'drb666/0' });
+    expect(parsePartiReference(creatorPageUrl('twitter', 'Some Name'))).toEqual({ kind: 'name', name: 'Some Name' });
   });
 });
 
@@ -120,6 +140,13 @@ describe('media URLs', () => {
     ],
     ['https://x/c.m3u8?a=1', 'tok', 'https://x/c.m3u8?a=1&token=tok&player_version=1.17.0'],
     ['https://x/c.m3u8', null, 'https://x/c.m3u8?player_version=1.17.0'],
+    // Already signed: plays as it is, whatever token the answer also carries.
+    ['https://x/c.m3u8?token=own', 'tok', 'https://x/c.m3u8?token=own'],
+    [
+      'https://cdn.example/c.m3u8?Policy=p&Signature=s&Key-Pair-Id=k',
+      'tok',
+      'https://cdn.example/c.m3u8?Policy=p&Signature=s&Key-Pair-Id=k',
+    ],
     [null, 'tok', null],
     ['not a url', 'tok', null],
   ])('liveHlsUrl(%s, %s) → %s', (playback, token, expected) => {

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { createHttpServer } from '../../src/http/server.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { createPartiClient, type PartiClient } from '../../src/parti/client.js';
 import { connectPartyCluster, type PartyCluster } from '../../src/party/cluster.js';
 import type { ServerMessage } from '../../src/party/protocol.js';
@@ -43,6 +43,18 @@ export function tempStoreUrl(): string {
   return `sqlite://${join(mkdtempSync(join(tmpdir(), 'party-test-')), 'store.sqlite')}`;
 }
 
+/** A Parti client on the fake's newest API host and first media host, failing fast, as party tests want it. */
+export function partiClientFor(fake: FakeParti, store: Pick<Store, 'cache'>, logger: Logger): PartiClient {
+  return createPartiClient({
+    baseUrls: [fake.apiUrl],
+    mediaBaseUrls: [fake.mediaUrl],
+    cache: store.cache,
+    logger,
+    timeoutMs: 2000,
+    retries: 0,
+  });
+}
+
 export async function startStack(fake: FakeParti, options: StackOptions = {}): Promise<Stack> {
   const logs: string[] = [];
   const sink = new Writable({
@@ -56,14 +68,13 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
   const storeUrl = givenStoreUrl ?? tempStoreUrl();
   const store = await openStore(storeUrl, logger);
   const cluster = clustered ? await connectPartyCluster(storeUrl, logger) : undefined;
-  const parti = createPartiClient({ baseUrl: fake.apiUrl, cache: store.cache, logger, timeoutMs: 2000, retries: 0 });
+  const parti = partiClientFor(fake, store, logger);
   const service = await createPartyService({
     store,
     parti,
     logger,
     config: {
       PUBLIC_URL: 'https://bot.example',
-      PARTI_MEDIA_URL: fake.mediaUrl,
       PARTY_MAX_PARTICIPANTS: maxParticipants ?? 1000,
     },
     cluster,

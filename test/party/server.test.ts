@@ -246,6 +246,19 @@ describe('REST', () => {
     expect(url.searchParams.get('token')).toBe('live-token-1');
     expect(url.searchParams.get('player_version')).toBe('1.17.0');
 
+    // A playback URL that is signed already (as newer answers send it) plays as it is.
+    const signed = `${fake.mediaUrl}/live/465731/master.m3u8?token=own-signature`;
+    fake.setLive(465731, { playback_url: signed, playback_auth_token: 'other-token' });
+    const signedClip = await api(stack, 'POST', `/${id}/clips`, {
+      token: hostToken,
+      body: { source: 'creator:465731' },
+    });
+    expect(signedClip.status).toBe(201);
+    const signedUrl = await api(stack, 'GET', `/${id}/playable?clip_id=${signedClip.body.data.clip.id}`, {
+      token: hostToken,
+    });
+    expect(signedUrl.body.data.url).toBe(signed);
+
     const offline = await api(stack, 'POST', `/${id}/clips`, { token: hostToken, body: { source: 'creator:353044' } });
     expect(offline.status).toBe(400);
     expect(offline.body.error).toEqual({ code: 'UNPLAYABLE_SOURCE', message: expect.stringContaining('not live') });

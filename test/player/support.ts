@@ -14,13 +14,13 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
-import { createPartiClient } from '../../src/parti/client.js';
 import { bundlePlayer } from '../../src/party/player/build.js';
 import { registerPlayerRoutes } from '../../src/party/player/routes.js';
 import { registerPartyRoutes } from '../../src/party/server.js';
 import { createPartyService, type PartyService, type PartyServiceOptions } from '../../src/party/service.js';
 import { openStore } from '../../src/store/index.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
+import { partiClientFor } from '../party/harness.js';
 
 const run = promisify(execFile);
 export const CHROMIUM = '/usr/bin/chromium';
@@ -342,8 +342,8 @@ export async function startPlayerStack(
     }),
   );
   const store = await openStore(`sqlite://${join(work, 'store.sqlite')}`, logger);
-  const parti = createPartiClient({ baseUrl: fake.apiUrl, cache: store.cache, logger, timeoutMs: 2000, retries: 0 });
-  const config = { PUBLIC_URL: 'https://bot.example', PARTI_MEDIA_URL: fake.mediaUrl, PARTY_MAX_PARTICIPANTS: 100 };
+  const parti = partiClientFor(fake, store, logger);
+  const config = { PUBLIC_URL: 'https://bot.example', PARTI_MEDIA_URL: [fake.mediaUrl], PARTY_MAX_PARTICIPANTS: 100 };
   const service = await createPartyService({
     store,
     parti,

@@ -35,7 +35,8 @@ export interface BotProcess {
 
 export interface StartBotOptions {
   discord?: { apiUrl: string; token: string };
-  parti?: { apiUrl: string; wsUrl: string; mediaUrl: string };
+  /** Every base is handed to the bot, in order, as PARTI_API_URL and PARTI_MEDIA_URL lists. */
+  parti?: { apiUrls: readonly string[]; wsUrl: string; mediaUrls: readonly string[] };
   /** reuse a store file (restart tests); defaults to a fresh temporary one */
   storeFile?: string;
   env?: Record<string, string | undefined>;
@@ -69,9 +70,9 @@ export function botEnv(options: StartBotOptions, storeFile: string): Record<stri
     HOME: process.env.HOME,
     DISCORD_TOKEN: options.discord?.token,
     DISCORD_API_URL: options.discord?.apiUrl,
-    PARTI_API_URL: options.parti?.apiUrl,
+    PARTI_API_URL: options.parti?.apiUrls.join(','),
     PARTI_WS_URL: options.parti?.wsUrl,
-    PARTI_MEDIA_URL: options.parti?.mediaUrl,
+    PARTI_MEDIA_URL: options.parti?.mediaUrls.join(','),
     STORE_URL: storeUrlFor(storeFile),
     HTTP_PORT: '0',
     HTTP_HOST: '127.0.0.1',

@@ -1,7 +1,10 @@
-// A fake parti.com on 127.0.0.1 for tests, including end-to-end tests of the real bot process:
-// the HTTP API at the real paths under /parti_v2/profile/…, the push socket at ws://…/, and a
-// media server at /media/… for the web player. State is seeded from test/fixtures/parti and is
-// plain data that tests change directly or through the helpers; faults are injected per route.
+// A fake parti.com on 127.0.0.1 for tests, including end-to-end tests of the real bot process.
+// Each of Parti's hosts is its own listener (its own port), so a test can take one offline and the
+// bot sees a refused connection: three API hosts at the real paths under /parti_v2/profile/… (the
+// two newest serve user_id_from_name, the captured api-backend layout does not), the push socket,
+// and two media hosts serving the same files for the web player. State is seeded from
+// test/fixtures/parti and is plain data that tests change directly or through the helpers; faults
+// are injected per route.
 import { createReadStream, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import {
@@ -24,9 +27,20 @@ export function loadPartiFixture<T = unknown>(name: string): T {
   return JSON.parse(readFileSync(path.join(PARTI_FIXTURES_DIR, name), 'utf8')) as T;
 }
 
+/** Parti's hosts as the fake serves them; API hosts newest first, as the bot's default list has them. */
+export const FAKE_PARTI_API_HOSTS = ['prod-api', 'api', 'api-backend'] as const;
+export const FAKE_PARTI_MEDIA_HOSTS = ['media', 'watch'] as const;
+export type FakePartiApiHost = (typeof FAKE_PARTI_API_HOSTS)[number];
+export type FakePartiMediaHost = (typeof FAKE_PARTI_MEDIA_HOSTS)[number];
+export type FakePartiHost = FakePartiApiHost | FakePartiMediaHost | 'ws-backend';
+const FAKE_PARTI_HOSTS: readonly FakePartiHost[] = [...FAKE_PARTI_API_HOSTS, 'ws-backend', ...FAKE_PARTI_MEDIA_HOSTS];
+/** Routes only the newer API hosts serve; the captured api-backend layout answers them 404. */
+const NEWER_ROUTES: ReadonlySet<FakePartiRoute> = new Set(['user_id_from_name']);
+
 export type FakePartiRoute =
   | 'user_profile'
   | 'social'
+  | 'user_id_from_name'
   | 'channel_info'
   | 'live'
   | 'recent'
@@ -54,6 +68,8 @@ export type FakePartiFault =
   | { kind: 'reset' };
 
 export interface RecordedRequest {
+  /** Which of Parti's hosts was asked. */
+  host: FakePartiHost;
   method: string;
   /** The raw path as sent, percent-encoding intact (`…/discord/drb666%230`). */
   path: string;
@@ -148,6 +164,7 @@ const ROUTES: Array<[RegExp, FakePartiRoute]> = [
   [/^\/parti_v2\/profile\/user_profile_feed\/(\d+)$/, 'feed'],
   [/^\/parti_v2\/profile\/user_profile_chat\/(\d+)\/public$/, 'chat'],
   [/^\/parti_v2\/profile\/get_user_by_social_media\/([^/]+)\/([^/]+)$/, 'social'],
+  [/^\/parti_v2\/profile\/user_id_from_name\/([^/]+)$/, 'user_id_from_name'],
   [/^\/parti_v2\/profile\/get_livestream_channel_info\/live$/, 'live'],
   [/^\/parti_v2\/profile\/get_livestream_channel_info\/recent$/, 'recent'],
   [/^\/parti_v2\/profile\/get_livestream_channel_info\/recent\/(\d+)$/, 'recent_by_id'],
@@ -161,10 +178,11 @@ const ROUTES: Array<[RegExp, FakePartiRoute]> = [
   [/^\/parti_v2\/profile\/chat_settings\/(\d+)$/, 'chat_settings'],
   [/^\/parti_v2\/profile\/user_currency_info\/(\d+)$/, 'currency'],
   [/^\/parti_v2\/profile\/assets_prices\/info$/, 'asset_prices'],
-  [/^\/media\/(.+)$/, 'media'],
 ];
 
-function classify(rawPath: string): { route: FakePartiRoute; params: string[] } {
+function classify(host: FakePartiHost, rawPath: string): { route: FakePartiRoute; params: string[] } {
+  if (host === 'media' || host === 'watch') return { route: 'media', params: [rawPath.replace(/^\/+/, '')] };
+  if (host === 'ws-backend') return { route: 'unknown', params: [] };
   for (const [pattern, route] of ROUTES) {
     const match = pattern.exec(rawPath);
     if (match) return { route, params: match.slice(1) };
@@ -199,15 +217,29 @@ export function rawText(data: RawData): string {
 
 const num = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
 
+interface Listener {
+  server: Server;
+  port: number;
+  online: boolean;
+}
+
 class FakePartiServer {
+  /** The newest API host's base (`…/parti_v2`), for tests of one base. */
   readonly apiUrl: string;
+  /** Every API host's base, newest first (the order of the bot's default PARTI_API_URL). */
+  readonly apiUrls: string[];
   readonly wsUrl: string;
+  /** The first media host's base, for tests of one base. */
   readonly mediaUrl: string;
+  /** Both media hosts' bases: media.parti.com's, then watch.parti.com's (the default PARTI_MEDIA_URL's order). */
+  readonly mediaUrls: string[];
 
   // ---- data, seeded from the fixtures; tests may change any of it directly ----
   readonly users = new Map<number, UserProfile>();
   /** `${service}:${name}` exactly as decoded (`discord:drb666#0`) → user id. */
   readonly socialLinks = new Map<string, number>();
+  /** Page slugs as `user_id_from_name` decodes them (`drb666#0`), lower case → user id; social names answer too. */
+  readonly names = new Map<string, number>();
   /** Exact channel-info answers (from fixtures); a user here is answered verbatim until setLive() changes them. */
   readonly channelInfos = new Map<number, unknown>();
   readonly livestreamIds = new Map<number, number>();
@@ -241,33 +273,68 @@ class FakePartiServer {
   private readonly subscriptionWaiters = new Set<() => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly goLiveTemplate: GoLivePayload;
-  private mediaDir: string | null = null;
+  private readonly mediaDirs = new Map<FakePartiMediaHost, string>();
   private refusing = false;
   private nextEventId = 1;
   private nextLivestreamId = 200000;
 
   constructor(
-    private readonly server: Server,
+    private readonly listeners: ReadonlyMap<FakePartiHost, Listener>,
     private readonly wss: WebSocketServer,
-    port: number,
   ) {
-    this.apiUrl = `http://127.0.0.1:${port}/parti_v2`;
-    this.wsUrl = `ws://127.0.0.1:${port}/`;
-    this.mediaUrl = `http://127.0.0.1:${port}/media`;
+    this.apiUrls = FAKE_PARTI_API_HOSTS.map((host) => this.hostUrl(host));
+    this.apiUrl = this.hostUrl('prod-api');
+    this.wsUrl = this.hostUrl('ws-backend');
+    this.mediaUrls = FAKE_PARTI_MEDIA_HOSTS.map((host) => this.hostUrl(host));
+    this.mediaUrl = this.hostUrl('media');
     this.goLiveTemplate = loadPartiFixture<GoLivePayload>('ws.new_channel_live_notify.constructed.json');
     this.seed();
-    server.on('request', (req, res) => void this.handle(req, res));
-    server.on('connection', (socket: Socket) => {
-      if (this.refusing) socket.destroy();
-    });
-    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-      if (this.refusing) {
-        socket.destroy();
-        return;
-      }
-      this.wsHandshakes.push(req.headers);
-      wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws));
-    });
+    for (const [host, { server }] of listeners) {
+      server.on('request', (req, res) => void this.handle(host, req, res));
+      server.on('connection', (socket: Socket) => {
+        if (this.refusing) socket.destroy();
+      });
+      server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+        if (this.refusing || host !== 'ws-backend') {
+          socket.destroy();
+          return;
+        }
+        this.wsHandshakes.push(req.headers);
+        wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws));
+      });
+    }
+  }
+
+  /** A host's base URL: `http://127.0.0.1:{port}/parti_v2` for API hosts, `ws://…/` for the push socket. */
+  hostUrl(host: FakePartiHost): string {
+    const { port } = this.listener(host);
+    if (host === 'ws-backend') return `ws://127.0.0.1:${port}/`;
+    return (FAKE_PARTI_API_HOSTS as readonly string[]).includes(host)
+      ? `http://127.0.0.1:${port}/parti_v2`
+      : `http://127.0.0.1:${port}`;
+  }
+
+  private listener(host: FakePartiHost): Listener {
+    const listener = this.listeners.get(host);
+    if (!listener) throw new Error(`fake Parti has no host ${host}`);
+    return listener;
+  }
+
+  /**
+   * Takes one host offline (its port closed: connections are refused, as with a dead host) or back
+   * online on the same port.
+   */
+  async setOnline(host: FakePartiHost, online: boolean): Promise<void> {
+    const listener = this.listener(host);
+    if (listener.online === online) return;
+    listener.online = online;
+    if (online) {
+      await listen(listener.server, listener.port);
+    } else {
+      if (host === 'ws-backend') this.dropSockets();
+      listener.server.closeAllConnections();
+      await new Promise<void>((resolve) => listener.server.close(() => resolve()));
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -284,6 +351,10 @@ class FakePartiServer {
     }
     this.linkSocial('twitter', 'KickBalthierGR', loadPartiFixture<number>('social.twitter.KickBalthierGR.json'));
     this.linkSocial('discord', 'drb666#0', loadPartiFixture<number>('social.discord.drb666_0.json'));
+    // Made to match public clients of the newer hosts, not captured (see the fixtures' README).
+    this.setUser(loadPartiFixture<UserProfile>('user_profile.881001.from-public-clients.json'));
+    const byName = loadPartiFixture<{ user_id: number }>('user_id_from_name.247CryptoTracker.from-public-clients.json');
+    this.names.set('247cryptotracker', byName.user_id);
 
     for (const name of [
       'channel_info.353044.offline.json',
@@ -471,9 +542,15 @@ class FakePartiServer {
     this.rawResponses.set(rawPath, { status, body, headers: { 'content-type': 'application/json', ...headers } });
   }
 
-  /** Serves files under `dir` at `${mediaUrl}/…` (null: every media request is a 404). */
-  setMediaDir(dir: string | null): void {
-    this.mediaDir = dir === null ? null : path.resolve(dir);
+  /**
+   * Serves files under `dir` at `${mediaUrl}/…` on both media hosts, or only on `host` (null: every
+   * media request there is a 404).
+   */
+  setMediaDir(dir: string | null, host?: FakePartiMediaHost): void {
+    for (const each of host ? [host] : FAKE_PARTI_MEDIA_HOSTS) {
+      if (dir === null) this.mediaDirs.delete(each);
+      else this.mediaDirs.set(each, path.resolve(dir));
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -500,7 +577,7 @@ class FakePartiServer {
    */
   refuseConnections(on: boolean): void {
     this.refusing = on;
-    if (on) this.server.closeIdleConnections();
+    if (on) for (const { server } of this.listeners.values()) server.closeIdleConnections();
   }
 
   private takeFault(route: FakePartiRoute): FakePartiFault | undefined {
@@ -622,13 +699,14 @@ class FakePartiServer {
   // ---------------------------------------------------------------------------------------------
   // HTTP
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(host: FakePartiHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawUrl = req.url ?? '/';
     const queryAt = rawUrl.indexOf('?');
     const rawPath = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
     const query = new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1));
-    const { route, params } = classify(rawPath);
+    const { route, params } = classify(host, rawPath);
     this.requests.push({
+      host,
       method: req.method ?? 'GET',
       path: rawPath,
       url: rawUrl,
@@ -659,10 +737,13 @@ class FakePartiServer {
         return;
       }
       if (route === 'media') {
-        await this.serveMedia(req, res, params[0] ?? '');
+        await this.serveMedia(this.mediaDirs.get(host as FakePartiMediaHost), req, res, params[0] ?? '');
         return;
       }
-      const answer = this.answer(route, params, query);
+      const answer =
+        host === 'api-backend' && NEWER_ROUTES.has(route)
+          ? { status: 404, body: NOT_FOUND }
+          : this.answer(route, params, query);
       this.json(res, answer.status, answer.body, req.method === 'HEAD');
     } catch (error) {
       if (!res.headersSent) this.json(res, 500, { detail: `fake Parti error: ${(error as Error).message}` });
@@ -745,6 +826,15 @@ class FakePartiServer {
             if (candidate.toLowerCase() === lower) id = candidateId;
         }
         return id === undefined ? notFound : ok(id);
+      }
+      case 'user_id_from_name': {
+        const name = decode(params[0] ?? '')?.toLowerCase();
+        if (!name) return notFound;
+        let id = this.names.get(name);
+        for (const [key, candidate] of this.socialLinks) {
+          if (id === undefined && key.slice(key.indexOf(':') + 1).toLowerCase() === name) id = candidate;
+        }
+        return id === undefined ? notFound : ok({ user_id: id });
       }
       case 'channel_info': {
         const verbatim = this.channelInfos.get(userId);
@@ -896,14 +986,19 @@ class FakePartiServer {
     return id;
   }
 
-  private async serveMedia(req: IncomingMessage, res: ServerResponse, rawRest: string): Promise<void> {
+  private async serveMedia(
+    mediaDir: string | undefined,
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawRest: string,
+  ): Promise<void> {
     const rest = decode(rawRest);
-    if (!this.mediaDir || rest === null) {
+    if (!mediaDir || rest === null) {
       this.json(res, 404, NOT_FOUND);
       return;
     }
-    const file = path.resolve(this.mediaDir, rest);
-    if (!file.startsWith(this.mediaDir + path.sep)) {
+    const file = path.resolve(mediaDir, rest);
+    if (!file.startsWith(mediaDir + path.sep)) {
       this.json(res, 403, { detail: 'Forbidden' });
       return;
     }
@@ -952,24 +1047,30 @@ class FakePartiServer {
     this.subscriptionWaiters.clear();
     for (const ws of this.wsState.keys()) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.all([...this.listeners.keys()].map((host) => this.setOnline(host, false)));
   }
 }
 
-export type FakeParti = FakePartiServer;
-
-/** Starts a fake Parti on a free port of 127.0.0.1, seeded from test/fixtures/parti. */
-export async function startFakeParti(): Promise<FakeParti> {
-  const server = createServer({ keepAliveTimeout: 5000 });
-  const wss = new WebSocketServer({ noServer: true, autoPong: false });
-  await new Promise<void>((resolve, reject) => {
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
-  return new FakePartiServer(server, wss, port);
+}
+
+export type FakeParti = FakePartiServer;
+
+/** Starts a fake Parti, each host on a free port of 127.0.0.1, seeded from test/fixtures/parti. */
+export async function startFakeParti(): Promise<FakeParti> {
+  const wss = new WebSocketServer({ noServer: true, autoPong: false });
+  const listeners = new Map<FakePartiHost, Listener>();
+  for (const host of FAKE_PARTI_HOSTS) {
+    const server = createServer({ keepAliveTimeout: 5000 });
+    await listen(server, 0);
+    listeners.set(host, { server, port: (server.address() as AddressInfo).port, online: true });
+  }
+  return new FakePartiServer(listeners, wss);
 }

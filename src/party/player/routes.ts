@@ -20,7 +20,7 @@ const CONTENT_TYPES: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
   '.txt': 'text/plain; charset=utf-8',
 };
-/** Parti's own media hosts (recordings and live CDNs), besides the configured recording base. */
+/** Parti's own media hosts (recordings and live CDNs), besides the configured recording bases. */
 const PARTI_MEDIA_HOSTS = ['https://*.parti.com'];
 
 export interface PlayerRouteOptions {
@@ -140,7 +140,10 @@ export function registerPlayerRoutes<AppLogger extends FastifyBaseLogger>(
 ): void {
   const assetsDir = options.assetsDir ?? defaultAssetsDir();
   const log = app.log.child({ module: 'player' });
-  const baseMedia = [originOf(config.PARTI_MEDIA_URL), ...PARTI_MEDIA_HOSTS].filter((o): o is string => o !== null);
+  // Every configured recording base: a party plays from whichever of them has the recording.
+  const baseMedia = [...config.PARTI_MEDIA_URL.map(originOf), ...PARTI_MEDIA_HOSTS].filter(
+    (o): o is string => o !== null,
+  );
   if (!existsSync(join(assetsDir, 'main.js'))) {
     log.warn({ assetsDir }, 'web player bundle missing: run `npm run build`');
   }
