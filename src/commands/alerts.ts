@@ -26,7 +26,7 @@ import { categoryLabel } from '../parti/schemas.js';
 import { isPartiError } from '../parti/errors.js';
 import { strings } from '../strings.js';
 import type { Deps } from '../deps.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 const PAGE_SIZE = 10;
 

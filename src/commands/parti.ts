@@ -14,7 +14,7 @@ import { creatorCard, resolvePartiUser, resolveSocial } from '../lookups/creator
 import { categoriesEmbed, categoryChoices, renderList, resolveCategory, type ListKind } from '../lookups/lists.js';
 import { lookupStrings as t } from '../lookups/strings.js';
 import { strings } from '../strings.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 const listKinds: readonly ListKind[] = ['live', 'schedule', 'recent', 'featured'];
 

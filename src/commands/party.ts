@@ -23,7 +23,7 @@ import { renderPanel } from '../party/panel.js';
 import type { PartyDetail } from '../party/protocol.js';
 import { MAX_HOLD_MS } from '../party/room.js';
 import { PartyError, type PartyUser } from '../party/service.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 const SEEK_STEP_SECONDS = 10;
 
