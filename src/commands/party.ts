@@ -22,7 +22,8 @@ import { UserError } from '../errors.js';
 import { renderPanel } from '../party/panel.js';
 import type { PartyDetail } from '../party/protocol.js';
 import { MAX_HOLD_MS } from '../party/room.js';
-import { PartyError, type PartyUser } from '../party/service.js';
+import { PartyError } from '../party/errors.js';
+import type { PartyUser } from '../party/service.js';
 import type { Command } from './command.js';
 
 const SEEK_STEP_SECONDS = 10;

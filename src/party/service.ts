@@ -15,14 +15,14 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RawData, WebSocket } from 'ws';
 import type { Config } from '../config.js';
-import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MetricsHooks } from '../metrics.js';
 import type { PartiClient } from '../parti/client.js';
 import type { Store } from '../store/index.js';
 import { ClusterError, type PartyCluster } from './cluster.js';
 import { generateInviteCode, normalizeInviteCode } from './codes.js';
-import { createMediaResolver, MediaError, type ClipSource, type MediaResolver, type Playable } from './media.js';
+import { notFound, PartyError, roomFailure, socketRefusal, toPartyError } from './errors.js';
+import { createMediaResolver, type ClipSource, type MediaResolver, type Playable } from './media.js';
 import {
   clientMessageSchema,
   type ClipInfo,
@@ -53,6 +53,9 @@ import {
   type TokenClaims,
   type TokenSigner,
 } from './tokens.js';
+
+// The front's callers (and tests) may take its errors from here as well.
+export { PartyError, socketRefusal, type PartyErrorCode } from './errors.js';
 
 const HOUR = 60 * 60 * 1000;
 
@@ -119,35 +122,6 @@ export interface PartyServiceOptions {
   /** How long another process is given to answer a request. Default 2 s. */
   requestTimeoutMs?: number;
   metrics?: Pick<MetricsHooks, 'partyMessageIn' | 'partyMessagesOut'> | undefined;
-}
-
-export type PartyErrorCode =
-  | 'PARTY_NOT_FOUND'
-  | 'PARTY_FULL'
-  | 'NOT_HOST'
-  | 'NOT_ALLOWED'
-  | 'NOT_PARTICIPANT'
-  | 'FORBIDDEN'
-  | 'INVALID_INPUT'
-  | 'INVALID_SOURCE'
-  | 'UNPLAYABLE_SOURCE'
-  | 'PARTI_UNAVAILABLE'
-  | 'UNAUTHORIZED'
-  | 'TOKEN_EXPIRED'
-  | 'RATE_LIMITED'
-  | (string & {});
-
-/** A failure that is safe to show (UserError), with the HTTP status and code the REST API answers. */
-export class PartyError extends UserError {
-  override name = 'PartyError';
-  constructor(
-    readonly status: number,
-    readonly code: PartyErrorCode,
-    message: string,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-  }
 }
 
 export interface CreatePartyInput {
@@ -315,32 +289,6 @@ const MOVED = 'M';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_TITLE = 100;
 const MAX_NAME = 32;
-
-const notFound = (): PartyError => new PartyError(404, 'PARTY_NOT_FOUND', 'party not found or has ended');
-
-function toPartyError(error: unknown): unknown {
-  if (error instanceof MediaError) {
-    return new PartyError(error.code === 'PARTI_UNAVAILABLE' ? 502 : 400, error.code, error.message);
-  }
-  return error;
-}
-
-/**
- * How a socket that could not be attached is closed. A refusal (not a member, party full) is 1008,
- * which a player shows and does not retry; a party that is briefly unavailable (its owner moving
- * between processes: 503) or a limit (429) is 1013 "try again later", and anything unexpected 1011:
- * the player reconnects with backoff instead of telling someone their link is no good.
- */
-export function socketRefusal(error: unknown): { code: 1008 | 1011 | 1013; reason: string } {
-  if (!(error instanceof PartyError)) return { code: 1011, reason: 'could not join' };
-  const retry = error.status === 429 || error.status >= 500;
-  // A close reason is at most 123 bytes (the service's messages are ASCII).
-  return { code: retry ? 1013 : 1008, reason: error.message.slice(0, 120) };
-}
-
-function roomFailure(result: RoomResult): PartyError | null {
-  return result.ok ? null : new PartyError(result.error.status, result.error.code, result.error.message);
-}
 
 function cleanName(name: string): string {
   // Control characters and bidi overrides would let a name rewrite the text around it.
