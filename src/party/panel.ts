@@ -18,6 +18,7 @@ import {
 import { colors, discordTime, truncate } from '../discord/format.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
+import { partyKeys } from './persistence.js';
 import type { PartyDetail } from './protocol.js';
 import { MAX_HOLD_MS } from './room.js';
 import type { PartyService } from './service.js';
@@ -149,7 +150,7 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
   const pending = new Map<string, NodeJS.Timeout>();
 
   async function panelOf(partyId: string): Promise<PanelRef | undefined> {
-    return store.parties.get<PanelRef>(`panel:${partyId}`);
+    return store.parties.get<PanelRef>(partyKeys.panel(partyId));
   }
 
   async function edit(partyId: string, body: PanelBody): Promise<void> {
@@ -161,7 +162,7 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
     } catch (error) {
       if (error instanceof DiscordAPIError && (error.code === 10008 || error.code === 10003)) {
         // The panel (or its channel) was deleted; the party goes on without it.
-        await store.parties.delete(`panel:${partyId}`);
+        await store.parties.delete(partyKeys.panel(partyId));
         return;
       }
       log.warn({ err: error, partyId }, 'party panel edit failed');
@@ -187,7 +188,7 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
   const offEnded = party.on('ended', ({ party: detail }) => {
     clearTimeout(pending.get(detail.id));
     pending.delete(detail.id);
-    void edit(detail.id, renderPanel(detail, true)).then(() => store.parties.delete(`panel:${detail.id}`));
+    void edit(detail.id, renderPanel(detail, true)).then(() => store.parties.delete(partyKeys.panel(detail.id)));
   });
 
   return {
@@ -198,13 +199,13 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
       })) as APIMessage;
       const ref = { guildId, channelId, messageId: message.id };
       lastEdit.set(detail.id, Date.now());
-      await store.parties.set(`panel:${detail.id}`, ref);
-      await store.parties.set(`channel:${channelId}`, detail.id);
+      await store.parties.set(partyKeys.panel(detail.id), ref);
+      await store.parties.set(partyKeys.channel(channelId), detail.id);
       return ref;
     },
     /** The party whose panel was last posted in this channel, if it is still live. */
     async partyInChannel(channelId: string): Promise<PartyDetail | null> {
-      const partyId = await store.parties.get<string>(`channel:${channelId}`);
+      const partyId = await store.parties.get<string>(partyKeys.channel(channelId));
       return partyId ? party.getParty(partyId) : null;
     },
     /** A button already answered with the new panel: count it against the budget. */

@@ -35,6 +35,7 @@ import {
   type ServerMessageOf,
   type Visibility,
 } from './protocol.js';
+import { createPartyPersistence } from './persistence.js';
 import { createMemoryRateLimiter, type RateLimiter } from './rateLimit.js';
 import {
   clipInfo,
@@ -44,7 +45,6 @@ import {
   type JoiningUser,
   type PartyRecord,
   type RoomResult,
-  type TimelineRecord,
 } from './room.js';
 import {
   createTokenSigner,
@@ -277,10 +277,6 @@ interface Owned {
   leaseUntil: number;
 }
 
-const INDEX_KEY = 'index';
-const recordKey = (id: string): string => `party:${id}`;
-const codeKey = (code: string): string => `code:${code}`;
-const timelineKey = (id: string): string => `timeline:${id}`;
 /** Tags of the messages on a party's channel (and of local delivery): a frame, the end, a kick, a move. */
 const FRAME = 'F';
 const ENDED = 'E';
@@ -332,77 +328,22 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const owners = new Map<string, string>();
   /** Parties this process ended whose record is still being removed: never to be taken over. */
   const ended = new Set<string>();
-  const dirty = new Set<string>();
-  const timelinesDirty = new Set<string>();
-  let timelineTimer: NodeJS.Immediate | undefined;
-  const deleted = new Set<string>();
-  let indexDirty = false;
-  let flushTimer: NodeJS.Timeout | undefined;
-  let writing: Promise<void> = Promise.resolve();
   let closed = false;
   const staleConns = new Set<Conn>();
   let drainTimer: NodeJS.Timeout | undefined;
 
-  // ---------------------------------------------------------------------------------------------
-  // Persistence: an owned room's durable state, written at most once per persistDelayMs.
-
-  function markDirty(party: Owned): void {
-    dirty.add(party.room.id);
-    timelinesDirty.add(party.room.id);
-    if (closed) return;
-    timelineTimer ??= setImmediate(() => {
-      timelineTimer = undefined;
-      void persist(false).catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
-    });
-    flushTimer ??= setTimeout(() => {
-      flushTimer = undefined;
-      void flush().catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
-    }, persistDelayMs);
-  }
-
-  function flush(): Promise<void> {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-    clearImmediate(timelineTimer);
-    timelineTimer = undefined;
-    return persist(true);
-  }
-
-  /** Writes the changed timelines, and with `records` the changed full records too. */
-  function persist(records: boolean): Promise<void> {
-    // One writer at a time, so a slow write can never land after a newer one.
-    const run = writing.then(async () => {
-      const timelines = [...timelinesDirty];
-      timelinesDirty.clear();
-      for (const id of timelines) {
-        const party = ownedNow(id);
-        if (party) await store.parties.set(timelineKey(id), party.room.timelineRecord());
-      }
-      if (!records) return;
-      const ids = [...dirty];
-      dirty.clear();
-      const gone = [...deleted];
-      deleted.clear();
-      const writeIndex = indexDirty;
-      indexDirty = false;
-      for (const id of ids) {
-        const party = ownedNow(id);
-        if (party) await store.parties.set(recordKey(id), party.room.toRecord());
-      }
-      for (const id of gone) {
-        await store.parties.delete(recordKey(id));
-        await store.parties.delete(timelineKey(id));
-      }
-      // With a cluster the index is a Redis set changed in place; alone, it is this list.
-      if (writeIndex && !cluster) await store.parties.set(INDEX_KEY, [...owned.keys()]);
-      for (const id of ids) {
-        const party = owned.get(id);
-        if (party) emitter.emit('state', party.room.detail(now()));
-      }
-    });
-    writing = run.catch(() => undefined);
-    return run;
-  }
+  const persistence = createPartyPersistence({
+    store,
+    cluster,
+    log,
+    persistDelayMs,
+    roomOf: (id) => ownedNow(id)?.room,
+    ownedIds: () => owned.keys(),
+    written(id) {
+      const party = owned.get(id);
+      if (party) emitter.emit('state', party.room.detail(now()));
+    },
+  });
 
   /** Becomes the owner of a stored party: after a restart, or taking it over from a process that died. */
   function adoptRecord(record: PartyRecord, leaseUntil: number): Owned {
@@ -413,27 +354,6 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     }
     scheduleTick(party);
     return party;
-  }
-
-  /** A stored party as its last owner left it: the full record, with the timeline written since. */
-  async function readRecord(id: string): Promise<PartyRecord | null> {
-    const record = await store.parties.get<PartyRecord>(recordKey(id));
-    if (record?.v !== 1) return null;
-    return PartyRoom.withTimeline(record, await store.parties.get<TimelineRecord>(timelineKey(id)));
-  }
-
-  async function loadParties(): Promise<void> {
-    if (cluster) {
-      // Parties nobody owns (their process is gone) are taken; the others stay where they are.
-      for (const id of await cluster.index.all()) await claim(id);
-    } else {
-      const ids = (await store.parties.get<string[]>(INDEX_KEY)) ?? [];
-      for (const id of ids) {
-        const record = await readRecord(id);
-        if (record) adoptRecord(record, Number.POSITIVE_INFINITY);
-      }
-    }
-    if (owned.size > 0) log.info({ parties: owned.size }, 'watch parties restored');
   }
 
   function addOwned(room: PartyRoom, leaseUntil: number): Owned {
@@ -484,14 +404,14 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     const running = adopting.get(id);
     if (running) return running;
     const attempt = (async () => {
-      if (!(await store.parties.has(recordKey(id)))) {
-        await cluster.index.remove(id);
+      if (!(await persistence.hasRecord(id))) {
+        await persistence.unlist(id);
         return false;
       }
       const asked = performance.now();
       if (!(await cluster.claim(id, ownerLeaseMs))) return false;
       // Read now that nobody else can write it: the owner before may have written it just now.
-      const latest = await readRecord(id);
+      const latest = await persistence.readRecord(id);
       if (!latest || closed) {
         await cluster.release(id);
         return false;
@@ -727,7 +647,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (event.to === 'all') fanOut(party, FRAME + JSON.stringify(event.message));
       else forActor.push(event.message);
     }
-    if (result.changed) markDirty(party);
+    if (result.changed) persistence.markDirty(party.room.id);
     scheduleTick(party);
     return forActor;
   }
@@ -810,18 +730,13 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     fanOut(party, ENDED);
     const detail = party.room.detail(now());
     disown(party);
-    dirty.delete(party.room.id);
-    deleted.add(party.room.id);
-    indexDirty = true;
+    persistence.markDeleted(party.room.id);
     ended.add(party.room.id);
     // The record goes first, then the lease: nobody can take over a party that has ended.
-    void flush()
+    void persistence
+      .flush()
       .then(() =>
-        Promise.all([
-          store.parties.delete(codeKey(party.room.inviteCode)),
-          cluster?.index.remove(party.room.id),
-          cluster?.release(party.room.id),
-        ]),
+        Promise.all([persistence.unlist(party.room.id, party.room.inviteCode), cluster?.release(party.room.id)]),
       )
       .catch((error: unknown) => log.warn({ err: error, partyId: party.room.id }, 'could not unlist an ended party'))
       .finally(() => ended.delete(party.room.id));
@@ -844,7 +759,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       party.emptySince ??= at;
       if (at - party.emptySince >= quietEndMs) {
         endParty(party, party.room.end(null, at), 'idle');
-        void flush().catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
+        void persistence.flush().catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
       }
     }
   }, sweepEveryMs);
@@ -1170,7 +1085,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   async function idByCode(code: string): Promise<string> {
     const normalized = normalizeInviteCode(code);
     if (!normalized) throw notFound();
-    const id = codes.get(normalized) ?? (await store.parties.get<string>(codeKey(normalized)));
+    const id = codes.get(normalized) ?? (await persistence.partyOfCode(normalized));
     if (!id) throw notFound();
     return id;
   }
@@ -1195,7 +1110,8 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     guest,
   });
 
-  await loadParties();
+  await persistence.loadParties({ claim, adopt: (record) => adoptRecord(record, Number.POSITIVE_INFINITY) });
+  if (owned.size > 0) log.info({ parties: owned.size }, 'watch parties restored');
 
   const service: PartyService = {
     async createParty(input) {
@@ -1215,7 +1131,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
             });
       let inviteCode = generateInviteCode((code) => codes.has(code));
       // Other processes' codes are in the store; a clash among 887 million is rare, but cheap to rule out.
-      while (await store.parties.get(codeKey(inviteCode))) inviteCode = generateInviteCode((code) => codes.has(code));
+      while (await persistence.partyOfCode(inviteCode)) inviteCode = generateInviteCode((code) => codes.has(code));
       const at = now();
       const room = PartyRoom.create({
         id: randomUUID(),
@@ -1251,11 +1167,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       }
       const party = addOwned(room, cluster ? asked + ownerLeaseMs : Number.POSITIVE_INFINITY);
       scheduleLeave(party, input.host.id, joinHoldMs);
-      indexDirty = true;
-      markDirty(party);
-      await flush();
-      await store.parties.set(codeKey(room.inviteCode), room.id);
-      await cluster?.index.add(room.id);
+      await persistence.add(room.id, room.inviteCode);
       log.info({ partyId: room.id, hostId: input.host.id, visibility: room.visibility }, 'watch party created');
       const detail = room.detail(now());
       return {
@@ -1352,7 +1264,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
 
     async endParty(partyId, actorUserId) {
       await call(partyId, 'end', actorUserId);
-      await flush();
+      await persistence.flush();
     },
 
     stats() {
@@ -1474,7 +1386,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       return () => emitter.off(event, listener as (...args: unknown[]) => void);
     },
 
-    flush,
+    flush: () => persistence.flush(),
 
     async close() {
       if (closed) return;
@@ -1489,7 +1401,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         group.byUser.clear();
       }
       groups.clear();
-      await flush();
+      await persistence.close();
       const mine = [...owned.values()];
       for (const party of mine) disown(party);
       if (cluster) {
