@@ -35,6 +35,8 @@ export interface PartyPersistence {
   /** A stored party as its last owner left it: the full record, with the timeline written since. */
   readRecord(id: string): Promise<PartyRecord | null>;
   partyOfCode(code: string): Promise<string | undefined>;
+  /** The live parties' ids: with a cluster the Redis set every process shares, alone the stored list. */
+  listed(): Promise<string[]>;
   /**
    * At start: with a cluster, claims the listed parties nobody owns (the others stay where they are);
    * alone, adopts every listed party.
@@ -129,6 +131,9 @@ export function createPartyPersistence(options: PartyPersistenceOptions): PartyP
     return PartyRoom.withTimeline(record, await store.parties.get<TimelineRecord>(partyKeys.timeline(id)));
   }
 
+  const listed = async (): Promise<string[]> =>
+    cluster ? cluster.index.all() : ((await store.parties.get<string[]>(partyKeys.index)) ?? []);
+
   return {
     markDirty,
     flush,
@@ -156,15 +161,16 @@ export function createPartyPersistence(options: PartyPersistenceOptions): PartyP
 
     hasRecord: (id) => store.parties.has(partyKeys.record(id)),
     readRecord,
+
     partyOfCode: (code) => store.parties.get<string>(partyKeys.code(code)),
+    listed,
 
     async loadParties(take) {
-      if (cluster) {
-        for (const id of await cluster.index.all()) await take.claim(id);
-        return;
-      }
-      const ids = (await store.parties.get<string[]>(partyKeys.index)) ?? [];
-      for (const id of ids) {
+      for (const id of await listed()) {
+        if (cluster) {
+          await take.claim(id);
+          continue;
+        }
         const record = await readRecord(id);
         if (record) take.adopt(record);
       }

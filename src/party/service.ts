@@ -12,14 +12,13 @@
 // from the store.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RawData, WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { MetricsHooks } from '../metrics.js';
 import type { PartiClient } from '../parti/client.js';
 import type { Store } from '../store/index.js';
-import { ClusterError, type PartyCluster } from './cluster.js';
+import type { PartyCluster } from './cluster.js';
 import { generateInviteCode, normalizeInviteCode } from './codes.js';
 import { notFound, PartyError, roomFailure, socketRefusal, toPartyError } from './errors.js';
 import { createMediaResolver, type ClipSource, type MediaResolver, type Playable } from './media.js';
@@ -35,6 +34,7 @@ import {
   type ServerMessageOf,
   type Visibility,
 } from './protocol.js';
+import { createPartyOwnership, isPartyId, type Owned } from './ownership.js';
 import { createPartyPersistence } from './persistence.js';
 import { createMemoryRateLimiter, type RateLimiter } from './rateLimit.js';
 import {
@@ -259,30 +259,11 @@ interface SocketGroup {
   following: Promise<void>;
 }
 
-/** A party this process owns: the room and the timers that act on it. */
-interface Owned {
-  room: PartyRoom;
-  /** Pending "this user leaves unless they (re)connect" timers. */
-  leaveTimers: Map<string, NodeJS.Timeout>;
-  /** Fires when the room's nextDeadline() comes (a wait-for-everyone hold's cap). */
-  tickTimer: NodeJS.Timeout | undefined;
-  emptySince: number | null;
-  /** Users with sockets on other processes, as those processes last reported. */
-  remote: Map<string, { users: Set<string>; seenAt: number }>;
-  /**
-   * Until when (performance.now()) this process may act for the party: the lease's length from when
-   * its last successful take or renewal was sent, so it always ends before Redis lets another process
-   * take it. Infinity without a cluster.
-   */
-  leaseUntil: number;
-}
-
 /** Tags of the messages on a party's channel (and of local delivery): a frame, the end, a kick, a move. */
 const FRAME = 'F';
 const ENDED = 'E';
 const KICK = 'K';
 const MOVED = 'M';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_TITLE = 100;
 const MAX_NAME = 32;
 
@@ -320,14 +301,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const emitter = new EventEmitter();
   const self = cluster?.instanceId ?? 'local';
 
-  const owned = new Map<string, Owned>();
   const groups = new Map<string, SocketGroup>();
-  const codes = new Map<string, string>();
-  const adopting = new Map<string, Promise<boolean>>();
-  /** The other process that owns a party, as last looked up. */
-  const owners = new Map<string, string>();
-  /** Parties this process ended whose record is still being removed: never to be taken over. */
-  const ended = new Set<string>();
   let closed = false;
   const staleConns = new Set<Conn>();
   let drainTimer: NodeJS.Timeout | undefined;
@@ -337,17 +311,28 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     cluster,
     log,
     persistDelayMs,
-    roomOf: (id) => ownedNow(id)?.room,
-    ownedIds: () => owned.keys(),
+    roomOf: (id) => ownership.ownedNow(id)?.room,
+    ownedIds: () => ownership.parties().map((party) => party.room.id),
     written(id) {
-      const party = owned.get(id);
+      const party = ownership.get(id);
       if (party) emitter.emit('state', party.room.detail(now()));
     },
+  });
+  type Ops = typeof ops;
+  const ownership = createPartyOwnership<Ops>({
+    cluster,
+    persistence,
+    log,
+    self,
+    ownerLeaseMs,
+    requestTimeoutMs,
+    ops: () => ops,
+    adopt: adoptRecord,
   });
 
   /** Becomes the owner of a stored party: after a restart, or taking it over from a process that died. */
   function adoptRecord(record: PartyRecord, leaseUntil: number): Owned {
-    const party = addOwned(PartyRoom.fromRecord(record, config.PUBLIC_URL), leaseUntil);
+    const party = ownership.own(PartyRoom.fromRecord(record, config.PUBLIC_URL), leaseUntil);
     // Whoever was there gets time to reconnect (or, with a cluster, for their process to report them).
     for (const member of party.room.presentMembers()) {
       if (!hasSockets(party, member.userId)) scheduleLeave(party, member.userId, joinHoldMs);
@@ -356,129 +341,30 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     return party;
   }
 
-  function addOwned(room: PartyRoom, leaseUntil: number): Owned {
-    const party: Owned = {
-      room,
-      leaveTimers: new Map(),
-      tickTimer: undefined,
-      emptySince: null,
-      remote: new Map(),
-      leaseUntil,
-    };
-    owned.set(room.id, party);
-    codes.set(room.inviteCode, room.id);
-    return party;
-  }
-
-  /**
-   * The party if this process owns it and may still act for it. An owner that stalled (a long GC, a
-   * paused VM) past its lease wakes up with requests queued and its renewal not yet answered; another
-   * process may own the party by then. It stops acting at once instead of for up to a third of a lease:
-   * no frame, no answer and no store write from a lease that has run out.
-   */
-  function ownedNow(id: string): Owned | undefined {
-    const party = owned.get(id);
-    if (!party || performance.now() < party.leaseUntil) return party;
-    log.warn({ partyId: id }, 'watch party lease ran out before it was renewed; letting the party go');
-    disown(party);
-    return undefined;
-  }
-
-  /** Stops acting on a party (its timers), without ending it: on close, or when the lease was lost. */
-  function disown(party: Owned): void {
-    for (const timer of party.leaveTimers.values()) clearTimeout(timer);
-    party.leaveTimers.clear();
-    clearTimeout(party.tickTimer);
-    owned.delete(party.room.id);
-    codes.delete(party.room.inviteCode);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Ownership (cluster only): a lease per party, renewed while held; a party whose owner is gone
-  // is claimed by the first process that needs it, from the stored record.
-
-  /** Takes a party nobody owns; true when this process owns it afterwards. */
-  function claim(id: string): Promise<boolean> {
-    if (owned.has(id)) return Promise.resolve(true);
-    if (!cluster || closed || ended.has(id)) return Promise.resolve(false);
-    const running = adopting.get(id);
-    if (running) return running;
-    const attempt = (async () => {
-      if (!(await persistence.hasRecord(id))) {
-        await persistence.unlist(id);
-        return false;
-      }
-      const asked = performance.now();
-      if (!(await cluster.claim(id, ownerLeaseMs))) return false;
-      // Read now that nobody else can write it: the owner before may have written it just now.
-      const latest = await persistence.readRecord(id);
-      if (!latest || closed) {
-        await cluster.release(id);
-        return false;
-      }
-      adoptRecord(latest, asked + ownerLeaseMs);
-      log.info({ partyId: id }, 'watch party taken over');
-      return true;
-    })().finally(() => adopting.delete(id));
-    adopting.set(id, attempt);
-    return attempt;
-  }
-
-  /** Which process owns a party: this one, another, or null when the party does not exist. */
-  async function ownerOf(id: string): Promise<string | null> {
-    if (owned.has(id)) return self;
-    if (!cluster) return null;
-    const known = owners.get(id);
-    if (known) return known;
-    const holder = await cluster.owner(id);
-    if (holder && holder !== self) {
-      // Remembered until a request to it fails or the party moves, to spare a lookup per command.
-      if (owners.size >= 10_000) owners.clear();
-      owners.set(id, holder);
-      return holder;
-    }
-    if (await claim(id)) return self;
-    return cluster.owner(id);
-  }
-
   const leaseTimer = cluster
     ? setInterval(
         () => {
-          void renewLeases().catch((error: unknown) => log.warn({ err: error }, 'party lease renewal failed'));
+          void leaseTick().catch((error: unknown) => log.warn({ err: error }, 'party lease renewal failed'));
         },
         Math.max(50, Math.floor(ownerLeaseMs / 3)),
       )
     : undefined;
   leaseTimer?.unref();
 
-  let renewals = 0;
-  async function renewLeases(): Promise<void> {
-    if (!cluster || closed) return;
-    for (const party of [...owned.values()]) {
-      const asked = performance.now();
-      if (await cluster.claim(party.room.id, ownerLeaseMs)) {
-        party.leaseUntil = asked + ownerLeaseMs;
-        // Renewed only after it ran out here (Redis answered late): let go of the lease too, so that
-        // the next call takes the party properly, from the store, here or elsewhere.
-        const id = party.room.id;
-        if (owned.get(id) !== party && !owned.has(id) && !adopting.has(id)) await cluster.release(id);
-        continue;
-      }
-      // Another process holds it now (this one stalled past the lease): stop acting on it.
-      if (owned.get(party.room.id) !== party) continue;
-      log.warn({ partyId: party.room.id }, 'watch party lease lost; another process owns it now');
-      disown(party);
-    }
+  let leaseTicks = 0;
+  async function leaseTick(): Promise<void> {
+    if (closed) return;
+    await ownership.renewLeases();
     // Report this process's sockets to the owners (and find out if an owner has died), and drop
     // what other processes stopped reporting.
     for (const group of [...groups.values()]) {
-      if (owned.has(group.partyId)) continue;
-      call(group.partyId, 'presence', self, [...group.byUser.keys()], []).catch((error: unknown) => {
+      if (ownership.get(group.partyId)) continue;
+      ownership.call(group.partyId, 'presence', self, [...group.byUser.keys()], []).catch((error: unknown) => {
         log.debug({ err: error, partyId: group.partyId }, 'presence report failed');
       });
     }
     const at = now();
-    for (const party of owned.values()) {
+    for (const party of ownership.parties()) {
       for (const [instanceId, entry] of party.remote) {
         if (at - entry.seenAt > ownerLeaseMs) {
           party.remote.delete(instanceId);
@@ -487,63 +373,12 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       }
     }
     // Parties left without an owner and without anyone connected are picked up now and then.
-    if (++renewals % 10 === 0) for (const id of await cluster.index.all()) await ownerOf(id);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Calls: an op runs where its party is owned. Here at once (synchronously, so state changes
-  // happen in this tick) or, with a cluster, as a request to the owner.
-
-  type Ops = typeof ops;
-  type OpName = keyof Ops;
-  type OpArgs<K extends OpName> = Ops[K] extends (party: Owned, ...args: infer A) => unknown ? A : never;
-  type OpResult<K extends OpName> = Awaited<ReturnType<Ops[K]>>;
-
-  async function call<K extends OpName>(partyId: string, op: K, ...args: OpArgs<K>): Promise<OpResult<K>> {
-    const id = partyId.toLowerCase();
-    if (!UUID.test(id)) throw notFound();
-    // Made at the first remote attempt (a local call needs none), then the same for every retry.
-    let requestId: string | undefined;
-    for (let attempt = 0; ; attempt++) {
-      const party = ownedNow(id);
-      if (party) return (ops[op] as (party: Owned, ...rest: unknown[]) => OpResult<K>)(party, ...args);
-      const holder = attempt > 3 ? null : await ownerOf(id);
-      if (holder === null || !cluster) throw notFound();
-      if (holder === self) continue;
-      try {
-        return (await cluster.request(
-          holder,
-          { op, partyId: id, args },
-          requestTimeoutMs,
-          (requestId ??= randomUUID()),
-        )) as OpResult<K>;
-      } catch (error) {
-        if (!(error instanceof ClusterError)) throw error;
-        const failure = error.failure;
-        if (failure && failure.code !== 'NOT_OWNER') {
-          throw new PartyError(failure.status, failure.code, failure.message, failure.retryAfterSeconds);
-        }
-        // The owner moved or died; its lease says where the party is now (or expires, and we take it).
-        owners.delete(id);
-        if (attempt >= 2) {
-          throw new PartyError(503, 'PARTY_UNAVAILABLE', 'the party is moving to another server: try again shortly', 2);
-        }
-        await sleep(100 * (attempt + 1));
-      }
-    }
+    if (++leaseTicks % 10 === 0) await ownership.claimUnowned();
   }
 
   // Frames published while this process's Redis connection was down are lost: catch every socket up.
   cluster?.onResubscribed(() => {
     for (const conn of allConns()) if (conn.ready && !conn.stale) catchUp(conn);
-  });
-
-  cluster?.serve((request) => {
-    const party = ownedNow(request.partyId);
-    if (!party || !(request.op in ops)) {
-      throw new PartyError(409, 'NOT_OWNER', 'this process does not own the party');
-    }
-    return (ops[request.op as OpName] as (party: Owned, ...rest: unknown[]) => unknown)(party, ...request.args);
   });
 
   // ---------------------------------------------------------------------------------------------
@@ -580,7 +415,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
 
   /** Acts on a message of a party's channel for this process's sockets of that party. */
   function deliver(partyId: string, message: string): void {
-    if (message === ENDED || message === MOVED) owners.delete(partyId);
+    if (message === ENDED || message === MOVED) ownership.forgetOwner(partyId);
     const group = groups.get(partyId);
     if (!group) return;
     const tag = message[0];
@@ -604,9 +439,9 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         conn.ws.close(1000, 'left the party');
       }
       if (group.conns.size === 0) dropGroup(group);
-    } else if (tag === MOVED && !owned.has(partyId)) {
+    } else if (tag === MOVED && !ownership.get(partyId)) {
       // The owner shut down: report at once, which makes this or another process take the party.
-      call(partyId, 'presence', self, [...group.byUser.keys()], []).catch((error: unknown) => {
+      ownership.call(partyId, 'presence', self, [...group.byUser.keys()], []).catch((error: unknown) => {
         log.debug({ err: error, partyId }, 'presence report after a move failed');
       });
     }
@@ -632,7 +467,8 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
 
   /** The whole state, then the timeline as of now: whatever a socket missed is covered. */
   function catchUp(conn: Conn): void {
-    call(conn.group.partyId, 'snapshot', conn.userId)
+    ownership
+      .call(conn.group.partyId, 'snapshot', conn.userId)
       .then((messages) => {
         for (const message of messages) sendTo(conn, message);
       })
@@ -657,10 +493,10 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     clearTimeout(party.tickTimer);
     party.tickTimer = undefined;
     const due = party.room.nextDeadline();
-    if (due === null || closed || owned.get(party.room.id) !== party) return;
+    if (due === null || closed || ownership.get(party.room.id) !== party) return;
     party.tickTimer = setTimeout(
       () => {
-        if (ownedNow(party.room.id) === party) dispatch(party, party.room.tick(now()));
+        if (ownership.ownedNow(party.room.id) === party) dispatch(party, party.room.tick(now()));
       },
       Math.max(0, due - now()),
     );
@@ -685,7 +521,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     clearTimeout(party.leaveTimers.get(userId));
     const timer = setTimeout(() => {
       party.leaveTimers.delete(userId);
-      if (ownedNow(party.room.id) !== party || hasSockets(party, userId)) return;
+      if (ownership.ownedNow(party.room.id) !== party || hasSockets(party, userId)) return;
       dispatch(party, party.room.leave(userId, now()));
     }, afterMs);
     timer.unref();
@@ -729,17 +565,11 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     dispatch(party, result);
     fanOut(party, ENDED);
     const detail = party.room.detail(now());
-    disown(party);
+    ownership.disown(party);
     persistence.markDeleted(party.room.id);
-    ended.add(party.room.id);
-    // The record goes first, then the lease: nobody can take over a party that has ended.
-    void persistence
-      .flush()
-      .then(() =>
-        Promise.all([persistence.unlist(party.room.id, party.room.inviteCode), cluster?.release(party.room.id)]),
-      )
-      .catch((error: unknown) => log.warn({ err: error, partyId: party.room.id }, 'could not unlist an ended party'))
-      .finally(() => ended.delete(party.room.id));
+    ownership
+      .retire(party.room.id, party.room.inviteCode)
+      .catch((error: unknown) => log.warn({ err: error, partyId: party.room.id }, 'could not unlist an ended party'));
     log.info({ partyId: party.room.id, reason }, 'watch party ended');
     emitter.emit('ended', { party: detail, reason });
   }
@@ -747,7 +577,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const sweepEveryMs = Math.max(10, Math.min(60_000, Math.floor(quietEndMs / 2)));
   const sweeper = setInterval(() => {
     const at = now();
-    for (const party of [...owned.values()]) {
+    for (const party of ownership.parties()) {
       const anyone =
         party.room.presentMembers().length > 0 ||
         (groups.get(party.room.id)?.conns.size ?? 0) > 0 ||
@@ -1004,7 +834,8 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       sendTo(conn, { type: 'pong', client_time: message.client_time, server_time_ms: now() });
       return;
     }
-    call(partyId, 'message', conn.userId, message)
+    ownership
+      .call(partyId, 'message', conn.userId, message)
       .then((replies) => {
         for (const reply of replies) sendTo(conn, reply);
       })
@@ -1023,7 +854,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (cluster) {
         created.following = cluster.follow(partyId, (message) => {
           // The owner delivered its own messages to its sockets already.
-          if (!ownedNow(partyId)) deliver(partyId, message);
+          if (!ownership.ownedNow(partyId)) deliver(partyId, message);
         });
       }
       groups.set(partyId, group);
@@ -1046,10 +877,10 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     if (mine?.size === 0) {
       group.byUser.delete(conn.userId);
       // Silent if they come back within the grace period (a reload, a network blip).
-      const party = ownedNow(group.partyId);
+      const party = ownership.ownedNow(group.partyId);
       if (party) noteGone(party, conn.userId);
       else if (!closed) {
-        call(group.partyId, 'presence', self, null, [conn.userId]).catch((error: unknown) => {
+        ownership.call(group.partyId, 'presence', self, null, [conn.userId]).catch((error: unknown) => {
           log.debug({ err: error, partyId: group.partyId }, 'presence report failed');
         });
       }
@@ -1085,7 +916,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   async function idByCode(code: string): Promise<string> {
     const normalized = normalizeInviteCode(code);
     if (!normalized) throw notFound();
-    const id = codes.get(normalized) ?? (await persistence.partyOfCode(normalized));
+    const id = ownership.idOfCode(normalized) ?? (await persistence.partyOfCode(normalized));
     if (!id) throw notFound();
     return id;
   }
@@ -1110,8 +941,12 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     guest,
   });
 
-  await persistence.loadParties({ claim, adopt: (record) => adoptRecord(record, Number.POSITIVE_INFINITY) });
-  if (owned.size > 0) log.info({ parties: owned.size }, 'watch parties restored');
+  await persistence.loadParties({
+    claim: (id) => ownership.claim(id),
+    adopt: (record) => adoptRecord(record, Number.POSITIVE_INFINITY),
+  });
+  const restored = ownership.parties().length;
+  if (restored > 0) log.info({ parties: restored }, 'watch parties restored');
 
   const service: PartyService = {
     async createParty(input) {
@@ -1129,9 +964,10 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
           : await media.resolveNew(input.source).catch((error: unknown) => {
               throw toPartyError(error);
             });
-      let inviteCode = generateInviteCode((code) => codes.has(code));
+      const isTaken = (code: string): boolean => ownership.idOfCode(code) !== undefined;
+      let inviteCode = generateInviteCode(isTaken);
       // Other processes' codes are in the store; a clash among 887 million is rare, but cheap to rule out.
-      while (await persistence.partyOfCode(inviteCode)) inviteCode = generateInviteCode((code) => codes.has(code));
+      while (await persistence.partyOfCode(inviteCode)) inviteCode = generateInviteCode(isTaken);
       const at = now();
       const room = PartyRoom.create({
         id: randomUUID(),
@@ -1161,11 +997,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
           input.host.id,
         );
       }
-      const asked = performance.now();
-      if (cluster && !(await cluster.claim(room.id, ownerLeaseMs))) {
-        throw new Error('could not take the lease of a new party');
-      }
-      const party = addOwned(room, cluster ? asked + ownerLeaseMs : Number.POSITIVE_INFINITY);
+      const party = ownership.own(room, await ownership.claimNew(room.id));
       scheduleLeave(party, input.host.id, joinHoldMs);
       await persistence.add(room.id, room.inviteCode);
       log.info({ partyId: room.id, hostId: input.host.id, visibility: room.visibility }, 'watch party created');
@@ -1195,7 +1027,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (guest && joinOptions.ip)
         await limit(`join:ip:${joinOptions.ip}`, limits.joinsPerHour, 'at most 30 joins per hour');
       // The owner checks again: the party may have ended meanwhile.
-      const joined = await call(id, 'join', joiner(user, guest), joinOptions.tokenPartyId ?? null);
+      const joined = await ownership.call(id, 'join', joiner(user, guest), joinOptions.tokenPartyId ?? null);
       return {
         party: joined.detail,
         invite_url: joined.detail.invite_url,
@@ -1208,12 +1040,12 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       const name = cleanName(displayName);
       if (!name) throw new PartyError(400, 'INVALID_INPUT', 'display_name must not be empty');
       const id = await idByCode(code);
-      if ((await call(id, 'detail')).visibility !== 'public') {
+      if ((await ownership.call(id, 'detail')).visibility !== 'public') {
         throw new PartyError(403, 'FORBIDDEN', 'this party is private: ask the host for an invite in Discord');
       }
       await limit(`guest:ip:${ip}`, limits.guestTokensPerHour, 'too many guest joins from this address; try later');
       const user = { id: `guest:${randomUUID()}`, name };
-      const joined = await call(id, 'join', joiner(user, true));
+      const joined = await ownership.call(id, 'join', joiner(user, true));
       return {
         party: joined.detail,
         invite_url: joined.detail.invite_url,
@@ -1223,10 +1055,10 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       };
     },
 
-    leave: async (partyId, userId) => void (await call(partyId, 'leave', userId)),
+    leave: async (partyId, userId) => void (await ownership.call(partyId, 'leave', userId)),
 
     async issueToken(user, partyId, tokenOptions = {}) {
-      const role = partyId === undefined ? null : await call(partyId, 'roleOf', user.id);
+      const role = partyId === undefined ? null : await ownership.call(partyId, 'roleOf', user.id);
       const { token, expiresAt } = await signer.sign(
         { id: user.id, name: cleanName(user.name) || user.id, avatar: user.avatar ?? null },
         { partyId: partyId?.toLowerCase() ?? null, roleHint: role, ttlSeconds: tokenOptions.ttlSeconds },
@@ -1236,10 +1068,10 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
 
     verifyToken: (token) => signer.verify(token),
 
-    command: (partyId, actorUserId, command) => call(partyId, 'command', actorUserId, command),
+    command: (partyId, actorUserId, command) => ownership.call(partyId, 'command', actorUserId, command),
 
     async addClip(partyId, actorUserId, source, title) {
-      const role = await call(partyId, 'roleOf', actorUserId);
+      const role = await ownership.call(partyId, 'roleOf', actorUserId);
       if (role === null) throw new PartyError(403, 'NOT_PARTICIPANT', 'join the party first');
       if (role === 'viewer') throw new PartyError(403, 'NOT_ALLOWED', 'only the host and co-hosts add clips');
       const resolved = await media.resolveNew(source).catch((error: unknown) => {
@@ -1255,27 +1087,29 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         addedBy: actorUserId,
         addedAt: now(),
       };
-      return call(partyId, 'addClip', actorUserId, clip);
+      return ownership.call(partyId, 'addClip', actorUserId, clip);
     },
 
     promoteCohost: (partyId, actorUserId, targetUserId) =>
-      call(partyId, 'setRole', actorUserId, targetUserId, 'co-host'),
-    demoteCohost: (partyId, actorUserId, targetUserId) => call(partyId, 'setRole', actorUserId, targetUserId, 'viewer'),
+      ownership.call(partyId, 'setRole', actorUserId, targetUserId, 'co-host'),
+    demoteCohost: (partyId, actorUserId, targetUserId) =>
+      ownership.call(partyId, 'setRole', actorUserId, targetUserId, 'viewer'),
 
     async endParty(partyId, actorUserId) {
-      await call(partyId, 'end', actorUserId);
+      await ownership.call(partyId, 'end', actorUserId);
       await persistence.flush();
     },
 
     stats() {
       let participants = 0;
-      for (const party of owned.values()) participants += party.room.presentMembers().length;
-      return { parties: owned.size, participants, sockets: allConns().length };
+      const parties = ownership.parties();
+      for (const party of parties) participants += party.room.presentMembers().length;
+      return { parties: parties.length, participants, sockets: allConns().length };
     },
 
     async getParty(partyId) {
       try {
-        return await call(partyId, 'detail');
+        return await ownership.call(partyId, 'detail');
       } catch (error) {
         if (error instanceof PartyError && error.code === 'PARTY_NOT_FOUND') return null;
         throw error;
@@ -1287,10 +1121,11 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       return id ? service.getParty(id) : null;
     },
 
-    assertCanView: (partyId, claims) => call(partyId, 'view', claims && { user: claims.user, partyId: claims.partyId }),
+    assertCanView: (partyId, claims) =>
+      ownership.call(partyId, 'view', claims && { user: claims.user, partyId: claims.partyId }),
 
     async playable(partyId, userId, clipId) {
-      const { clipId: id, source } = await call(partyId, 'clipSource', userId, clipId);
+      const { clipId: id, source } = await ownership.call(partyId, 'clipSource', userId, clipId);
       const playable = await media.playable(source).catch((error: unknown) => {
         throw toPartyError(error);
       });
@@ -1303,7 +1138,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     },
 
     admitSocket: async (partyId, claims) =>
-      void (await call(
+      void (await ownership.call(
         partyId,
         'admit',
         { id: claims.user.id, name: claims.user.name, avatar: claims.user.avatar, guest: claims.guest },
@@ -1313,7 +1148,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     attachSocket(partyId, claims, ws) {
       const id = partyId.toLowerCase();
       const userId = claims.user.id;
-      if (closed || !UUID.test(id)) {
+      if (closed || !isPartyId(id)) {
         ws.close(1001, 'party not available');
         return;
       }
@@ -1355,7 +1190,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         const { code, reason } = socketRefusal(error);
         ws.close(code, reason);
       };
-      const party = ownedNow(id);
+      const party = ownership.ownedNow(id);
       if (party) {
         // Owned here: the state goes out in this tick, before any later frame.
         try {
@@ -1366,7 +1201,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         return;
       }
       group.following
-        .then(() => call(id, 'attach', user, self))
+        .then(() => ownership.call(id, 'attach', user, self))
         .then(open)
         .catch(refuse);
     },
@@ -1394,6 +1229,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       clearInterval(keepAlive);
       clearInterval(sweeper);
       clearInterval(leaseTimer);
+      ownership.close();
       if (drainTimer) clearInterval(drainTimer);
       for (const group of [...groups.values()]) {
         for (const conn of group.conns) conn.ws.close(1001, 'server shutting down');
@@ -1402,13 +1238,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       }
       groups.clear();
       await persistence.close();
-      const mine = [...owned.values()];
-      for (const party of mine) disown(party);
-      if (cluster) {
-        // Hand the parties over now rather than when the leases run out.
-        await Promise.allSettled(mine.map((party) => cluster.release(party.room.id)));
-        for (const party of mine) cluster.publish(party.room.id, MOVED);
-      }
+      for (const id of await ownership.handOver()) cluster?.publish(id, MOVED);
     },
   };
 
