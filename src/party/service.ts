@@ -20,8 +20,8 @@ import type { PartiClient } from '../parti/client.js';
 import type { Store } from '../store/index.js';
 import type { PartyCluster } from './cluster.js';
 import { generateInviteCode, normalizeInviteCode } from './codes.js';
-import { notFound, PartyError, roomFailure, socketRefusal, toPartyError } from './errors.js';
-import { createMediaResolver, type ClipSource, type MediaResolver, type Playable } from './media.js';
+import { notFound, PartyError, socketRefusal, toPartyError } from './errors.js';
+import { createMediaResolver, type MediaResolver, type Playable } from './media.js';
 import {
   clientMessageSchema,
   type ClipInfo,
@@ -34,18 +34,11 @@ import {
   type ServerMessageOf,
   type Visibility,
 } from './protocol.js';
-import { createPartyOwnership, isPartyId, type Owned } from './ownership.js';
+import { cleanName, createPartyOwner, ENDED, FRAME, KICK, MOVED, type PartyOps } from './owner.js';
+import { createPartyOwnership, isPartyId } from './ownership.js';
 import { createPartyPersistence } from './persistence.js';
 import { createMemoryRateLimiter, type RateLimiter } from './rateLimit.js';
-import {
-  clipInfo,
-  DEFAULT_MAX_PARTICIPANTS,
-  PartyRoom,
-  type Clip,
-  type JoiningUser,
-  type PartyRecord,
-  type RoomResult,
-} from './room.js';
+import { DEFAULT_MAX_PARTICIPANTS, PartyRoom, type Clip, type JoiningUser } from './room.js';
 import {
   createTokenSigner,
   GUEST_TOKEN_TTL_SECONDS,
@@ -259,28 +252,7 @@ interface SocketGroup {
   following: Promise<void>;
 }
 
-/** Tags of the messages on a party's channel (and of local delivery): a frame, the end, a kick, a move. */
-const FRAME = 'F';
-const ENDED = 'E';
-const KICK = 'K';
-const MOVED = 'M';
 const MAX_TITLE = 100;
-const MAX_NAME = 32;
-
-function cleanName(name: string): string {
-  // Control characters and bidi overrides would let a name rewrite the text around it.
-  return [...name]
-    .filter((char) => {
-      const code = char.codePointAt(0) ?? 0;
-      return (
-        code >= 0x20 && code !== 0x7f && !(code >= 0x202a && code <= 0x202e) && !(code >= 0x2066 && code <= 0x2069)
-      );
-    })
-    .join('')
-    .trim()
-    .slice(0, MAX_NAME);
-}
-
 export async function createPartyService(options: PartyServiceOptions): Promise<PartyService> {
   const { store, parti, config, cluster } = options;
   const log = options.logger.child({ module: 'party' });
@@ -302,6 +274,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const self = cluster?.instanceId ?? 'local';
 
   const groups = new Map<string, SocketGroup>();
+  const NO_USERS: ReadonlySet<string> = new Set();
   let closed = false;
   const staleConns = new Set<Conn>();
   let drainTimer: NodeJS.Timeout | undefined;
@@ -318,28 +291,32 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (party) emitter.emit('state', party.room.detail(now()));
     },
   });
-  type Ops = typeof ops;
-  const ownership = createPartyOwnership<Ops>({
+  const ownership = createPartyOwnership<PartyOps>({
     cluster,
     persistence,
     log,
     self,
     ownerLeaseMs,
     requestTimeoutMs,
-    ops: () => ops,
-    adopt: adoptRecord,
+    ops: () => owner.ops,
+    adopt: (record, leaseUntil) => owner.adopt(record, leaseUntil),
   });
-
-  /** Becomes the owner of a stored party: after a restart, or taking it over from a process that died. */
-  function adoptRecord(record: PartyRecord, leaseUntil: number): Owned {
-    const party = ownership.own(PartyRoom.fromRecord(record, config.PUBLIC_URL), leaseUntil);
-    // Whoever was there gets time to reconnect (or, with a cluster, for their process to report them).
-    for (const member of party.room.presentMembers()) {
-      if (!hasSockets(party, member.userId)) scheduleLeave(party, member.userId, joinHoldMs);
-    }
-    scheduleTick(party);
-    return party;
-  }
+  const owner = createPartyOwner({
+    ownership,
+    persistence,
+    media,
+    log,
+    now,
+    self,
+    publicUrl: config.PUBLIC_URL,
+    graceMs,
+    joinHoldMs,
+    quietEndMs,
+    ownerLeaseMs,
+    localUsers: (partyId) => groups.get(partyId)?.byUser ?? NO_USERS,
+    publish,
+    ended: (info) => emitter.emit('ended', info),
+  });
 
   const leaseTimer = cluster
     ? setInterval(
@@ -363,15 +340,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         log.debug({ err: error, partyId: group.partyId }, 'presence report failed');
       });
     }
-    const at = now();
-    for (const party of ownership.parties()) {
-      for (const [instanceId, entry] of party.remote) {
-        if (at - entry.seenAt > ownerLeaseMs) {
-          party.remote.delete(instanceId);
-          for (const userId of entry.users) noteGone(party, userId);
-        }
-      }
-    }
+    owner.forgetUnreported();
     // Parties left without an owner and without anyone connected are picked up now and then.
     if (++leaseTicks % 10 === 0) await ownership.claimUnowned();
   }
@@ -408,9 +377,9 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   }
 
   /** A message for everyone in a party: to this process's sockets now, and to the other processes. */
-  function fanOut(party: Owned, message: string): void {
-    deliver(party.room.id, message);
-    cluster?.publish(party.room.id, message);
+  function publish(partyId: string, message: string): void {
+    deliver(partyId, message);
+    cluster?.publish(partyId, message);
   }
 
   /** Acts on a message of a party's channel for this process's sockets of that party. */
@@ -473,294 +442,6 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         for (const message of messages) sendTo(conn, message);
       })
       .catch((error: unknown) => log.debug({ err: error, partyId: conn.group.partyId }, 'could not catch a socket up'));
-  }
-
-  /** Sends a room change's events (`all` to everyone; `actor` ones are returned for the caller). */
-  function dispatch(party: Owned, result: RoomResult): ServerMessage[] {
-    if (!result.ok) return [];
-    const forActor: ServerMessage[] = [];
-    for (const event of result.events) {
-      if (event.to === 'all') fanOut(party, FRAME + JSON.stringify(event.message));
-      else forActor.push(event.message);
-    }
-    if (result.changed) persistence.markDirty(party.room.id);
-    scheduleTick(party);
-    return forActor;
-  }
-
-  /** Keeps one timer per room at its next deadline, so a capped hold ends even if nobody acts. */
-  function scheduleTick(party: Owned): void {
-    clearTimeout(party.tickTimer);
-    party.tickTimer = undefined;
-    const due = party.room.nextDeadline();
-    if (due === null || closed || ownership.get(party.room.id) !== party) return;
-    party.tickTimer = setTimeout(
-      () => {
-        if (ownership.ownedNow(party.room.id) === party) dispatch(party, party.room.tick(now()));
-      },
-      Math.max(0, due - now()),
-    );
-    party.tickTimer.unref();
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Presence (owner side)
-
-  function hasSockets(party: Owned, userId: string): boolean {
-    if (groups.get(party.room.id)?.byUser.get(userId)?.size) return true;
-    for (const entry of party.remote.values()) if (entry.users.has(userId)) return true;
-    return false;
-  }
-
-  /** A user's last socket somewhere closed: they leave unless they come back within the grace period. */
-  function noteGone(party: Owned, userId: string): void {
-    if (!hasSockets(party, userId) && party.room.member(userId)?.present) scheduleLeave(party, userId, graceMs);
-  }
-
-  function scheduleLeave(party: Owned, userId: string, afterMs: number): void {
-    clearTimeout(party.leaveTimers.get(userId));
-    const timer = setTimeout(() => {
-      party.leaveTimers.delete(userId);
-      if (ownership.ownedNow(party.room.id) !== party || hasSockets(party, userId)) return;
-      dispatch(party, party.room.leave(userId, now()));
-    }, afterMs);
-    timer.unref();
-    party.leaveTimers.set(userId, timer);
-  }
-
-  function cancelLeave(party: Owned, userId: string): void {
-    clearTimeout(party.leaveTimers.get(userId));
-    party.leaveTimers.delete(userId);
-  }
-
-  /** Scope and privacy rules for becoming present in a party. */
-  function assertMayJoin(party: Owned, user: { guest: boolean; id: string }, tokenPartyId: string | null): void {
-    if (tokenPartyId !== null && tokenPartyId !== party.room.id) {
-      throw new PartyError(403, 'FORBIDDEN', 'this token is for another party');
-    }
-    if (user.guest && (party.room.visibility !== 'public' || tokenPartyId !== party.room.id)) {
-      throw new PartyError(403, 'FORBIDDEN', 'guests can only join the public party they were invited to');
-    }
-  }
-
-  function joinRoom(party: Owned, user: JoiningUser): void {
-    const joining: JoiningUser = { ...user, name: cleanName(user.name) || 'Guest' };
-    const result = party.room.join(joining, now(), randomUUID);
-    const failure = roomFailure(result);
-    if (failure) throw failure;
-    dispatch(party, result);
-  }
-
-  /** Makes a user present; without a socket anywhere they are held for joinHoldMs, then leave. */
-  function makePresent(party: Owned, user: JoiningUser): void {
-    joinRoom(party, user);
-    if (!hasSockets(party, user.id) && !party.leaveTimers.has(user.id)) scheduleLeave(party, user.id, joinHoldMs);
-    party.emptySince = null;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Ending
-
-  function endParty(party: Owned, result: RoomResult, reason: 'host' | 'idle'): void {
-    dispatch(party, result);
-    fanOut(party, ENDED);
-    const detail = party.room.detail(now());
-    ownership.disown(party);
-    persistence.markDeleted(party.room.id);
-    ownership
-      .retire(party.room.id, party.room.inviteCode)
-      .catch((error: unknown) => log.warn({ err: error, partyId: party.room.id }, 'could not unlist an ended party'));
-    log.info({ partyId: party.room.id, reason }, 'watch party ended');
-    emitter.emit('ended', { party: detail, reason });
-  }
-
-  const sweepEveryMs = Math.max(10, Math.min(60_000, Math.floor(quietEndMs / 2)));
-  const sweeper = setInterval(() => {
-    const at = now();
-    for (const party of ownership.parties()) {
-      const anyone =
-        party.room.presentMembers().length > 0 ||
-        (groups.get(party.room.id)?.conns.size ?? 0) > 0 ||
-        [...party.remote.values()].some((entry) => entry.users.size > 0);
-      if (anyone) {
-        party.emptySince = null;
-        continue;
-      }
-      party.emptySince ??= at;
-      if (at - party.emptySince >= quietEndMs) {
-        endParty(party, party.room.end(null, at), 'idle');
-        void persistence.flush().catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
-      }
-    }
-  }, sweepEveryMs);
-  sweeper.unref();
-
-  function prefetchCurrent(party: Owned): void {
-    const clip = party.room.currentClip();
-    if (!clip) return;
-    media.playable(clip.source).catch((error: unknown) => {
-      log.warn({ partyId: party.room.id, clipId: clip.id, err: error }, 'could not resolve the clip now playing');
-    });
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Ops: everything that reads or changes a room, run by the party's owner. Arguments and results
-  // are plain JSON, because with a cluster they travel between processes.
-
-  const ops = {
-    detail: (party: Owned): PartyDetail => party.room.detail(now()),
-
-    view(party: Owned, claims: Pick<TokenClaims, 'user' | 'partyId'> | null): PartyDetail {
-      if (party.room.visibility === 'private') {
-        if (!claims) throw new PartyError(401, 'UNAUTHORIZED', 'this party is private: a token is required');
-        if (!party.room.member(claims.user.id) && claims.partyId !== party.room.id) {
-          throw new PartyError(403, 'FORBIDDEN', 'this party is private');
-        }
-      }
-      return party.room.detail(now());
-    },
-
-    roleOf: (party: Owned, userId: string): Role | null => party.room.member(userId)?.role ?? null,
-
-    /** `tokenPartyId` undefined: the caller checked the scope (guest links). */
-    join(
-      party: Owned,
-      user: JoiningUser,
-      tokenPartyId?: string | null,
-    ): { detail: PartyDetail; role: Role; visibility: Visibility } {
-      if (tokenPartyId !== undefined) assertMayJoin(party, user, tokenPartyId);
-      makePresent(party, user);
-      return {
-        detail: party.room.detail(now()),
-        role: party.room.member(user.id)?.role ?? 'viewer',
-        visibility: party.room.visibility,
-      };
-    },
-
-    leave(party: Owned, userId: string): null {
-      if (!party.room.member(userId)?.present)
-        throw new PartyError(403, 'NOT_PARTICIPANT', 'you are not in this party');
-      cancelLeave(party, userId);
-      for (const entry of party.remote.values()) entry.users.delete(userId);
-      dispatch(party, party.room.leave(userId, now()));
-      fanOut(party, KICK + userId);
-      return null;
-    },
-
-    command(party: Owned, actorUserId: string, command: PartyCommand): PlaybackFields {
-      const result = party.room.applyCommand(actorUserId, command, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
-      dispatch(party, result);
-      if (command.type === 'skip') prefetchCurrent(party);
-      return party.room.playback(now(), actorUserId);
-    },
-
-    /** A socket's message: refusals and `actor` events come back for that socket. */
-    message(party: Owned, userId: string, command: PartyCommand): ServerMessage[] {
-      const result = party.room.applyCommand(userId, command, now());
-      if (!result.ok) {
-        return [{ type: 'error', code: result.error.code, message: result.error.message, request_type: command.type }];
-      }
-      const forActor = dispatch(party, result);
-      if (command.type === 'skip') prefetchCurrent(party);
-      return forActor;
-    },
-
-    addClip(party: Owned, actorUserId: string, clip: Clip): { clip: ClipInfo; queue: ClipInfo[] } {
-      const result = party.room.addClip(actorUserId, clip, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
-      dispatch(party, result);
-      return { clip: clipInfo(clip), queue: party.room.detail(now()).queue };
-    },
-
-    setRole(party: Owned, actorUserId: string, targetUserId: string, role: 'co-host' | 'viewer'): ParticipantView {
-      const result = party.room.setRole(actorUserId, targetUserId, role, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
-      dispatch(party, result);
-      const view = party.room.participantViews().find((participant) => participant.user_id === targetUserId);
-      if (view) return view;
-      // Someone who is away is not in the participant list; describe them from their membership.
-      const member = party.room.member(targetUserId);
-      return {
-        id: member?.participantId ?? targetUserId,
-        user_id: targetUserId,
-        role,
-        joined_at: new Date(member?.joinedAt ?? now()).toISOString(),
-        user: {
-          username: member?.displayName ?? targetUserId,
-          display_name: member?.displayName ?? targetUserId,
-          avatar_url: member?.avatarUrl ?? null,
-        },
-      };
-    },
-
-    end(party: Owned, actorUserId: string): null {
-      const result = party.room.end(actorUserId, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
-      endParty(party, result, 'host');
-      return null;
-    },
-
-    clipSource(party: Owned, userId: string, clipId?: string): { clipId: string; source: ClipSource } {
-      if (!party.room.member(userId)) throw new PartyError(403, 'NOT_PARTICIPANT', 'join the party first');
-      const clip = clipId === undefined ? party.room.currentClip() : party.room.clip(clipId);
-      if (!clip) {
-        throw clipId === undefined
-          ? new PartyError(409, 'EMPTY_QUEUE', 'nothing is playing')
-          : new PartyError(404, 'UNKNOWN_CLIP', 'no such clip in the queue');
-      }
-      return { clipId: clip.id, source: clip.source };
-    },
-
-    admit(party: Owned, user: JoiningUser, tokenPartyId: string | null): null {
-      assertMayJoin(party, user, tokenPartyId);
-      // A private party's id alone is not an invitation: the user must have joined by code, or hold
-      // a token the bot scoped to this party.
-      if (party.room.visibility === 'private' && !party.room.member(user.id) && tokenPartyId !== party.room.id) {
-        throw new PartyError(403, 'FORBIDDEN', 'join this private party with its invite code first');
-      }
-      makePresent(party, user);
-      return null;
-    },
-
-    /** A socket opened on process `instanceId`: the user is there, and the socket gets the state. */
-    attach(party: Owned, user: JoiningUser, instanceId: string): ServerMessageOf<'state'> {
-      if (instanceId !== self) remoteOf(party, instanceId).users.add(user.id);
-      cancelLeave(party, user.id);
-      if (!party.room.member(user.id)?.present) {
-        // The hold expired between admission and upgrade; joining again keeps the rules in one place.
-        joinRoom(party, user);
-      }
-      party.emptySince = null;
-      return party.room.stateMessage(user.id, now());
-    },
-
-    snapshot: (party: Owned, userId: string): ServerMessage[] => [
-      party.room.stateMessage(userId, now()),
-      party.room.syncMessage(now()),
-    ],
-
-    /** Process `instanceId` reports who has sockets there: everyone (`all`), or who just went (`gone`). */
-    presence(party: Owned, instanceId: string, all: string[] | null, gone: string[]): null {
-      const entry = remoteOf(party, instanceId);
-      const before = new Set(entry.users);
-      if (all) entry.users = new Set(all);
-      for (const userId of gone) entry.users.delete(userId);
-      for (const userId of entry.users) cancelLeave(party, userId);
-      for (const userId of before) if (!entry.users.has(userId)) noteGone(party, userId);
-      return null;
-    },
-  };
-
-  function remoteOf(party: Owned, instanceId: string): { users: Set<string>; seenAt: number } {
-    const entry = party.remote.get(instanceId) ?? { users: new Set<string>(), seenAt: now() };
-    entry.seenAt = now();
-    party.remote.set(instanceId, entry);
-    return entry;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -876,10 +557,9 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     mine?.delete(conn);
     if (mine?.size === 0) {
       group.byUser.delete(conn.userId);
-      // Silent if they come back within the grace period (a reload, a network blip).
-      const party = ownership.ownedNow(group.partyId);
-      if (party) noteGone(party, conn.userId);
-      else if (!closed) {
+      // Silent if they come back within the grace period (a reload, a network blip). Owned here, the
+      // owner side notes it at once; else this process reports it to the owner.
+      if (!ownership.runLocal(group.partyId, 'lastSocketClosed', conn.userId) && !closed) {
         ownership.call(group.partyId, 'presence', self, null, [conn.userId]).catch((error: unknown) => {
           log.debug({ err: error, partyId: group.partyId }, 'presence report failed');
         });
@@ -943,7 +623,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
 
   await persistence.loadParties({
     claim: (id) => ownership.claim(id),
-    adopt: (record) => adoptRecord(record, Number.POSITIVE_INFINITY),
+    adopt: (record) => owner.adopt(record, Number.POSITIVE_INFINITY),
   });
   const restored = ownership.parties().length;
   if (restored > 0) log.info({ parties: restored }, 'watch parties restored');
@@ -997,8 +677,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
           input.host.id,
         );
       }
-      const party = ownership.own(room, await ownership.claimNew(room.id));
-      scheduleLeave(party, input.host.id, joinHoldMs);
+      owner.host(room, await ownership.claimNew(room.id));
       await persistence.add(room.id, room.inviteCode);
       log.info({ partyId: room.id, hostId: input.host.id, visibility: room.visibility }, 'watch party created');
       const detail = room.detail(now());
@@ -1190,14 +869,15 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         const { code, reason } = socketRefusal(error);
         ws.close(code, reason);
       };
-      const party = ownership.ownedNow(id);
-      if (party) {
-        // Owned here: the state goes out in this tick, before any later frame.
-        try {
-          open(ops.attach(party, user, self));
-        } catch (error) {
-          refuse(error);
+      // Owned here: the state goes out in this tick, before any later frame.
+      try {
+        const local = ownership.runLocal(id, 'attach', user, self);
+        if (local) {
+          open(local.value);
+          return;
         }
+      } catch (error) {
+        refuse(error);
         return;
       }
       group.following
@@ -1227,7 +907,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (closed) return;
       closed = true;
       clearInterval(keepAlive);
-      clearInterval(sweeper);
+      owner.close();
       clearInterval(leaseTimer);
       ownership.close();
       if (drainTimer) clearInterval(drainTimer);
