@@ -1,18 +1,19 @@
-// The watch-party service: every party's room, its sockets and timers, persistence to
-// store.parties, capacity, rate limits and tokens. The HTTP/WS routes (server.ts) and the Discord
-// `/party` commands call the same methods, so a panel button and a player's socket obey the same
-// rules. Sockets: each event is serialized once and the same frame goes to every socket; a socket
-// whose send buffer is past a threshold gets nothing until it drains, then the latest state.
-//
-// Two halves. The owner side holds a party's room and applies every change to it (the `ops`
-// table); the socket side holds this process's sockets of a party. In one process both are here
-// for every party. With a PartyCluster (several processes on one Redis, cluster.ts) a party is
-// owned by exactly one process: calls for a party owned elsewhere go there as requests, frames
-// come back on the party's channel, and when an owner dies the next call takes the party over
-// from the store.
+// The watch-party service: the one front that the HTTP/WS routes (server.ts) and the Discord
+// `/party` commands call, so a panel button and a player's socket obey the same rules. It checks
+// what callers give it (names, sizes, rate limits), signs tokens, and puts together the pieces:
+//   owner.ts        the owner side: a party's room and every change to it (the op table), who is
+//                   present, the room's deadlines, and ending
+//   ownership.ts    which parties this process owns, and running an op where its party is owned
+//   sockets.ts      this process's sockets of any party: messages in, frames out, slow clients
+//   persistence.ts  the `parties` namespace of the store
+//   errors.ts       PartyError, what the REST API answers
+// Alone, this process owns every party. With a PartyCluster (several processes on one Redis,
+// cluster.ts) a party is owned by exactly one process: calls for a party owned elsewhere go there
+// as requests, frames come back on the party's channel, and when an owner dies the next call takes
+// the party over from the store. src/party/README.md follows a host's play through the pieces.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { RawData, WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { MetricsHooks } from '../metrics.js';
@@ -20,23 +21,21 @@ import type { PartiClient } from '../parti/client.js';
 import type { Store } from '../store/index.js';
 import type { PartyCluster } from './cluster.js';
 import { generateInviteCode, normalizeInviteCode } from './codes.js';
-import { notFound, PartyError, socketRefusal, toPartyError } from './errors.js';
+import { notFound, PartyError, toPartyError } from './errors.js';
 import { createMediaResolver, type MediaResolver, type Playable } from './media.js';
-import {
-  clientMessageSchema,
-  type ClipInfo,
-  type ParticipantView,
-  type PartyCommand,
-  type PartyDetail,
-  type PlaybackFields,
-  type Role,
-  type ServerMessage,
-  type ServerMessageOf,
-  type Visibility,
+import type {
+  ClipInfo,
+  ParticipantView,
+  PartyCommand,
+  PartyDetail,
+  PlaybackFields,
+  Role,
+  Visibility,
 } from './protocol.js';
-import { cleanName, createPartyOwner, ENDED, FRAME, KICK, MOVED, type PartyOps } from './owner.js';
-import { createPartyOwnership, isPartyId } from './ownership.js';
+import { cleanName, createPartyOwner, MOVED, type PartyOps } from './owner.js';
+import { createPartyOwnership } from './ownership.js';
 import { createPartyPersistence } from './persistence.js';
+import { createPartySockets, type SocketLimits } from './sockets.js';
 import { createMemoryRateLimiter, type RateLimiter } from './rateLimit.js';
 import { DEFAULT_MAX_PARTICIPANTS, PartyRoom, type Clip, type JoiningUser } from './room.js';
 import {
@@ -52,17 +51,10 @@ export { PartyError, socketRefusal, type PartyErrorCode } from './errors.js';
 
 const HOUR = 60 * 60 * 1000;
 
-export interface PartyLimits {
+export interface PartyLimits extends SocketLimits {
   createsPerHour: number;
   joinsPerHour: number;
   guestTokensPerHour: number;
-  /** Sustained client messages per second per socket (token bucket refill). */
-  wsMessagesPerSecond: number;
-  /** Client messages a socket may send at once before the bucket is empty. */
-  wsBurst: number;
-  /** Invalid or over-limit messages within wsViolationWindowMs before the socket is closed with 1008. */
-  wsMaxViolations: number;
-  wsViolationWindowMs: number;
 }
 
 export const DEFAULT_LIMITS: PartyLimits = {
@@ -228,30 +220,6 @@ export interface JoinOptions {
   tokenPartyId?: string | null | undefined;
 }
 
-interface Conn {
-  ws: WebSocket;
-  userId: string;
-  group: SocketGroup;
-  /** False until the first `state` went out; frames before it are already in that state. */
-  ready: boolean;
-  alive: boolean;
-  stale: boolean;
-  skipped: number;
-  tokens: number;
-  refilledAt: number;
-  violations: number[];
-  lastRateErrorAt: number;
-}
-
-/** This process's sockets of one party (wherever the party is owned). */
-interface SocketGroup {
-  partyId: string;
-  conns: Set<Conn>;
-  byUser: Map<string, Set<Conn>>;
-  /** With a cluster: resolves once this process receives the party's channel. */
-  following: Promise<void>;
-}
-
 const MAX_TITLE = 100;
 export async function createPartyService(options: PartyServiceOptions): Promise<PartyService> {
   const { store, parti, config, cluster } = options;
@@ -273,12 +241,11 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const emitter = new EventEmitter();
   const self = cluster?.instanceId ?? 'local';
 
-  const groups = new Map<string, SocketGroup>();
-  const NO_USERS: ReadonlySet<string> = new Set();
   let closed = false;
-  const staleConns = new Set<Conn>();
-  let drainTimer: NodeJS.Timeout | undefined;
 
+  // The pieces call one another in a circle (a socket's message runs an op on the owner side, whose
+  // frames go back out through the sockets), so each is handed what it needs of the others as
+  // functions; the ones that name a piece made further down only run once all four exist.
   const persistence = createPartyPersistence({
     store,
     cluster,
@@ -301,6 +268,18 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     ops: () => owner.ops,
     adopt: (record, leaseUntil) => owner.adopt(record, leaseUntil),
   });
+  const sockets = createPartySockets({
+    cluster,
+    ownership,
+    log,
+    now,
+    self,
+    limits,
+    slowClientBytes,
+    drainCheckMs,
+    pingIntervalMs,
+    metrics: options.metrics,
+  });
   const owner = createPartyOwner({
     ownership,
     persistence,
@@ -313,8 +292,8 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     joinHoldMs,
     quietEndMs,
     ownerLeaseMs,
-    localUsers: (partyId) => groups.get(partyId)?.byUser ?? NO_USERS,
-    publish,
+    localUsers: (partyId) => sockets.localUsers(partyId),
+    publish: (partyId, message) => sockets.publish(partyId, message),
     ended: (info) => emitter.emit('ended', info),
   });
 
@@ -328,261 +307,17 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     : undefined;
   leaseTimer?.unref();
 
+  // With a cluster, every third of a lease: renew the leases, tell the owners elsewhere who has
+  // sockets here (which also finds an owner that died), let go of users no process reports any more,
+  // and now and then take the parties nobody owns, so an idle party still ends.
   let leaseTicks = 0;
   async function leaseTick(): Promise<void> {
     if (closed) return;
     await ownership.renewLeases();
-    // Report this process's sockets to the owners (and find out if an owner has died), and drop
-    // what other processes stopped reporting.
-    for (const group of [...groups.values()]) {
-      if (ownership.get(group.partyId)) continue;
-      ownership.call(group.partyId, 'presence', self, [...group.byUser.keys()], []).catch((error: unknown) => {
-        log.debug({ err: error, partyId: group.partyId }, 'presence report failed');
-      });
-    }
+    sockets.reportPresence();
     owner.forgetUnreported();
-    // Parties left without an owner and without anyone connected are picked up now and then.
     if (++leaseTicks % 10 === 0) await ownership.claimUnowned();
   }
-
-  // Frames published while this process's Redis connection was down are lost: catch every socket up.
-  cluster?.onResubscribed(() => {
-    for (const conn of allConns()) if (conn.ready && !conn.stale) catchUp(conn);
-  });
-
-  // ---------------------------------------------------------------------------------------------
-  // Sending
-
-  /** The one place a frame reaches a socket: never onto a socket that is past the threshold. */
-  function sendFrame(conn: Conn, frame: Buffer): void {
-    const { ws } = conn;
-    if (ws.readyState !== ws.OPEN) return;
-    if (conn.stale) {
-      conn.skipped++;
-      return;
-    }
-    if (ws.bufferedAmount > slowClientBytes) {
-      conn.stale = true;
-      conn.skipped++;
-      staleConns.add(conn);
-      drainTimer ??= setInterval(checkDrained, drainCheckMs);
-      return;
-    }
-    ws.send(frame, { binary: false });
-    options.metrics?.partyMessagesOut(1);
-  }
-
-  function sendTo(conn: Conn, message: ServerMessage): void {
-    sendFrame(conn, Buffer.from(JSON.stringify(message)));
-  }
-
-  /** A message for everyone in a party: to this process's sockets now, and to the other processes. */
-  function publish(partyId: string, message: string): void {
-    deliver(partyId, message);
-    cluster?.publish(partyId, message);
-  }
-
-  /** Acts on a message of a party's channel for this process's sockets of that party. */
-  function deliver(partyId: string, message: string): void {
-    if (message === ENDED || message === MOVED) ownership.forgetOwner(partyId);
-    const group = groups.get(partyId);
-    if (!group) return;
-    const tag = message[0];
-    if (tag === FRAME) {
-      // The tag is one ASCII byte: a view past it, not a copy of the string without it.
-      const frame = Buffer.from(message).subarray(1);
-      for (const conn of group.conns) if (conn.ready) sendFrame(conn, frame);
-    } else if (tag === ENDED) {
-      const conns = [...group.conns];
-      group.conns.clear();
-      group.byUser.clear();
-      dropGroup(group);
-      for (const conn of conns) conn.ws.close(1000, 'party ended');
-    } else if (tag === KICK) {
-      const userId = message.slice(1);
-      // Their open tabs go too; closing them must not start a grace period for someone who left.
-      const mine = group.byUser.get(userId) ?? new Set<Conn>();
-      group.byUser.delete(userId);
-      for (const conn of mine) {
-        group.conns.delete(conn);
-        conn.ws.close(1000, 'left the party');
-      }
-      if (group.conns.size === 0) dropGroup(group);
-    } else if (tag === MOVED && !ownership.get(partyId)) {
-      // The owner shut down: report at once, which makes this or another process take the party.
-      ownership.call(partyId, 'presence', self, [...group.byUser.keys()], []).catch((error: unknown) => {
-        log.debug({ err: error, partyId }, 'presence report after a move failed');
-      });
-    }
-  }
-
-  /** A drained socket gets the whole state, then the timeline as of now: whatever it missed is covered. */
-  function checkDrained(): void {
-    for (const conn of staleConns) {
-      if (conn.ws.readyState !== conn.ws.OPEN || !conn.group.conns.has(conn)) {
-        staleConns.delete(conn);
-        continue;
-      }
-      if (conn.ws.bufferedAmount > slowClientBytes / 4) continue;
-      staleConns.delete(conn);
-      conn.stale = false;
-      catchUp(conn);
-    }
-    if (staleConns.size === 0 && drainTimer) {
-      clearInterval(drainTimer);
-      drainTimer = undefined;
-    }
-  }
-
-  /** The whole state, then the timeline as of now: whatever a socket missed is covered. */
-  function catchUp(conn: Conn): void {
-    ownership
-      .call(conn.group.partyId, 'snapshot', conn.userId)
-      .then((messages) => {
-        for (const message of messages) sendTo(conn, message);
-      })
-      .catch((error: unknown) => log.debug({ err: error, partyId: conn.group.partyId }, 'could not catch a socket up'));
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Sockets (this process's, whoever owns their party)
-
-  function violation(conn: Conn, code: string, message: string, requestType: string | null): void {
-    const at = now();
-    conn.violations.push(at);
-    while ((conn.violations[0] ?? at) <= at - limits.wsViolationWindowMs) conn.violations.shift();
-    if (conn.violations.length > limits.wsMaxViolations) {
-      log.warn({ partyId: conn.group.partyId, userId: conn.userId, code }, 'party socket closed for policy violations');
-      conn.ws.close(1008, 'policy violation');
-      return;
-    }
-    // A flood must not be answered with a flood: one rate-limit error per second at most.
-    if (code === 'RATE_LIMITED') {
-      if (at - conn.lastRateErrorAt < 1000) return;
-      conn.lastRateErrorAt = at;
-    }
-    sendTo(conn, { type: 'error', code, message, request_type: requestType });
-  }
-
-  function takeToken(conn: Conn): boolean {
-    const at = now();
-    conn.tokens = Math.min(limits.wsBurst, conn.tokens + ((at - conn.refilledAt) / 1000) * limits.wsMessagesPerSecond);
-    conn.refilledAt = at;
-    if (conn.tokens < 1) return false;
-    conn.tokens -= 1;
-    return true;
-  }
-
-  function onMessage(conn: Conn, data: RawData, isBinary: boolean): void {
-    conn.alive = true;
-    if (!conn.group.conns.has(conn)) return;
-    if (!takeToken(conn)) {
-      violation(conn, 'RATE_LIMITED', `at most ${limits.wsMessagesPerSecond} messages per second`, null);
-      return;
-    }
-    if (isBinary) {
-      violation(conn, 'INVALID_MESSAGE', 'messages are JSON text', null);
-      return;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(
-        Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8'),
-      );
-    } catch {
-      violation(conn, 'INVALID_JSON', 'message is not JSON', null);
-      return;
-    }
-    const parsed = clientMessageSchema.safeParse(json);
-    const requestType =
-      typeof json === 'object' && json !== null && typeof (json as { type?: unknown }).type === 'string'
-        ? String((json as { type: string }).type).slice(0, 32)
-        : null;
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-      violation(conn, 'INVALID_MESSAGE', `${where}${issue?.message ?? 'invalid message'}`, requestType);
-      return;
-    }
-    const message = parsed.data;
-    options.metrics?.partyMessageIn(message.type);
-    const { partyId } = conn.group;
-    if (message.party_id !== undefined && message.party_id !== partyId) {
-      violation(conn, 'WRONG_PARTY', 'party_id is not the party of this socket', message.type);
-      return;
-    }
-    if (message.type === 'ping') {
-      sendTo(conn, { type: 'pong', client_time: message.client_time, server_time_ms: now() });
-      return;
-    }
-    ownership
-      .call(partyId, 'message', conn.userId, message)
-      .then((replies) => {
-        for (const reply of replies) sendTo(conn, reply);
-      })
-      .catch((error: unknown) => {
-        if (error instanceof PartyError) {
-          sendTo(conn, { type: 'error', code: error.code, message: error.message, request_type: message.type });
-        } else log.error({ err: error, partyId }, 'party socket message failed');
-      });
-  }
-
-  function groupOf(partyId: string): SocketGroup {
-    let group = groups.get(partyId);
-    if (!group) {
-      const created: SocketGroup = { partyId, conns: new Set(), byUser: new Map(), following: Promise.resolve() };
-      group = created;
-      if (cluster) {
-        created.following = cluster.follow(partyId, (message) => {
-          // The owner delivered its own messages to its sockets already.
-          if (!ownership.ownedNow(partyId)) deliver(partyId, message);
-        });
-      }
-      groups.set(partyId, group);
-    }
-    return group;
-  }
-
-  function dropGroup(group: SocketGroup): void {
-    if (groups.get(group.partyId) !== group) return;
-    groups.delete(group.partyId);
-    cluster?.unfollow(group.partyId).catch((error: unknown) => log.debug({ err: error }, 'unfollow failed'));
-  }
-
-  function detach(conn: Conn): void {
-    const { group } = conn;
-    if (!group.conns.delete(conn)) return;
-    staleConns.delete(conn);
-    const mine = group.byUser.get(conn.userId);
-    mine?.delete(conn);
-    if (mine?.size === 0) {
-      group.byUser.delete(conn.userId);
-      // Silent if they come back within the grace period (a reload, a network blip). Owned here, the
-      // owner side notes it at once; else this process reports it to the owner.
-      if (!ownership.runLocal(group.partyId, 'lastSocketClosed', conn.userId) && !closed) {
-        ownership.call(group.partyId, 'presence', self, null, [conn.userId]).catch((error: unknown) => {
-          log.debug({ err: error, partyId: group.partyId }, 'presence report failed');
-        });
-      }
-    }
-    if (group.conns.size === 0) dropGroup(group);
-  }
-
-  const allConns = (): Conn[] => [...groups.values()].flatMap((group) => [...group.conns]);
-
-  const keepAlive = setInterval(() => {
-    for (const conn of allConns()) {
-      if (!conn.alive) {
-        log.debug({ partyId: conn.group.partyId, userId: conn.userId }, 'party socket missed a ping; terminated');
-        conn.ws.terminate();
-        detach(conn);
-        continue;
-      }
-      conn.alive = false;
-      conn.ws.ping();
-    }
-  }, pingIntervalMs);
-  keepAlive.unref();
 
   // ---------------------------------------------------------------------------------------------
 
@@ -783,7 +518,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       let participants = 0;
       const parties = ownership.parties();
       for (const party of parties) participants += party.room.presentMembers().length;
-      return { parties: parties.length, participants, sockets: allConns().length };
+      return { parties: parties.length, participants, sockets: sockets.count() };
     },
 
     async getParty(partyId) {
@@ -824,77 +559,8 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         claims.partyId,
       )),
 
-    attachSocket(partyId, claims, ws) {
-      const id = partyId.toLowerCase();
-      const userId = claims.user.id;
-      if (closed || !isPartyId(id)) {
-        ws.close(1001, 'party not available');
-        return;
-      }
-      const group = groupOf(id);
-      const conn: Conn = {
-        ws,
-        userId,
-        group,
-        ready: false,
-        alive: true,
-        stale: false,
-        skipped: 0,
-        tokens: limits.wsBurst,
-        refilledAt: now(),
-        violations: [],
-        lastRateErrorAt: 0,
-      };
-      group.conns.add(conn);
-      const mine = group.byUser.get(userId) ?? new Set<Conn>();
-      mine.add(conn);
-      group.byUser.set(userId, mine);
-      ws.on('message', (data, isBinary) => onMessage(conn, data, isBinary));
-      ws.on('pong', () => {
-        conn.alive = true;
-      });
-      ws.on('close', () => detach(conn));
-      ws.on('error', (error) => {
-        log.debug({ partyId: id, userId, err: error }, 'party socket error');
-        detach(conn);
-      });
-      const user = { id: userId, name: claims.user.name, avatar: claims.user.avatar, guest: claims.guest };
-      const open = (state: ServerMessageOf<'state'>): void => {
-        if (!group.conns.has(conn)) return;
-        conn.ready = true;
-        sendTo(conn, state);
-      };
-      const refuse = (error: unknown): void => {
-        if (!(error instanceof PartyError)) log.error({ err: error, partyId: id }, 'party socket attach failed');
-        const { code, reason } = socketRefusal(error);
-        ws.close(code, reason);
-      };
-      // Owned here: the state goes out in this tick, before any later frame.
-      try {
-        const local = ownership.runLocal(id, 'attach', user, self);
-        if (local) {
-          open(local.value);
-          return;
-        }
-      } catch (error) {
-        refuse(error);
-        return;
-      }
-      group.following
-        .then(() => ownership.call(id, 'attach', user, self))
-        .then(open)
-        .catch(refuse);
-    },
-
-    socketStats(partyId) {
-      const group = groups.get(partyId.toLowerCase());
-      return [...(group?.conns ?? [])].map((conn) => ({
-        userId: conn.userId,
-        bufferedAmount: conn.ws.bufferedAmount,
-        stale: conn.stale,
-        skipped: conn.skipped,
-      }));
-    },
+    attachSocket: (partyId, claims, ws) => sockets.attachSocket(partyId, claims, ws),
+    socketStats: (partyId) => sockets.socketStats(partyId),
 
     on(event, listener) {
       emitter.on(event, listener as (...args: unknown[]) => void);
@@ -906,17 +572,10 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(keepAlive);
-      owner.close();
       clearInterval(leaseTimer);
+      owner.close();
       ownership.close();
-      if (drainTimer) clearInterval(drainTimer);
-      for (const group of [...groups.values()]) {
-        for (const conn of group.conns) conn.ws.close(1001, 'server shutting down');
-        group.conns.clear();
-        group.byUser.clear();
-      }
-      groups.clear();
+      sockets.close();
       await persistence.close();
       for (const id of await ownership.handOver()) cluster?.publish(id, MOVED);
     },
