@@ -1,9 +1,13 @@
-// UserError is the one error whose message is safe to show; every other failure is mapped
-// to plain words here (Parti and Discord failures) or to a generic line with an id that
-// also appears in the log, so a member never sees a stack trace.
+// The one place a failure becomes what a Discord member reads. A UserError's message is written
+// for members and shown as it is; the party service's refusals (PartyError, worded for API clients)
+// get their code's sentence from the party wording; Parti and Discord failures are mapped to plain
+// words; anything else gets a generic line with an id that also appears in the log, so a member
+// never sees a stack trace or an API's text.
 import { randomBytes } from 'node:crypto';
 import { DiscordAPIError, RESTJSONErrorCodes } from 'discord.js';
 import { PartiError } from './parti/errors.js';
+import { PartyError } from './party/errors.js';
+import { partyErrorText } from './party/strings.js';
 import { strings } from './strings.js';
 
 export class UserError extends Error {
@@ -38,6 +42,10 @@ const discordMessages: Partial<Record<number, string>> = {
 export function describeError(error: unknown): DescribedError {
   if (error instanceof UserError) return { message: error.message, expected: true };
   if (error instanceof PartiError) return { message: partiMessages[error.kind], expected: true };
+  if (error instanceof PartyError) {
+    const message = partyErrorText(error);
+    if (message) return { message, expected: true };
+  }
   if (error instanceof DiscordAPIError) {
     const message = typeof error.code === 'number' ? discordMessages[error.code] : undefined;
     if (message) return { message, expected: true };

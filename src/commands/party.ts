@@ -22,61 +22,14 @@ import { UserError } from '../errors.js';
 import { renderPanel } from '../party/panel.js';
 import type { PartyDetail } from '../party/protocol.js';
 import { MAX_HOLD_MS } from '../party/room.js';
-import { PartyError } from '../party/errors.js';
 import type { PartyUser } from '../party/service.js';
+import { partyStrings as t } from '../party/strings.js';
 import type { Command } from './command.js';
 
 const SEEK_STEP_SECONDS = 10;
 
-export const partyStrings = {
-  guildOnly: 'Watch parties are started inside a server.',
-  noPartyHere:
-    'There is no live watch party in this channel. Give its invite `code`, or start one with `/party create`.',
-  notFound: 'That watch party has ended, or the code is wrong.',
-  full: 'That watch party is full.',
-  notAllowed: 'Only the host and co-hosts can control playback.',
-  notHost: 'Only the host can do that.',
-  notParticipant: (who: string) => `${who} must join the party first (the **Join** button or \`/party join\`).`,
-  rateLimited: (seconds: number | undefined) =>
-    `You are doing that too often. Try again${seconds ? ` in ${Math.ceil(seconds / 60)} min` : ' later'}.`,
-  cannotPost: (channel: string) =>
-    `I cannot post the party panel in ${channel}: I need **View Channel**, **Send Messages** and **Embed Links** there.`,
-  created: (code: string) =>
-    `Your watch party is up. Invite code \`${code}\`. This is your personal host link; keep it to yourself:`,
-  joined: (title: string) => `You joined **${title}**. This link is yours alone; it opens the player signed in as you:`,
-  openPlayer: 'Open the player',
-  ended: 'The watch party has ended.',
-  cohost: (who: string) => `${who} is now a co-host: they can play, pause, seek and skip.`,
-  added: (title: string, position: number) => `Added **${title}** to the queue (position ${position}).`,
-  info: 'Watch party',
-} as const;
-const t = partyStrings;
-
 function partyUser(user: User, displayName?: string): PartyUser {
   return { id: user.id, name: displayName ?? user.displayName, avatar: user.displayAvatarURL({ size: 128 }) };
-}
-
-/** The party service speaks API codes; a member reads sentences. */
-function friendly(error: unknown, who?: string): never {
-  if (error instanceof PartyError) {
-    switch (error.code) {
-      case 'PARTY_NOT_FOUND':
-        throw new UserError(t.notFound);
-      case 'PARTY_FULL':
-        throw new UserError(t.full);
-      case 'NOT_ALLOWED':
-        throw new UserError(t.notAllowed);
-      case 'NOT_HOST':
-        throw new UserError(t.notHost);
-      case 'NOT_PARTICIPANT':
-        throw new UserError(t.notParticipant(who ?? 'You'));
-      case 'RATE_LIMITED':
-        throw new UserError(t.rateLimited(error.retryAfterSeconds));
-      default:
-        throw new UserError(`${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`);
-    }
-  }
-  throw error;
 }
 
 function linkReply(text: string, url: string): BaseMessageOptions {
@@ -99,9 +52,7 @@ async function targetParty(interaction: ChatInputCommandInteraction, deps: Deps)
 }
 
 async function personalLink(deps: Deps, detail: PartyDetail, user: User, displayName?: string): Promise<string> {
-  const joined = await deps.party
-    .joinByCode(detail.invite_code, partyUser(user, displayName))
-    .catch((e: unknown) => friendly(e));
+  const joined = await deps.party.joinByCode(detail.invite_code, partyUser(user, displayName));
   return `${joined.invite_url}#token=${joined.token}`;
 }
 
@@ -144,16 +95,14 @@ export async function startParty(
   await respond(
     interaction,
     async () => {
-      const created = await deps.party
-        .createParty({
-          host: partyUser(interaction.user, host.displayName),
-          source: input.source,
-          title: input.title,
-          visibility: input.visibility ?? 'public',
-          maxParticipants: input.maxParticipants,
-          waitForEveryone: input.waitForEveryone,
-        })
-        .catch((e: unknown) => friendly(e));
+      const created = await deps.party.createParty({
+        host: partyUser(interaction.user, host.displayName),
+        source: input.source,
+        title: input.title,
+        visibility: input.visibility ?? 'public',
+        maxParticipants: input.maxParticipants,
+        waitForEveryone: input.waitForEveryone,
+      });
       await deps.panels.post(created.detail, interaction.guildId, channel.id);
       return linkReply(t.created(created.invite_code), `${created.invite_url}#token=${created.token}`);
     },
@@ -263,15 +212,13 @@ export default {
         return;
       }
       case 'end': {
-        await deps.party.endParty(detail.id, interaction.user.id).catch((e: unknown) => friendly(e));
+        await deps.party.endParty(detail.id, interaction.user.id);
         await interaction.reply({ content: t.ended, flags: MessageFlags.Ephemeral });
         return;
       }
       case 'cohost': {
         const member = interaction.options.getUser('member', true);
-        await deps.party
-          .promoteCohost(detail.id, interaction.user.id, member.id)
-          .catch((e: unknown) => friendly(e, `<@${member.id}>`));
+        await deps.party.promoteCohost(detail.id, interaction.user.id, member.id);
         await interaction.reply({
           content: t.cohost(`<@${member.id}>`),
           flags: MessageFlags.Ephemeral,
@@ -284,9 +231,7 @@ export default {
         await respond(
           interaction,
           async () => {
-            const { clip, queue } = await deps.party
-              .addClip(detail.id, interaction.user.id, source)
-              .catch((e: unknown) => friendly(e));
+            const { clip, queue } = await deps.party.addClip(detail.id, interaction.user.id, source);
             return { content: t.added(clip.title, queue.length) };
           },
           { ephemeral: true },
@@ -317,7 +262,7 @@ export default {
       return;
     }
     if (action === 'end') {
-      await deps.party.endParty(detail.id, interaction.user.id).catch((e: unknown) => friendly(e));
+      await deps.party.endParty(detail.id, interaction.user.id);
       await interaction.update(renderPanel(detail, true));
       return;
     }
@@ -337,7 +282,7 @@ export default {
       return;
     }
     // The service enforces roles: a viewer's press changes nothing and is refused here.
-    await deps.party.command(detail.id, interaction.user.id, command).catch((e: unknown) => friendly(e));
+    await deps.party.command(detail.id, interaction.user.id, command);
     const updated = (await deps.party.getParty(detail.id)) ?? detail;
     deps.panels.noteEdited(detail.id);
     await interaction.update(renderPanel(updated));

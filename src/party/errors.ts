@@ -1,29 +1,14 @@
-// The watch-party API's failures: PartyError carries the HTTP status and code a REST client gets,
-// and the helpers here turn a room's refusal, a media failure or a bad token into one. What a
-// Discord member reads instead is worded elsewhere.
-import { UserError } from '../errors.js';
+// The watch-party API's refusals: PartyError carries the HTTP status and code a REST client gets,
+// and the helpers here turn a room's refusal, a media failure or a bad token into one. Its message
+// is for API clients; a Discord member reads the code's sentence from strings.ts instead
+// (describeError in src/errors.ts).
 import { MediaError } from './media.js';
-import type { RoomResult } from './room.js';
+import type { PartyErrorCode } from './protocol.js';
+import type { RoomError } from './room.js';
 import type { TokenError } from './tokens.js';
 
-export type PartyErrorCode =
-  | 'PARTY_NOT_FOUND'
-  | 'PARTY_FULL'
-  | 'NOT_HOST'
-  | 'NOT_ALLOWED'
-  | 'NOT_PARTICIPANT'
-  | 'FORBIDDEN'
-  | 'INVALID_INPUT'
-  | 'INVALID_SOURCE'
-  | 'UNPLAYABLE_SOURCE'
-  | 'PARTI_UNAVAILABLE'
-  | 'UNAUTHORIZED'
-  | 'TOKEN_EXPIRED'
-  | 'RATE_LIMITED'
-  | (string & {});
-
-/** A failure that is safe to show (UserError), with the HTTP status and code the REST API answers. */
-export class PartyError extends UserError {
+/** A refusal of the watch-party API, with the HTTP status and code the REST API answers. */
+export class PartyError extends Error {
   override name = 'PartyError';
   constructor(
     readonly status: number,
@@ -44,8 +29,8 @@ export function toPartyError(error: unknown): unknown {
   return error;
 }
 
-export function roomFailure(result: RoomResult): PartyError | null {
-  return result.ok ? null : new PartyError(result.error.status, result.error.code, result.error.message);
+export function roomFailure(error: RoomError): PartyError {
+  return new PartyError(error.status, error.code, error.message);
 }
 
 export function tokenFailure(error: TokenError): PartyError {

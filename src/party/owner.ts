@@ -159,8 +159,7 @@ export function createPartyOwner(options: PartyOwnerOptions) {
   function joinRoom(party: Owned, user: JoiningUser): void {
     const joining: JoiningUser = { ...user, name: cleanName(user.name) || 'Guest' };
     const result = party.room.join(joining, now(), randomUUID);
-    const failure = roomFailure(result);
-    if (failure) throw failure;
+    if (!result.ok) throw roomFailure(result.error);
     dispatch(party, result);
   }
 
@@ -260,8 +259,7 @@ export function createPartyOwner(options: PartyOwnerOptions) {
 
     command(party: Owned, actorUserId: string, command: PartyCommand): PlaybackFields {
       const result = party.room.applyCommand(actorUserId, command, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
+      if (!result.ok) throw roomFailure(result.error);
       dispatch(party, result);
       if (command.type === 'skip') prefetchCurrent(party);
       return party.room.playback(now(), actorUserId);
@@ -280,16 +278,14 @@ export function createPartyOwner(options: PartyOwnerOptions) {
 
     addClip(party: Owned, actorUserId: string, clip: Clip): { clip: ClipInfo; queue: ClipInfo[] } {
       const result = party.room.addClip(actorUserId, clip, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
+      if (!result.ok) throw roomFailure(result.error);
       dispatch(party, result);
       return { clip: clipInfo(clip), queue: party.room.detail(now()).queue };
     },
 
     setRole(party: Owned, actorUserId: string, targetUserId: string, role: 'co-host' | 'viewer'): ParticipantView {
       const result = party.room.setRole(actorUserId, targetUserId, role, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
+      if (!result.ok) throw roomFailure(result.error);
       dispatch(party, result);
       const view = party.room.participantViews().find((participant) => participant.user_id === targetUserId);
       if (view) return view;
@@ -310,8 +306,7 @@ export function createPartyOwner(options: PartyOwnerOptions) {
 
     end(party: Owned, actorUserId: string): null {
       const result = party.room.end(actorUserId, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
+      if (!result.ok) throw roomFailure(result.error);
       endParty(party, result, 'host');
       return null;
     },

@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { ClusterError, type PartyCluster } from './cluster.js';
 import { notFound, PartyError } from './errors.js';
 import type { PartyPersistence } from './persistence.js';
+import type { PartyErrorCode } from './protocol.js';
 import type { PartyRecord, PartyRoom } from './room.js';
 
 /** A party this process owns: the room, its lease, and the owner side's timers and reports (owner.ts). */
@@ -217,7 +218,13 @@ export function createPartyOwnership<Ops extends OpTable>(options: PartyOwnershi
           if (!(error instanceof ClusterError)) throw error;
           const failure = error.failure;
           if (failure && failure.code !== 'NOT_OWNER') {
-            throw new PartyError(failure.status, failure.code, failure.message, failure.retryAfterSeconds);
+            // The owner's own PartyError, rebuilt here.
+            throw new PartyError(
+              failure.status,
+              failure.code as PartyErrorCode,
+              failure.message,
+              failure.retryAfterSeconds,
+            );
           }
           // The owner moved or died; its lease says where the party is now (or expires, and we take it).
           owners.delete(id);

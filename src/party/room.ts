@@ -11,6 +11,7 @@ import type {
   ParticipantView,
   PartyCommand,
   PartyDetail,
+  PartyErrorCode,
   PlaybackFields,
   Role,
   ServerMessage,
@@ -113,7 +114,7 @@ export interface JoiningUser {
 }
 
 export interface RoomError {
-  code: string;
+  code: PartyErrorCode;
   message: string;
   status: 400 | 403 | 404 | 409;
 }
@@ -130,7 +131,7 @@ const CONTROL = new Set<PartyCommand['type']>(['play', 'pause', 'seek', 'skip', 
 
 const unchanged = (): RoomResult => ({ ok: true, changed: false, events: [] });
 
-const fail = (status: RoomError['status'], code: string, message: string): RoomResult => ({
+const fail = (status: RoomError['status'], code: PartyErrorCode, message: string): RoomResult => ({
   ok: false,
   error: { status, code, message },
 });

@@ -47,7 +47,8 @@ import {
 } from './tokens.js';
 
 // The front's callers (and tests) may take its errors from here as well.
-export { PartyError, socketRefusal, type PartyErrorCode } from './errors.js';
+export { PartyError, socketRefusal } from './errors.js';
+export type { PartyErrorCode } from './protocol.js';
 
 const HOUR = 60 * 60 * 1000;
 
