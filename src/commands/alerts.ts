@@ -26,7 +26,8 @@ import { categoryLabel } from '../parti/schemas.js';
 import { isPartiError } from '../parti/errors.js';
 import { strings } from '../strings.js';
 import type { Deps } from '../deps.js';
-import type { Command } from './command.js';
+import { focusedOption, subcommandArgs } from './args.js';
+import type { Command, CommandData } from './command.js';
 
 const PAGE_SIZE = 10;
 
@@ -148,81 +149,83 @@ function describeSubscription(deps: Deps, sub: Subscription, status: Subscriptio
   return lines.join('\n');
 }
 
+const data = {
+  name: 'alerts',
+  description: 'Go-live alerts for Parti creators and categories (server admins)',
+  default_member_permissions: String(PermissionFlagsBits.ManageGuild),
+  contexts: [InteractionContextType.Guild],
+  options: [
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'add',
+      description: 'Announce when a creator, or anyone in a category, goes live',
+      options: [
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'creator',
+          description: 'Parti id, creator link, twitter:name, discord:name… (or use category)',
+          max_length: 100,
+        },
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'category',
+          description: 'Everyone who goes live in this category (or use creator)',
+          autocomplete: true,
+        },
+        {
+          type: ApplicationCommandOptionType.Channel,
+          name: 'channel',
+          description: 'Where to post (default: this channel)',
+          channel_types: [ChannelType.GuildText, ChannelType.GuildAnnouncement],
+        },
+        { type: ApplicationCommandOptionType.Role, name: 'role', description: 'Role to ping with each alert' },
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'message',
+          description: 'Text above the card: {creator} {title} {category} {viewers} {url} {role}',
+          max_length: MAX_TEMPLATE_LENGTH,
+        },
+      ],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'remove',
+      description: 'Stop an alert',
+      options: [subscriptionOption],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'list',
+      description: 'Every alert on this server and how it is doing',
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'test',
+      description: 'Post a sample alert (nobody is pinged)',
+      options: [subscriptionOption],
+    },
+  ],
+} as const satisfies CommandData;
+
 export default {
-  data: {
-    name: 'alerts',
-    description: 'Go-live alerts for Parti creators and categories (server admins)',
-    default_member_permissions: String(PermissionFlagsBits.ManageGuild),
-    contexts: [InteractionContextType.Guild],
-    options: [
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'add',
-        description: 'Announce when a creator, or anyone in a category, goes live',
-        options: [
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'creator',
-            description: 'Parti id, creator link, twitter:name, discord:name… (or use category)',
-            max_length: 100,
-          },
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'category',
-            description: 'Everyone who goes live in this category (or use creator)',
-            autocomplete: true,
-          },
-          {
-            type: ApplicationCommandOptionType.Channel,
-            name: 'channel',
-            description: 'Where to post (default: this channel)',
-            channel_types: [ChannelType.GuildText, ChannelType.GuildAnnouncement],
-          },
-          { type: ApplicationCommandOptionType.Role, name: 'role', description: 'Role to ping with each alert' },
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'message',
-            description: 'Text above the card: {creator} {title} {category} {viewers} {url} {role}',
-            max_length: MAX_TEMPLATE_LENGTH,
-          },
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'remove',
-        description: 'Stop an alert',
-        options: [subscriptionOption],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'list',
-        description: 'Every alert on this server and how it is doing',
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'test',
-        description: 'Post a sample alert (nobody is pinged)',
-        options: [subscriptionOption],
-      },
-    ],
-  },
+  data,
 
   async execute(interaction, { deps, log }) {
     if (!interaction.inCachedGuild()) throw new UserError(t.guildOnly);
     requireAdmin(interaction);
     const guildId = interaction.guildId;
-    const subcommand = interaction.options.getSubcommand(true);
+    const { subcommand, args } = subcommandArgs(interaction, data);
 
     if (subcommand === 'add') {
-      const creator = interaction.options.getString('creator')?.trim() || null;
-      const category = interaction.options.getString('category')?.trim() || null;
+      const creator = args.creator?.trim() || null;
+      const category = args.category?.trim() || null;
       if (!creator === !category) throw new UserError(t.exactlyOne);
-      const template = interaction.options.getString('message')?.trim() || undefined;
+      const template = args.message?.trim() || undefined;
       const unknown = template ? unknownPlaceholders(template) : [];
       if (unknown.length > 0) throw new UserError(t.badTemplate(unknown));
-      const channel = interaction.options.getChannel('channel') ?? interaction.channel;
+      const channel = args.channel ?? interaction.channel;
       if (!channel || channel.isThread() || !('guild' in channel)) throw new UserError(t.notTextChannel);
-      const role = interaction.options.getRole('role');
+      const role = args.role ?? null;
       checkChannel(channel, role);
 
       await respond(
@@ -295,10 +298,7 @@ export default {
     }
 
     if (subcommand === 'remove') {
-      const removed = await deps.alerts.subscriptions.remove(
-        guildId,
-        interaction.options.getString('subscription', true),
-      );
+      const removed = await deps.alerts.subscriptions.remove(guildId, args.subscription);
       if (!removed) throw new UserError(t.unknownSubscription);
       log.info({ subscriptionId: removed.id }, 'alert subscription removed');
       await interaction.reply({
@@ -316,7 +316,7 @@ export default {
     }
 
     if (subcommand === 'test') {
-      const sub = await deps.alerts.subscriptions.get(guildId, interaction.options.getString('subscription', true));
+      const sub = await deps.alerts.subscriptions.get(guildId, args.subscription);
       if (!sub) throw new UserError(t.unknownSubscription);
       const channel = interaction.guild.channels.cache.get(sub.channelId);
       if (channel) checkChannel(channel, null);
@@ -348,11 +348,10 @@ export default {
       );
       return;
     }
-    throw new Error(`unknown /alerts subcommand ${subcommand}`);
   },
 
   async autocomplete(interaction, { deps }) {
-    const focused = interaction.options.getFocused(true);
+    const focused = focusedOption(interaction, data);
     if (focused.name === 'category') return categoryChoices(deps.parti, focused.value);
     if (focused.name !== 'subscription' || !interaction.guildId) return [];
     if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) return [];

@@ -17,7 +17,7 @@ export interface CommandContext {
 }
 
 export interface Command {
-  data: RESTPostAPIChatInputApplicationCommandsJSONBody;
+  data: CommandData;
   execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void>;
   autocomplete?(
     interaction: AutocompleteInteraction,
@@ -26,3 +26,15 @@ export interface Command {
   /** buttons whose custom_id starts with `${data.name}:`; `args` is the rest, split on ':' */
   button?(interaction: ButtonInteraction, ctx: CommandContext, args: string[]): Promise<void>;
 }
+
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/**
+ * A command's definition as Discord takes it, readonly so that it can be written `as const`: the
+ * handlers' typed arguments are derived from it (args.ts).
+ */
+export type CommandData = DeepReadonly<RESTPostAPIChatInputApplicationCommandsJSONBody>;

@@ -24,7 +24,8 @@ import type { PartyDetail } from '../party/protocol.js';
 import { MAX_HOLD_MS } from '../party/room.js';
 import type { PartyUser } from '../party/service.js';
 import { partyStrings as t } from '../party/strings.js';
-import type { Command } from './command.js';
+import { subcommandArgs } from './args.js';
+import type { Command, CommandData } from './command.js';
 
 const SEEK_STEP_SECONDS = 10;
 
@@ -44,8 +45,12 @@ function linkReply(text: string, url: string): BaseMessageOptions {
 }
 
 /** The party a command means: by invite code, else the one whose panel is in this channel. */
-async function targetParty(interaction: ChatInputCommandInteraction, deps: Deps): Promise<PartyDetail> {
-  const code = interaction.options.getString('code')?.trim();
+async function targetParty(
+  interaction: ChatInputCommandInteraction,
+  deps: Deps,
+  givenCode: string | undefined,
+): Promise<PartyDetail> {
+  const code = givenCode?.trim();
   const detail = code ? await deps.party.findByCode(code) : await deps.panels.partyInChannel(interaction.channelId);
   if (!detail) throw new UserError(code ? t.notFound : t.noPartyHere);
   return detail;
@@ -110,95 +115,95 @@ export async function startParty(
   );
 }
 
+const data = {
+  name: 'party',
+  description: 'Watch a Parti stream or recording together',
+  contexts: [InteractionContextType.Guild],
+  options: [
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'create',
+      description: 'Start a watch party in this channel',
+      options: [
+        sourceOption,
+        { type: ApplicationCommandOptionType.String, name: 'title', description: 'Party title', max_length: 100 },
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'visibility',
+          description: 'Public: anyone with the link can join as a guest (default). Private: members only',
+          choices: [
+            { name: 'public', value: 'public' },
+            { name: 'private', value: 'private' },
+          ],
+        },
+        {
+          type: ApplicationCommandOptionType.Integer,
+          name: 'max_participants',
+          description: 'Most people at once (default 100)',
+          min_value: 2,
+          max_value: 100_000,
+        },
+        {
+          type: ApplicationCommandOptionType.Boolean,
+          name: 'wait-for-everyone',
+          description: `Pause for anyone buffering, up to ${MAX_HOLD_MS / 1000} s (default: no, they catch up)`,
+        },
+      ],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'join',
+      description: 'Get your personal player link for a party',
+      options: [{ ...codeOption, description: 'Invite code (default: the party in this channel)' }],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'info',
+      description: 'What a party is playing and who is there',
+      options: [codeOption],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'end',
+      description: 'End your party (host only)',
+      options: [codeOption],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'cohost',
+      description: 'Let a member control playback too (host only)',
+      options: [
+        { type: ApplicationCommandOptionType.User, name: 'member', description: 'Who', required: true },
+        codeOption,
+      ],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'add',
+      description: 'Add a clip to the queue (host and co-hosts)',
+      options: [sourceOption, codeOption],
+    },
+  ],
+} as const satisfies CommandData;
+
 export default {
-  data: {
-    name: 'party',
-    description: 'Watch a Parti stream or recording together',
-    contexts: [InteractionContextType.Guild],
-    options: [
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'create',
-        description: 'Start a watch party in this channel',
-        options: [
-          sourceOption,
-          { type: ApplicationCommandOptionType.String, name: 'title', description: 'Party title', max_length: 100 },
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'visibility',
-            description: 'Public: anyone with the link can join as a guest (default). Private: members only',
-            choices: [
-              { name: 'public', value: 'public' },
-              { name: 'private', value: 'private' },
-            ],
-          },
-          {
-            type: ApplicationCommandOptionType.Integer,
-            name: 'max_participants',
-            description: 'Most people at once (default 100)',
-            min_value: 2,
-            max_value: 100_000,
-          },
-          {
-            type: ApplicationCommandOptionType.Boolean,
-            name: 'wait-for-everyone',
-            description: `Pause for anyone buffering, up to ${MAX_HOLD_MS / 1000} s (default: no, they catch up)`,
-          },
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'join',
-        description: 'Get your personal player link for a party',
-        options: [{ ...codeOption, description: 'Invite code (default: the party in this channel)' }],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'info',
-        description: 'What a party is playing and who is there',
-        options: [codeOption],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'end',
-        description: 'End your party (host only)',
-        options: [codeOption],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'cohost',
-        description: 'Let a member control playback too (host only)',
-        options: [
-          { type: ApplicationCommandOptionType.User, name: 'member', description: 'Who', required: true },
-          codeOption,
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'add',
-        description: 'Add a clip to the queue (host and co-hosts)',
-        options: [sourceOption, codeOption],
-      },
-    ],
-  },
+  data,
 
   async execute(interaction, { deps, log }) {
     if (!interaction.inCachedGuild()) throw new UserError(t.guildOnly);
-    const subcommand = interaction.options.getSubcommand(true);
+    const { subcommand, args } = subcommandArgs(interaction, data);
     if (subcommand === 'create') {
-      const maxParticipants = interaction.options.getInteger('max_participants') ?? undefined;
-      const visibility = interaction.options.getString('visibility') === 'private' ? 'private' : 'public';
       await startParty(interaction, deps, {
-        source: interaction.options.getString('source', true),
-        title: interaction.options.getString('title') ?? undefined,
-        visibility,
-        maxParticipants,
-        waitForEveryone: interaction.options.getBoolean('wait-for-everyone') ?? undefined,
+        source: args.source,
+        title: args.title,
+        visibility: args.visibility ?? 'public',
+        maxParticipants: args.max_participants,
+        waitForEveryone: args['wait-for-everyone'],
       });
       log.info({ channelId: interaction.channelId }, 'watch party created');
       return;
     }
-    const detail = await targetParty(interaction, deps);
+    const detail = await targetParty(interaction, deps, args.code);
     switch (subcommand) {
       case 'join': {
         const url = await personalLink(deps, detail, interaction.user, interaction.member.displayName);
@@ -217,7 +222,7 @@ export default {
         return;
       }
       case 'cohost': {
-        const member = interaction.options.getUser('member', true);
+        const { member } = args;
         await deps.party.promoteCohost(detail.id, interaction.user.id, member.id);
         await interaction.reply({
           content: t.cohost(`<@${member.id}>`),
@@ -227,7 +232,7 @@ export default {
         return;
       }
       case 'add': {
-        const source = interaction.options.getString('source', true);
+        const { source } = args;
         await respond(
           interaction,
           async () => {
@@ -238,8 +243,6 @@ export default {
         );
         return;
       }
-      default:
-        throw new Error(`unknown /party subcommand ${subcommand}`);
     }
   },
 
