@@ -4,7 +4,7 @@
 // words; anything else gets a generic line with an id that also appears in the log, so a member
 // never sees a stack trace or an API's text.
 import { randomBytes } from 'node:crypto';
-import { DiscordAPIError, RESTJSONErrorCodes } from 'discord.js';
+import { discordRefusal, type DiscordRefusal } from './discord/errors.js';
 import { PartiError } from './parti/errors.js';
 import { PartyError } from './party/errors.js';
 import { partyErrorText } from './party/strings.js';
@@ -33,11 +33,18 @@ const partiMessages: Record<PartiError['kind'], string> = {
   http: strings.partiUnavailable,
 };
 
-const discordMessages: Partial<Record<number, string>> = {
-  [RESTJSONErrorCodes.MissingPermissions]: strings.discordMissingPermissions,
-  [RESTJSONErrorCodes.MissingAccess]: strings.discordMissingAccess,
-  [RESTJSONErrorCodes.UnknownChannel]: strings.discordUnknownChannel,
+const discordMessages: Record<DiscordRefusal, string> = {
+  missingPermissions: strings.discordMissingPermissions,
+  missingAccess: strings.discordMissingAccess,
+  unknownChannel: strings.discordUnknownChannel,
+  unknownGuild: strings.discordUnknownGuild,
+  unknownMessage: strings.discordUnknownMessage,
 };
+
+/** The id an unexpected failure is shown and logged with, so a member's report finds its log line. */
+export function newErrorId(): string {
+  return randomBytes(4).toString('hex');
+}
 
 export function describeError(error: unknown): DescribedError {
   if (error instanceof UserError) return { message: error.message, expected: true };
@@ -46,10 +53,8 @@ export function describeError(error: unknown): DescribedError {
     const message = partyErrorText(error);
     if (message) return { message, expected: true };
   }
-  if (error instanceof DiscordAPIError) {
-    const message = typeof error.code === 'number' ? discordMessages[error.code] : undefined;
-    if (message) return { message, expected: true };
-  }
-  const errorId = randomBytes(4).toString('hex');
+  const refused = discordRefusal(error);
+  if (refused) return { message: discordMessages[refused.refusal], expected: true };
+  const errorId = newErrorId();
   return { message: strings.genericError(errorId), expected: false, errorId };
 }

@@ -1,5 +1,6 @@
 // The one mapping from a failure to what a Discord member reads (src/errors.ts): every code the
 // watch-party API answers with becomes a sentence from the party wording, never the API's text.
+import { DiscordAPIError, RESTJSONErrorCodes } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import { describeError, UserError } from '../src/errors.js';
 import { PartyError } from '../src/party/errors.js';
@@ -38,5 +39,35 @@ describe('describeError', () => {
 
   it('shows a UserError as it is', () => {
     expect(describeError(new UserError('Pick a channel.'))).toEqual({ message: 'Pick a channel.', expected: true });
+  });
+});
+
+describe('describeError for Discord refusals', () => {
+  const refusal = (code: number, status: number) =>
+    new DiscordAPIError({ code, message: 'refused' }, code, status, 'POST', '/channels/1/messages', {});
+
+  it('words every refusal the bot knows, from the one mapping of Discord codes', () => {
+    expect(describeError(refusal(RESTJSONErrorCodes.MissingAccess, 403)).message).toBe('I cannot see that channel.');
+    expect(describeError(refusal(RESTJSONErrorCodes.MissingPermissions, 403)).message).toBe(
+      'I am missing a permission in that channel.',
+    );
+    expect(describeError(refusal(RESTJSONErrorCodes.UnknownChannel, 404)).message).toBe(
+      'That channel no longer exists.',
+    );
+    expect(describeError(refusal(RESTJSONErrorCodes.UnknownGuild, 404))).toEqual({
+      message: 'That server is no longer reachable for me.',
+      expected: true,
+    });
+    expect(describeError(refusal(RESTJSONErrorCodes.UnknownMessage, 404))).toEqual({
+      message: 'That message no longer exists.',
+      expected: true,
+    });
+  });
+
+  it('treats any other Discord error as unexpected, with an error id', () => {
+    expect(describeError(refusal(RESTJSONErrorCodes.InvalidFormBodyOrContentType, 400))).toMatchObject({
+      expected: false,
+      errorId: expect.stringMatching(/^[0-9a-f]{8}$/),
+    });
   });
 });

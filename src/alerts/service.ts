@@ -9,7 +9,8 @@
 // twice on Discord either.
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { DiscordAPIError, Routes, type APIMessage, type REST } from 'discord.js';
+import { Routes, type APIMessage, type REST } from 'discord.js';
+import { discordRefusal } from '../discord/errors.js';
 import type { Logger } from '../logger.js';
 import type { MetricsHooks } from '../metrics.js';
 import type { PartiClient } from '../parti/client.js';
@@ -19,8 +20,10 @@ import { videoPageUrl } from '../parti/urls.js';
 import type { Store } from '../store/index.js';
 import { KeyLock } from '../util/keyLock.js';
 import { creatorUrl, imageUrl } from '../lookups/creators.js';
+import { lookupStrings } from '../lookups/strings.js';
 import { alertText, endedCard, liveCard, type CardBody, type TrackedStream } from './card.js';
 import { DeliveryQueue, type Lane } from './delivery.js';
+import { cardStrings, pauseReasons } from './strings.js';
 import { SubscriptionStore, type Subscription, type SubscriptionProblem } from './subscriptions.js';
 
 export interface AlertSettings {
@@ -88,13 +91,12 @@ export interface SubscriptionStatus {
 
 const HOUR = 3_600_000;
 
-/** Discord errors that retrying cannot fix: the subscription pauses and says why. */
-const PAUSING_ERRORS: Record<number, string> = {
-  50001: 'I cannot see that channel (Missing Access)',
-  50013: 'I am missing a permission in that channel (Missing Permissions)',
-  10003: 'the channel no longer exists (Unknown Channel)',
-  10004: 'the server is no longer reachable (Unknown Guild)',
-};
+/** A Discord refusal that retrying cannot fix, as the problem that pauses a subscription; else undefined. */
+function pausingProblem(error: unknown, at: number): SubscriptionProblem | undefined {
+  const refused = discordRefusal(error);
+  if (!refused || refused.refusal === 'unknownMessage') return undefined;
+  return { code: refused.code, reason: pauseReasons[refused.refusal], at };
+}
 
 function eventKeyOf(input: { eventId?: number | undefined; livestreamId?: number | undefined }): string | undefined {
   if (input.eventId != null) return String(input.eventId);
@@ -168,7 +170,7 @@ export function createAlertService(options: AlertServiceOptions) {
         avatar ??= imageUrl(profile.avatar_link) ?? undefined;
       }
     }
-    name ??= `Parti user ${input.userId}`;
+    name ??= lookupStrings.unnamedCreator(input.userId);
     return { url: url ?? creatorUrl({ user_name: name }) ?? 'https://parti.com/', name, ...(avatar ? { avatar } : {}) };
   }
 
@@ -176,11 +178,11 @@ export function createAlertService(options: AlertServiceOptions) {
     try {
       return await queue.push(lane, work);
     } catch (error) {
-      if (error instanceof DiscordAPIError && typeof error.code === 'number' && PAUSING_ERRORS[error.code]) {
-        const problem: SubscriptionProblem = { code: error.code, reason: PAUSING_ERRORS[error.code]!, at: now() };
+      const problem = pausingProblem(error, now());
+      if (problem) {
         await subscriptions.setProblem(sub.guildId, (s) => s.channelId === sub.channelId, problem);
         log.warn(
-          { subscriptionId: sub.id, guildId: sub.guildId, channelId: sub.channelId, code: error.code },
+          { subscriptionId: sub.id, guildId: sub.guildId, channelId: sub.channelId, code: problem.code },
           'alert delivery refused by Discord; pausing the channel’s subscriptions',
         );
         return undefined;
@@ -331,7 +333,7 @@ export function createAlertService(options: AlertServiceOptions) {
           eventKey,
           eventId: input.eventId,
           userName: details.name,
-          title: input.title?.trim() || previous?.title || 'Live on Parti',
+          title: input.title?.trim() || previous?.title || cardStrings.untitled,
           category: input.category,
           categoryId,
           viewers: input.viewers,
@@ -399,7 +401,7 @@ export function createAlertService(options: AlertServiceOptions) {
           if (done === undefined) return;
           await alerts.set(cardKey, { ...card, state, lastEditAt: now(), lastViewers: stream.viewers });
         } catch (error) {
-          if (error instanceof DiscordAPIError && error.code === 10008) {
+          if (discordRefusal(error)?.refusal === 'unknownMessage') {
             // Someone deleted the card; leave it deleted.
             await alerts.delete(cardKey);
             return;
@@ -595,8 +597,8 @@ export function createAlertService(options: AlertServiceOptions) {
         if (sub.paused) await subscriptions.setProblem(sub.guildId, (s) => s.channelId === sub.channelId, undefined);
         return { messageId: message.id };
       } catch (error) {
-        if (error instanceof DiscordAPIError && typeof error.code === 'number' && PAUSING_ERRORS[error.code]) {
-          const problem = { code: error.code, reason: PAUSING_ERRORS[error.code]!, at: now() };
+        const problem = pausingProblem(error, now());
+        if (problem) {
           await subscriptions.setProblem(sub.guildId, (s) => s.channelId === sub.channelId, problem);
           return { problem };
         }
@@ -611,7 +613,7 @@ export function createAlertService(options: AlertServiceOptions) {
     async channelDeleted(guildId: string, channelId: string): Promise<number> {
       const paused = await subscriptions.setProblem(guildId, (sub) => sub.channelId === channelId, {
         code: 'channel-deleted',
-        reason: 'the channel was deleted',
+        reason: pauseReasons.channelDeleted,
         at: now(),
       });
       return paused.length;

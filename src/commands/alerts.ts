@@ -14,13 +14,15 @@ import {
 } from 'discord.js';
 import { alertText } from '../alerts/card.js';
 import { LimitReached, type Subscription } from '../alerts/subscriptions.js';
-import { MAX_TEMPLATE_LENGTH, PLACEHOLDERS, unknownPlaceholders } from '../alerts/template.js';
+import { alertStrings as t } from '../alerts/strings.js';
+import { MAX_TEMPLATE_LENGTH, unknownPlaceholders } from '../alerts/template.js';
 import type { SubscriptionStatus } from '../alerts/service.js';
 import { colors, discordTime, truncate } from '../discord/format.js';
 import { decodePageRef, isExpired, pageButtons, type PageRef } from '../discord/paging.js';
 import { noMentions, respond } from '../discord/respond.js';
 import { UserError } from '../errors.js';
 import { creatorUrl, escapeMarkdown, imageUrl, resolvePartiUser } from '../lookups/creators.js';
+import { lookupStrings } from '../lookups/strings.js';
 import { categoryChoices, resolveCategory } from '../lookups/lists.js';
 import { categoryLabel } from '../parti/schemas.js';
 import { isPartiError } from '../parti/errors.js';
@@ -45,52 +47,6 @@ const REQUIRED = [
   [PermissionFlagsBits.SendMessages, 'Send Messages'],
   [PermissionFlagsBits.EmbedLinks, 'Embed Links'],
 ] as const;
-
-export const alertStrings = {
-  adminOnly: 'Only members with the **Manage Server** permission can set up alerts.',
-  guildOnly: 'Alerts are set up inside a server.',
-  exactlyOne: 'Give either a `creator` or a `category`, not both and not neither.',
-  badTemplate: (unknown: string[]) =>
-    `The message uses ${unknown.map((p) => `\`${p}\``).join(', ')}, which I do not know. You can use ${PLACEHOLDERS.map((p) => `\`{${p}}\``).join(', ')}.`,
-  notTextChannel: 'Alerts can be posted in text and announcement channels only.',
-  missingPermissions: (channel: string, missing: string[]) =>
-    `I cannot post alerts in ${channel}: I am missing **${missing.join('**, **')}** there. Give me ${missing.length > 1 ? 'those permissions' : 'that permission'} and try again.`,
-  roleNotMentionable: (role: string) =>
-    `I cannot ping ${role}: make the role mentionable (Server Settings → Roles) or give me **Mention @everyone, @here, and All Roles**.`,
-  limit: (max: number) =>
-    `This server already has ${max} alerts, the most it can have. Remove one with \`/alerts remove\` first.`,
-  unknownCreator: (query: string) =>
-    `I could not find a Parti creator for \`${query.slice(0, 80).replace(/`/g, "'")}\`.`,
-  saved: 'Alert saved',
-  updated: 'Alert updated',
-  follows: 'Follows',
-  creator: (name: string) => `Creator **${escapeMarkdown(name)}**`,
-  category: (name: string) =>
-    `Category **${escapeMarkdown(name)}** (every creator who goes live in it, at most %cap% an hour)`,
-  channel: 'Channel',
-  role: 'Pings',
-  nobody: 'nobody',
-  preview: 'Message preview',
-  unknownSubscription: 'That alert does not exist any more. Pick one from the list as you type.',
-  removed: (what: string, channel: string) => `Removed the alert for ${what} in ${channel}.`,
-  listTitle: (count: number, max: number) => `Alerts on this server (${count} of ${max})`,
-  listEmpty: 'No alerts yet. Add one with `/alerts add creator:… channel:#…` or `/alerts add category:…`.',
-  lastAlert: (when: string) => `last alert ${when}`,
-  neverAlerted: 'no alert yet',
-  paused: (reason: string) => `⚠️ **Paused**: ${reason}. Fix it, then run \`/alerts test\` on it to resume.`,
-  capped: (cap: number, when: string, skipped: number) =>
-    `⚠️ Hit the cap of ${cap} alerts an hour ${when}; ${skipped} alert${skipped === 1 ? '' : 's'} skipped so far.`,
-  testPosted: (channel: string, url: string) =>
-    `Posted a test alert in ${channel} ([jump to it](${url})). Nobody was pinged.`,
-  testFailed: (reason: string) =>
-    `The test alert could not be posted: ${reason}. The alert is paused until a test succeeds.`,
-  sampleTitle: 'Test alert from /alerts test',
-  sampleCreator: 'Example creator',
-  previous: '◀ Previous',
-  next: 'Next ▶',
-  page: (page: number) => `Page ${page}`,
-} as const;
-const t = alertStrings;
 
 function describeTarget(sub: Subscription): string {
   return sub.target.kind === 'creator'
@@ -238,7 +194,7 @@ export default {
               if (isPartiError(error, 'not_found')) throw new UserError(t.unknownCreator(creator));
               throw error;
             });
-            target = { kind: 'creator', userId, name: profile.user_name ?? `Parti user ${userId}` };
+            target = { kind: 'creator', userId, name: profile.user_name ?? lookupStrings.unnamedCreator(userId) };
           } else {
             const found = await resolveCategory(deps.parti, category);
             if (!found) throw new UserError(t.exactlyOne);

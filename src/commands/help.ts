@@ -3,6 +3,7 @@
 import { ApplicationCommandOptionType, EmbedBuilder, MessageFlags } from 'discord.js';
 import { colors } from '../discord/format.js';
 import { noMentions } from '../discord/respond.js';
+import { strings } from '../strings.js';
 import type { Command } from './command.js';
 
 function usage(command: Command): string[] {
@@ -26,14 +27,8 @@ export function helpCommand(others: readonly Command[]): Command {
     async execute(interaction) {
       const embed = new EmbedBuilder()
         .setColor(colors.brand)
-        .setTitle('Parti bot')
-        .setDescription(
-          [
-            'Look up Parti creators, see who is live, and more. Options in [brackets] are optional.',
-            '',
-            ...others.flatMap(usage),
-          ].join('\n'),
-        );
+        .setTitle(strings.helpTitle)
+        .setDescription([strings.helpIntro, '', ...others.flatMap(usage)].join('\n'));
       await interaction.reply({ embeds: [embed], flags: MessageFlags.Ephemeral, allowedMentions: noMentions });
     },
   };

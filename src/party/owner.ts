@@ -21,6 +21,7 @@ import type {
   ServerMessageOf,
   Visibility,
 } from './protocol.js';
+import { partyStrings } from './strings.js';
 import { clipInfo, PartyRoom, type Clip, type JoiningUser, type PartyRecord, type RoomResult } from './room.js';
 import type { TokenClaims } from './tokens.js';
 
@@ -157,7 +158,7 @@ export function createPartyOwner(options: PartyOwnerOptions) {
   }
 
   function joinRoom(party: Owned, user: JoiningUser): void {
-    const joining: JoiningUser = { ...user, name: cleanName(user.name) || 'Guest' };
+    const joining: JoiningUser = { ...user, name: cleanName(user.name) || partyStrings.guestName };
     const result = party.room.join(joining, now(), randomUUID);
     if (!result.ok) throw roomFailure(result.error);
     dispatch(party, result);

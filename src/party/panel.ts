@@ -5,7 +5,6 @@ import {
   ActionRowBuilder,
   ButtonBuilder,
   ButtonStyle,
-  DiscordAPIError,
   EmbedBuilder,
   escapeMarkdown,
   Routes,
@@ -15,42 +14,18 @@ import {
   type APIMessage,
   type REST,
 } from 'discord.js';
+import { discordRefusal } from '../discord/errors.js';
 import { colors, discordTime, truncate } from '../discord/format.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
 import { partyKeys } from './persistence.js';
 import type { PartyDetail } from './protocol.js';
 import { MAX_HOLD_MS } from './room.js';
+import { panelStrings as t } from './strings.js';
 import type { PartyService } from './service.js';
 
 /** At most one panel edit per party in this window; the last state always lands. */
 export const PANEL_EDIT_INTERVAL_MS = 2_000;
-
-export const panelStrings = {
-  nothingPlaying: 'Nothing in the queue yet: add a clip with `/party add`.',
-  nowPlaying: 'Now playing',
-  upNext: 'Up next',
-  invite: 'Invite code',
-  participants: 'Watching',
-  host: 'Host',
-  playing: (at: string) => `▶ Playing, at ${at}`,
-  paused: (at: string) => `⏸ Paused at ${at}`,
-  waiting: (names: string, at: string) => `⏳ Waiting for ${names}, at ${at}`,
-  asOf: (when: string) => `as of ${when}`,
-  ended: 'This watch party has ended.',
-  join: 'Join',
-  play: 'Play',
-  pause: 'Pause',
-  back: '−10 s',
-  forward: '+10 s',
-  skip: 'Skip',
-  end: 'End',
-  openPlayer: 'Open player',
-  footer: 'Join gives you a personal player link. Host and co-hosts control playback.',
-  footerWait: (seconds: number) => `Playback waits up to ${seconds} s for anyone buffering.`,
-  live: 'live',
-} as const;
-const t = panelStrings;
 
 export interface PanelRef {
   guildId: string;
@@ -160,7 +135,8 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
     try {
       await rest.patch(Routes.channelMessage(ref.channelId, ref.messageId), { body });
     } catch (error) {
-      if (error instanceof DiscordAPIError && (error.code === 10008 || error.code === 10003)) {
+      const refused = discordRefusal(error)?.refusal;
+      if (refused === 'unknownMessage' || refused === 'unknownChannel') {
         // The panel (or its channel) was deleted; the party goes on without it.
         await store.parties.delete(partyKeys.panel(partyId));
         return;

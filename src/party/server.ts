@@ -16,6 +16,7 @@ import {
   WS_SUBPROTOCOL,
   clientMessageSchema,
 } from './protocol.js';
+import { newErrorId } from '../errors.js';
 import { notFound, PartyError, tokenFailure } from './errors.js';
 import type { PartyService } from './service.js';
 import { TokenError, type TokenClaims } from './tokens.js';
@@ -94,7 +95,7 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
             status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'INVALID_INPUT';
           return reply.code(status).send({ success: false, error: { code, message: (error as Error).message } });
         }
-        const errorId = Math.random().toString(36).slice(2, 10);
+        const errorId = newErrorId();
         log.error({ err: error, errorId, route: request.routeOptions.url }, 'party route failed');
         return reply
           .code(500)

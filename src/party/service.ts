@@ -37,6 +37,7 @@ import { createPartyOwnership } from './ownership.js';
 import { createPartyPersistence } from './persistence.js';
 import { createPartySockets, type SocketLimits } from './sockets.js';
 import { createMemoryRateLimiter, type RateLimiter } from './rateLimit.js';
+import { partyStrings } from './strings.js';
 import { DEFAULT_MAX_PARTICIPANTS, PartyRoom, type Clip, type JoiningUser } from './room.js';
 import {
   createTokenSigner,
@@ -344,7 +345,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     guest: boolean,
   ): Promise<{ token: string; expires_at: string }> {
     const { token, expiresAt } = await signer.sign(
-      { id: user.id, name: cleanName(user.name) || 'Guest', avatar: user.avatar ?? null },
+      { id: user.id, name: cleanName(user.name) || partyStrings.guestName, avatar: user.avatar ?? null },
       { partyId, roleHint: role, guest, ...(guest ? { ttlSeconds: GUEST_TOKEN_TTL_SECONDS } : {}) },
     );
     return { token, expires_at: expiresAt.toISOString() };
@@ -372,7 +373,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (!Number.isInteger(max) || max < 2 || max > config.PARTY_MAX_PARTICIPANTS) {
         throw new PartyError(400, 'INVALID_INPUT', `max_participants must be 2 to ${config.PARTY_MAX_PARTICIPANTS}`);
       }
-      const title = (input.title ?? '').trim().slice(0, MAX_TITLE) || `${hostName}'s watch party`;
+      const title = (input.title ?? '').trim().slice(0, MAX_TITLE) || partyStrings.defaultTitle(hostName);
       await limit(`create:user:${input.host.id}`, limits.createsPerHour, 'at most 10 parties per hour');
       const resolved =
         input.source === undefined

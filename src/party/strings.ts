@@ -1,6 +1,7 @@
-// What watch parties say to Discord members, in one place so it can be translated later: the
-// /party command's answers, and a sentence for every code a refusal of the party service carries
-// (the service's own messages are for API clients; describeError in src/errors.ts uses these).
+// What watch parties say to people, in one place so it can be translated later: the /party
+// command's answers, the party panel in Discord, the names the service gives when none is given,
+// and a sentence for every code a refusal of the party service carries (the service's own messages
+// are for API clients; describeError in src/errors.ts uses these).
 import type { PartyErrorCode } from './protocol.js';
 
 export const partyStrings = {
@@ -17,6 +18,36 @@ export const partyStrings = {
   ended: 'The watch party has ended.',
   cohost: (who: string) => `${who} is now a co-host: they can play, pause, seek and skip.`,
   added: (title: string, position: number) => `Added **${title}** to the queue (position ${position}).`,
+  /** A party created without a title. */
+  defaultTitle: (host: string) => `${host}'s watch party`,
+  /** Someone whose name is empty once cleaned of control characters. */
+  guestName: 'Guest',
+} as const;
+
+/** The party's panel message in Discord (panel.ts). */
+export const panelStrings = {
+  nothingPlaying: 'Nothing in the queue yet: add a clip with `/party add`.',
+  nowPlaying: 'Now playing',
+  upNext: 'Up next',
+  invite: 'Invite code',
+  participants: 'Watching',
+  host: 'Host',
+  playing: (at: string) => `▶ Playing, at ${at}`,
+  paused: (at: string) => `⏸ Paused at ${at}`,
+  waiting: (names: string, at: string) => `⏳ Waiting for ${names}, at ${at}`,
+  asOf: (when: string) => `as of ${when}`,
+  ended: 'This watch party has ended.',
+  join: 'Join',
+  play: 'Play',
+  pause: 'Pause',
+  back: '−10 s',
+  forward: '+10 s',
+  skip: 'Skip',
+  end: 'End',
+  openPlayer: 'Open player',
+  footer: 'Join gives you a personal player link. Host and co-hosts control playback.',
+  footerWait: (seconds: number) => `Playback waits up to ${seconds} s for anyone buffering.`,
+  live: 'live',
 } as const;
 
 const rateLimited = (seconds: number | undefined): string =>
