@@ -128,9 +128,34 @@ function toGoLiveInput(entry: GoLive | LiveChannel, receivedAt: number, source: 
   };
 }
 
-export type AlertService = ReturnType<typeof createAlertService>;
+/** What the commands and events use of go-live alerts (Deps.alerts). */
+export interface AlertService {
+  readonly subscriptions: SubscriptionStore;
+  readonly settings: AlertSettings;
+  /**
+   * Starts competing for the alert lease: the process holding it listens to the push feed and
+   * reads the live list; the others only serve /alerts. With sqlite there is one process, which
+   * always holds it; with several processes on one Redis, exactly one delivers each go-live.
+   */
+  start(): void;
+  /** Stops listening, lets go of the lease and waits (up to 3 s) for the posts under way. */
+  stop(): Promise<void>;
+  /** For /alerts list. */
+  status(subscriptionId: string): Promise<SubscriptionStatus>;
+  /** Reads the live list now (for tests and for /alerts add, so a creator live right now is alerted). */
+  poll(): Promise<void>;
+  /**
+   * /alerts test: posts a sample card with every mention suppressed. Succeeding clears a pause
+   * (the admin fixed the channel); failing pauses the subscription like a real alert would.
+   */
+  postTest(sub: Subscription, sample: TrackedStream): Promise<{ messageId?: string; problem?: SubscriptionProblem }>;
+  /** The bot left a guild: its subscriptions go. Returns how many. */
+  forgetGuild(guildId: string): Promise<number>;
+  /** A channel was deleted: its subscriptions pause and say why. Returns how many. */
+  channelDeleted(guildId: string, channelId: string): Promise<number>;
+}
 
-export function createAlertService(options: AlertServiceOptions) {
+export function createAlertService(options: AlertServiceOptions): AlertService {
   const { store, parti, rest, feed, settings } = options;
   const now = options.now ?? Date.now;
   const log = options.logger.child({ module: 'alerts' });
@@ -547,19 +572,14 @@ export function createAlertService(options: AlertServiceOptions) {
     subscriptions,
     settings,
 
-    /**
-     * Starts competing for the alert lease: the process holding it listens to the push feed and
-     * reads the live list; the others only serve /alerts. With sqlite there is one process, which
-     * always holds it; with several processes on one Redis, exactly one delivers each go-live.
-     */
-    start(): void {
+    start() {
       if (!stopped) return;
       stopped = false;
       void checkLease();
       leaseTimer = setInterval(() => void checkLease(), settings.leaseMs / 3);
     },
 
-    async stop(): Promise<void> {
+    async stop() {
       stopped = true;
       if (leaseTimer) clearInterval(leaseTimer);
       if (leading) {
@@ -570,20 +590,10 @@ export function createAlertService(options: AlertServiceOptions) {
       await Promise.race([queue.idle(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
     },
 
-    /** For /alerts list. */
     status: readStatus,
-
-    /** Reads the live list now (for tests and for /alerts add, so a creator live right now is alerted). */
     poll: () => runTick('requested'),
 
-    /**
-     * /alerts test: posts a sample card with every mention suppressed. Succeeding clears a pause
-     * (the admin fixed the channel); failing pauses the subscription like a real alert would.
-     */
-    async postTest(
-      sub: Subscription,
-      sample: TrackedStream,
-    ): Promise<{ messageId?: string; problem?: SubscriptionProblem }> {
+    async postTest(sub, sample) {
       try {
         const message = (await queue.push('post', () =>
           rest.post(Routes.channelMessages(sub.channelId), {
@@ -606,11 +616,11 @@ export function createAlertService(options: AlertServiceOptions) {
       }
     },
 
-    async forgetGuild(guildId: string): Promise<number> {
+    async forgetGuild(guildId) {
       return subscriptions.removeGuild(guildId);
     },
 
-    async channelDeleted(guildId: string, channelId: string): Promise<number> {
+    async channelDeleted(guildId, channelId) {
       const paused = await subscriptions.setProblem(guildId, (sub) => sub.channelId === channelId, {
         code: 'channel-deleted',
         reason: pauseReasons.channelDeleted,
