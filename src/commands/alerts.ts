@@ -16,7 +16,7 @@ import { alertText } from '../alerts/card.js';
 import { LimitReached, type Subscription } from '../alerts/subscriptions.js';
 import { alertStrings as t } from '../alerts/strings.js';
 import { MAX_TEMPLATE_LENGTH, unknownPlaceholders } from '../alerts/template.js';
-import type { SubscriptionStatus } from '../alerts/service.js';
+import type { SubscriptionStatus } from '../alerts/posting.js';
 import { colors, discordTime, truncate } from '../discord/format.js';
 import { decodePageRef, isExpired, pageButtons, type PageRef } from '../discord/paging.js';
 import { noMentions, respond } from '../discord/respond.js';
