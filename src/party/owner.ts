@@ -21,8 +21,8 @@ import type {
   ServerMessageOf,
   Visibility,
 } from './protocol.js';
-import { partyStrings } from './strings.js';
 import { clipInfo, PartyRoom, type Clip, type JoiningUser, type PartyRecord, type RoomResult } from './room.js';
+import { partyStrings } from './strings.js';
 import type { TokenClaims } from './tokens.js';
 
 /** Tags of the messages on a party's channel (and of local delivery): a frame, the end, a kick, a move. */

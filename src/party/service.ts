@@ -35,10 +35,10 @@ import type {
 import { cleanName, createPartyOwner, MOVED, type PartyOps } from './owner.js';
 import { createPartyOwnership } from './ownership.js';
 import { createPartyPersistence } from './persistence.js';
-import { createPartySockets, type SocketLimits } from './sockets.js';
 import { createMemoryRateLimiter, type RateLimiter } from './rateLimit.js';
-import { partyStrings } from './strings.js';
 import { DEFAULT_MAX_PARTICIPANTS, PartyRoom, type Clip, type JoiningUser } from './room.js';
+import { createPartySockets, type SocketLimits } from './sockets.js';
+import { partyStrings } from './strings.js';
 import {
   createTokenSigner,
   GUEST_TOKEN_TTL_SECONDS,
