@@ -1,8 +1,8 @@
 // One watch party's state and rules, with no I/O and the clock passed in: the authoritative
 // timeline (a position anchored to a server time, so "where are we now" is exact at any moment),
 // the queue, the participants with their roles, the capacity check, and the wait-for-everyone hold.
-// Every change returns the messages to send; the service does the sending, the persisting and the
-// timers (it calls tick() at nextDeadline()).
+// Every change returns the messages to send; the owner side (owner.ts) does the sending, the
+// persisting and the timers (it calls tick() at nextDeadline()).
 import type { ClipSource, MediaType } from './media.js';
 import { sourceToString } from './media.js';
 import type {

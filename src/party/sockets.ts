@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import type { MetricsHooks } from '../metrics.js';
 import type { PartyCluster } from './cluster.js';
 import { PartyError, socketRefusal } from './errors.js';
-import { ENDED, FRAME, KICK, MOVED, type PartyOps } from './owner.js';
+import { ENDED, FRAME, KICK, MOVED, type PartyOps, type UserSet } from './owner.js';
 import { isPartyId, type PartyOwnership } from './ownership.js';
 import { clientMessageSchema, type ServerMessage, type ServerMessageOf } from './protocol.js';
 import type { TokenClaims } from './tokens.js';
@@ -71,7 +71,7 @@ export interface PartySockets {
   /** A message for everyone in a party: to this process's sockets now, and to the other processes. */
   publish(partyId: string, message: string): void;
   /** The users with sockets on this process in a party. */
-  localUsers(partyId: string): Pick<ReadonlySet<string>, 'has' | 'size'>;
+  localUsers(partyId: string): UserSet;
   /** Tells the owner of each party owned elsewhere who has sockets here (and so finds an owner that died). */
   reportPresence(): void;
   socketStats(partyId: string): Array<{ userId: string; bufferedAmount: number; stale: boolean; skipped: number }>;
