@@ -1,9 +1,13 @@
-// UserError is the one error whose message is safe to show; every other failure is mapped
-// to plain words here (Parti and Discord failures) or to a generic line with an id that
-// also appears in the log, so a member never sees a stack trace.
+// The one place a failure becomes what a Discord member reads. A UserError's message is written
+// for members and shown as it is; the party service's refusals (PartyError, worded for API clients)
+// get their code's sentence from the party wording; Parti and Discord failures are mapped to plain
+// words; anything else gets a generic line with an id that also appears in the log, so a member
+// never sees a stack trace or an API's text.
 import { randomBytes } from 'node:crypto';
-import { DiscordAPIError, RESTJSONErrorCodes } from 'discord.js';
+import { discordRefusal, type DiscordRefusal } from './discord/errors.js';
 import { PartiError } from './parti/errors.js';
+import { PartyError } from './party/errors.js';
+import { partyErrorText } from './party/strings.js';
 import { strings } from './strings.js';
 
 export class UserError extends Error {
@@ -29,19 +33,28 @@ const partiMessages: Record<PartiError['kind'], string> = {
   http: strings.partiUnavailable,
 };
 
-const discordMessages: Partial<Record<number, string>> = {
-  [RESTJSONErrorCodes.MissingPermissions]: strings.discordMissingPermissions,
-  [RESTJSONErrorCodes.MissingAccess]: strings.discordMissingAccess,
-  [RESTJSONErrorCodes.UnknownChannel]: strings.discordUnknownChannel,
+const discordMessages: Record<DiscordRefusal, string> = {
+  missingPermissions: strings.discordMissingPermissions,
+  missingAccess: strings.discordMissingAccess,
+  unknownChannel: strings.discordUnknownChannel,
+  unknownGuild: strings.discordUnknownGuild,
+  unknownMessage: strings.discordUnknownMessage,
 };
+
+/** The id an unexpected failure is shown and logged with, so a member's report finds its log line. */
+export function newErrorId(): string {
+  return randomBytes(4).toString('hex');
+}
 
 export function describeError(error: unknown): DescribedError {
   if (error instanceof UserError) return { message: error.message, expected: true };
   if (error instanceof PartiError) return { message: partiMessages[error.kind], expected: true };
-  if (error instanceof DiscordAPIError) {
-    const message = typeof error.code === 'number' ? discordMessages[error.code] : undefined;
+  if (error instanceof PartyError) {
+    const message = partyErrorText(error);
     if (message) return { message, expected: true };
   }
-  const errorId = randomBytes(4).toString('hex');
+  const refused = discordRefusal(error);
+  if (refused) return { message: discordMessages[refused.refusal], expected: true };
+  const errorId = newErrorId();
   return { message: strings.genericError(errorId), expected: false, errorId };
 }

@@ -1,5 +1,7 @@
-// Every sentence the bot shows a Discord user about failures and common states, in one place so
-// they can be translated later. Command-specific wording lives with its command.
+// Every sentence the bot shows a Discord user about failures and common states, and /help, in one
+// place so they can be translated later. Each area has its own wording module beside it:
+// lookups/strings.ts (/parti), alerts/strings.ts (/alerts and alert cards), party/strings.ts (/party
+// and the party panel).
 export const strings = {
   genericError: (errorId: string) =>
     `Something went wrong on our side. Please try again in a moment. (error id \`${errorId}\`)`,
@@ -13,8 +15,12 @@ export const strings = {
   discordMissingPermissions: 'I am missing a permission in that channel.',
   discordMissingAccess: 'I cannot see that channel.',
   discordUnknownChannel: 'That channel no longer exists.',
+  discordUnknownGuild: 'That server is no longer reachable for me.',
+  discordUnknownMessage: 'That message no longer exists.',
   discordRateLimited: 'Discord is rate limiting me. Please try again in a moment.',
   unknownCommand: 'This command is no longer available. Discord will refresh the command list shortly.',
   notYourButton: 'These buttons belong to someone else. Run the command yourself to get your own.',
   buttonExpired: 'These buttons have expired. Run the command again.',
+  helpTitle: 'Parti bot',
+  helpIntro: 'Look up Parti creators, see who is live, and more. Options in [brackets] are optional.',
 } as const;

@@ -10,6 +10,7 @@ import {
   type APIEmbed,
 } from 'discord.js';
 import { colors, discordTime, truncate } from '../discord/format.js';
+import { cardStrings } from './strings.js';
 import { DEFAULT_TEMPLATE, escapeForDiscord, renderTemplate } from './template.js';
 
 /** One creator's stream as the alert service tracks it. */
@@ -38,23 +39,6 @@ export interface CardBody {
   embeds: APIEmbed[];
   components: APIActionRowComponent<APIComponentInMessageActionRow>[];
 }
-
-export const cardStrings = {
-  live: 'LIVE on Parti',
-  category: 'Category',
-  viewers: 'Viewers',
-  started: 'Started',
-  watch: 'Watch on Parti',
-  watchParty: 'Start watch party',
-  ended: 'Stream ended',
-  duration: 'Duration',
-  peak: 'Peak viewers',
-  endedAt: 'Ended',
-  recording: 'Watch the recording',
-  openCreator: 'Open on Parti',
-  wasLive: (name: string) => `**${name}** was live.`,
-  sampleFooter: 'Test alert · posted by /alerts test, nobody was pinged',
-} as const;
 
 export function formatDuration(ms: number): string {
   const minutes = Math.max(1, Math.round(ms / 60_000));

@@ -14,19 +14,22 @@ import {
 } from 'discord.js';
 import { alertText } from '../alerts/card.js';
 import { LimitReached, type Subscription } from '../alerts/subscriptions.js';
-import { MAX_TEMPLATE_LENGTH, PLACEHOLDERS, unknownPlaceholders } from '../alerts/template.js';
-import type { SubscriptionStatus } from '../alerts/service.js';
+import { alertStrings as t } from '../alerts/strings.js';
+import { MAX_TEMPLATE_LENGTH, unknownPlaceholders } from '../alerts/template.js';
+import type { SubscriptionStatus } from '../alerts/posting.js';
 import { colors, discordTime, truncate } from '../discord/format.js';
 import { decodePageRef, isExpired, pageButtons, type PageRef } from '../discord/paging.js';
 import { noMentions, respond } from '../discord/respond.js';
 import { UserError } from '../errors.js';
 import { creatorUrl, escapeMarkdown, imageUrl, resolvePartiUser } from '../lookups/creators.js';
+import { lookupStrings } from '../lookups/strings.js';
 import { categoryChoices, resolveCategory } from '../lookups/lists.js';
 import { categoryLabel } from '../parti/schemas.js';
 import { isPartiError } from '../parti/errors.js';
 import { strings } from '../strings.js';
 import type { Deps } from '../deps.js';
-import type { Command } from './index.js';
+import { focusedOption, subcommandArgs } from './args.js';
+import type { Command, CommandData } from './command.js';
 
 const PAGE_SIZE = 10;
 
@@ -44,52 +47,6 @@ const REQUIRED = [
   [PermissionFlagsBits.SendMessages, 'Send Messages'],
   [PermissionFlagsBits.EmbedLinks, 'Embed Links'],
 ] as const;
-
-export const alertStrings = {
-  adminOnly: 'Only members with the **Manage Server** permission can set up alerts.',
-  guildOnly: 'Alerts are set up inside a server.',
-  exactlyOne: 'Give either a `creator` or a `category`, not both and not neither.',
-  badTemplate: (unknown: string[]) =>
-    `The message uses ${unknown.map((p) => `\`${p}\``).join(', ')}, which I do not know. You can use ${PLACEHOLDERS.map((p) => `\`{${p}}\``).join(', ')}.`,
-  notTextChannel: 'Alerts can be posted in text and announcement channels only.',
-  missingPermissions: (channel: string, missing: string[]) =>
-    `I cannot post alerts in ${channel}: I am missing **${missing.join('**, **')}** there. Give me ${missing.length > 1 ? 'those permissions' : 'that permission'} and try again.`,
-  roleNotMentionable: (role: string) =>
-    `I cannot ping ${role}: make the role mentionable (Server Settings → Roles) or give me **Mention @everyone, @here, and All Roles**.`,
-  limit: (max: number) =>
-    `This server already has ${max} alerts, the most it can have. Remove one with \`/alerts remove\` first.`,
-  unknownCreator: (query: string) =>
-    `I could not find a Parti creator for \`${query.slice(0, 80).replace(/`/g, "'")}\`.`,
-  saved: 'Alert saved',
-  updated: 'Alert updated',
-  follows: 'Follows',
-  creator: (name: string) => `Creator **${escapeMarkdown(name)}**`,
-  category: (name: string) =>
-    `Category **${escapeMarkdown(name)}** (every creator who goes live in it, at most %cap% an hour)`,
-  channel: 'Channel',
-  role: 'Pings',
-  nobody: 'nobody',
-  preview: 'Message preview',
-  unknownSubscription: 'That alert does not exist any more. Pick one from the list as you type.',
-  removed: (what: string, channel: string) => `Removed the alert for ${what} in ${channel}.`,
-  listTitle: (count: number, max: number) => `Alerts on this server (${count} of ${max})`,
-  listEmpty: 'No alerts yet. Add one with `/alerts add creator:… channel:#…` or `/alerts add category:…`.',
-  lastAlert: (when: string) => `last alert ${when}`,
-  neverAlerted: 'no alert yet',
-  paused: (reason: string) => `⚠️ **Paused**: ${reason}. Fix it, then run \`/alerts test\` on it to resume.`,
-  capped: (cap: number, when: string, skipped: number) =>
-    `⚠️ Hit the cap of ${cap} alerts an hour ${when}; ${skipped} alert${skipped === 1 ? '' : 's'} skipped so far.`,
-  testPosted: (channel: string, url: string) =>
-    `Posted a test alert in ${channel} ([jump to it](${url})). Nobody was pinged.`,
-  testFailed: (reason: string) =>
-    `The test alert could not be posted: ${reason}. The alert is paused until a test succeeds.`,
-  sampleTitle: 'Test alert from /alerts test',
-  sampleCreator: 'Example creator',
-  previous: '◀ Previous',
-  next: 'Next ▶',
-  page: (page: number) => `Page ${page}`,
-} as const;
-const t = alertStrings;
 
 function describeTarget(sub: Subscription): string {
   return sub.target.kind === 'creator'
@@ -148,81 +105,83 @@ function describeSubscription(deps: Deps, sub: Subscription, status: Subscriptio
   return lines.join('\n');
 }
 
+const data = {
+  name: 'alerts',
+  description: 'Go-live alerts for Parti creators and categories (server admins)',
+  default_member_permissions: String(PermissionFlagsBits.ManageGuild),
+  contexts: [InteractionContextType.Guild],
+  options: [
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'add',
+      description: 'Announce when a creator, or anyone in a category, goes live',
+      options: [
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'creator',
+          description: 'Parti id, creator link, twitter:name, discord:name… (or use category)',
+          max_length: 100,
+        },
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'category',
+          description: 'Everyone who goes live in this category (or use creator)',
+          autocomplete: true,
+        },
+        {
+          type: ApplicationCommandOptionType.Channel,
+          name: 'channel',
+          description: 'Where to post (default: this channel)',
+          channel_types: [ChannelType.GuildText, ChannelType.GuildAnnouncement],
+        },
+        { type: ApplicationCommandOptionType.Role, name: 'role', description: 'Role to ping with each alert' },
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'message',
+          description: 'Text above the card: {creator} {title} {category} {viewers} {url} {role}',
+          max_length: MAX_TEMPLATE_LENGTH,
+        },
+      ],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'remove',
+      description: 'Stop an alert',
+      options: [subscriptionOption],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'list',
+      description: 'Every alert on this server and how it is doing',
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'test',
+      description: 'Post a sample alert (nobody is pinged)',
+      options: [subscriptionOption],
+    },
+  ],
+} as const satisfies CommandData;
+
 export default {
-  data: {
-    name: 'alerts',
-    description: 'Go-live alerts for Parti creators and categories (server admins)',
-    default_member_permissions: String(PermissionFlagsBits.ManageGuild),
-    contexts: [InteractionContextType.Guild],
-    options: [
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'add',
-        description: 'Announce when a creator, or anyone in a category, goes live',
-        options: [
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'creator',
-            description: 'Parti id, creator link, twitter:name, discord:name… (or use category)',
-            max_length: 100,
-          },
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'category',
-            description: 'Everyone who goes live in this category (or use creator)',
-            autocomplete: true,
-          },
-          {
-            type: ApplicationCommandOptionType.Channel,
-            name: 'channel',
-            description: 'Where to post (default: this channel)',
-            channel_types: [ChannelType.GuildText, ChannelType.GuildAnnouncement],
-          },
-          { type: ApplicationCommandOptionType.Role, name: 'role', description: 'Role to ping with each alert' },
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'message',
-            description: 'Text above the card: {creator} {title} {category} {viewers} {url} {role}',
-            max_length: MAX_TEMPLATE_LENGTH,
-          },
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'remove',
-        description: 'Stop an alert',
-        options: [subscriptionOption],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'list',
-        description: 'Every alert on this server and how it is doing',
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'test',
-        description: 'Post a sample alert (nobody is pinged)',
-        options: [subscriptionOption],
-      },
-    ],
-  },
+  data,
 
   async execute(interaction, { deps, log }) {
     if (!interaction.inCachedGuild()) throw new UserError(t.guildOnly);
     requireAdmin(interaction);
     const guildId = interaction.guildId;
-    const subcommand = interaction.options.getSubcommand(true);
+    const { subcommand, args } = subcommandArgs(interaction, data);
 
     if (subcommand === 'add') {
-      const creator = interaction.options.getString('creator')?.trim() || null;
-      const category = interaction.options.getString('category')?.trim() || null;
+      const creator = args.creator?.trim() || null;
+      const category = args.category?.trim() || null;
       if (!creator === !category) throw new UserError(t.exactlyOne);
-      const template = interaction.options.getString('message')?.trim() || undefined;
+      const template = args.message?.trim() || undefined;
       const unknown = template ? unknownPlaceholders(template) : [];
       if (unknown.length > 0) throw new UserError(t.badTemplate(unknown));
-      const channel = interaction.options.getChannel('channel') ?? interaction.channel;
+      const channel = args.channel ?? interaction.channel;
       if (!channel || channel.isThread() || !('guild' in channel)) throw new UserError(t.notTextChannel);
-      const role = interaction.options.getRole('role');
+      const role = args.role ?? null;
       checkChannel(channel, role);
 
       await respond(
@@ -235,7 +194,7 @@ export default {
               if (isPartiError(error, 'not_found')) throw new UserError(t.unknownCreator(creator));
               throw error;
             });
-            target = { kind: 'creator', userId, name: profile.user_name ?? `Parti user ${userId}` };
+            target = { kind: 'creator', userId, name: profile.user_name ?? lookupStrings.unnamedCreator(userId) };
           } else {
             const found = await resolveCategory(deps.parti, category);
             if (!found) throw new UserError(t.exactlyOne);
@@ -295,10 +254,7 @@ export default {
     }
 
     if (subcommand === 'remove') {
-      const removed = await deps.alerts.subscriptions.remove(
-        guildId,
-        interaction.options.getString('subscription', true),
-      );
+      const removed = await deps.alerts.subscriptions.remove(guildId, args.subscription);
       if (!removed) throw new UserError(t.unknownSubscription);
       log.info({ subscriptionId: removed.id }, 'alert subscription removed');
       await interaction.reply({
@@ -316,7 +272,7 @@ export default {
     }
 
     if (subcommand === 'test') {
-      const sub = await deps.alerts.subscriptions.get(guildId, interaction.options.getString('subscription', true));
+      const sub = await deps.alerts.subscriptions.get(guildId, args.subscription);
       if (!sub) throw new UserError(t.unknownSubscription);
       const channel = interaction.guild.channels.cache.get(sub.channelId);
       if (channel) checkChannel(channel, null);
@@ -348,11 +304,10 @@ export default {
       );
       return;
     }
-    throw new Error(`unknown /alerts subcommand ${subcommand}`);
   },
 
   async autocomplete(interaction, { deps }) {
-    const focused = interaction.options.getFocused(true);
+    const focused = focusedOption(interaction, data);
     if (focused.name === 'category') return categoryChoices(deps.parti, focused.value);
     if (focused.name !== 'subscription' || !interaction.guildId) return [];
     if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) return [];

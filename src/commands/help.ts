@@ -1,8 +1,10 @@
 // /help: every command the bot has, read from the command definitions so it never goes stale.
+// It is given the others (commands/index.ts) rather than importing the list it is part of.
 import { ApplicationCommandOptionType, EmbedBuilder, MessageFlags } from 'discord.js';
 import { colors } from '../discord/format.js';
 import { noMentions } from '../discord/respond.js';
-import { commands, type Command } from './index.js';
+import { strings } from '../strings.js';
+import type { Command } from './command.js';
 
 function usage(command: Command): string[] {
   const subcommands = (command.data.options ?? []).filter(
@@ -15,22 +17,19 @@ function usage(command: Command): string[] {
   });
 }
 
-export default {
-  data: {
-    name: 'help',
-    description: 'What this bot can do',
-  },
-  async execute(interaction) {
-    const embed = new EmbedBuilder()
-      .setColor(colors.brand)
-      .setTitle('Parti bot')
-      .setDescription(
-        [
-          'Look up Parti creators, see who is live, and more. Options in [brackets] are optional.',
-          '',
-          ...commands.filter((command) => command.data.name !== 'help').flatMap(usage),
-        ].join('\n'),
-      );
-    await interaction.reply({ embeds: [embed], flags: MessageFlags.Ephemeral, allowedMentions: noMentions });
-  },
-} satisfies Command;
+/** /help describing `others`. */
+export function helpCommand(others: readonly Command[]): Command {
+  return {
+    data: {
+      name: 'help',
+      description: 'What this bot can do',
+    },
+    async execute(interaction) {
+      const embed = new EmbedBuilder()
+        .setColor(colors.brand)
+        .setTitle(strings.helpTitle)
+        .setDescription([strings.helpIntro, '', ...others.flatMap(usage)].join('\n'));
+      await interaction.reply({ embeds: [embed], flags: MessageFlags.Ephemeral, allowedMentions: noMentions });
+    },
+  };
+}

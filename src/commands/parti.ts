@@ -14,7 +14,8 @@ import { creatorCard, resolvePartiUser, resolveSocial } from '../lookups/creator
 import { categoriesEmbed, categoryChoices, renderList, resolveCategory, type ListKind } from '../lookups/lists.js';
 import { lookupStrings as t } from '../lookups/strings.js';
 import { strings } from '../strings.js';
-import type { Command } from './index.js';
+import { focusedOption, subcommandArgs } from './args.js';
+import type { Command, CommandData } from './command.js';
 
 const listKinds: readonly ListKind[] = ['live', 'schedule', 'recent', 'featured'];
 
@@ -36,91 +37,92 @@ function firstPage(interaction: ChatInputCommandInteraction, kind: ListKind, par
   return { kind, ownerId: interaction.user.id, issuedAt: Date.now(), page: 0, params };
 }
 
+const data = {
+  name: 'parti',
+  description: 'Look up Parti creators and see who is live',
+  options: [
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'user',
+      description: "A creator's card: profile, live now, recent streams",
+      options: [
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'query',
+          description: 'Parti id, creator or video link, twitter:name, discord:name, telegram:name, or a Parti name',
+          required: true,
+          max_length: 100,
+        },
+      ],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'whois',
+      description: 'The Parti account linked to a server member',
+      options: [
+        {
+          type: ApplicationCommandOptionType.User,
+          name: 'member',
+          description: 'Whose Parti account (default: you)',
+          required: false,
+        },
+      ],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'live',
+      description: 'Who is live now, most viewers first',
+      options: [categoryOption],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'schedule',
+      description: 'Upcoming scheduled streams, soonest first',
+      options: [categoryOption],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'recent',
+      description: 'Recently ended streams with links to their videos',
+      options: [
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'creator',
+          description: 'Only this creator (any form /parti user accepts)',
+          required: false,
+          max_length: 100,
+        },
+        categoryOption,
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'sort',
+          description: 'Newest first (default) or most viewed first',
+          required: false,
+          choices: [
+            { name: 'newest first', value: 'date' },
+            { name: 'most viewed first', value: 'views' },
+          ],
+        },
+      ],
+    },
+    { type: ApplicationCommandOptionType.Subcommand, name: 'categories', description: 'All Parti categories' },
+    { type: ApplicationCommandOptionType.Subcommand, name: 'featured', description: 'Channels Parti features' },
+  ],
+} as const satisfies CommandData;
+
 export default {
-  data: {
-    name: 'parti',
-    description: 'Look up Parti creators and see who is live',
-    options: [
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'user',
-        description: "A creator's card: profile, live now, recent streams",
-        options: [
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'query',
-            description: 'Parti id, creator or video link, twitter:name, discord:name, telegram:name, or a Parti name',
-            required: true,
-            max_length: 100,
-          },
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'whois',
-        description: 'The Parti account linked to a server member',
-        options: [
-          {
-            type: ApplicationCommandOptionType.User,
-            name: 'member',
-            description: 'Whose Parti account (default: you)',
-            required: false,
-          },
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'live',
-        description: 'Who is live now, most viewers first',
-        options: [categoryOption],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'schedule',
-        description: 'Upcoming scheduled streams, soonest first',
-        options: [categoryOption],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'recent',
-        description: 'Recently ended streams with links to their videos',
-        options: [
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'creator',
-            description: 'Only this creator (any form /parti user accepts)',
-            required: false,
-            max_length: 100,
-          },
-          categoryOption,
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'sort',
-            description: 'Newest first (default) or most viewed first',
-            required: false,
-            choices: [
-              { name: 'newest first', value: 'date' },
-              { name: 'most viewed first', value: 'views' },
-            ],
-          },
-        ],
-      },
-      { type: ApplicationCommandOptionType.Subcommand, name: 'categories', description: 'All Parti categories' },
-      { type: ApplicationCommandOptionType.Subcommand, name: 'featured', description: 'Channels Parti features' },
-    ],
-  },
+  data,
 
   async execute(interaction, { deps }) {
     const { parti } = deps;
-    const subcommand = interaction.options.getSubcommand(true);
+    const { subcommand, args } = subcommandArgs(interaction, data);
     switch (subcommand) {
       case 'user': {
-        const query = interaction.options.getString('query', true);
-        await respond(interaction, async () => creatorCard(parti, await resolvePartiUser(parti, query)));
+        await respond(interaction, async () => creatorCard(parti, await resolvePartiUser(parti, args.query)));
         return;
       }
       case 'whois': {
-        const user = interaction.options.getUser('member') ?? interaction.user;
+        const user = args.member ?? interaction.user;
         await respond(interaction, async () => {
           // Parti stores Discord links as username#discriminator; new-style accounts have discriminator 0.
           const handle = `${user.username}#${user.discriminator || '0'}`;
@@ -138,19 +140,18 @@ export default {
       case 'live':
       case 'schedule': {
         await respond(interaction, async () => {
-          const category = await resolveCategory(parti, interaction.options.getString('category'));
+          const category = await resolveCategory(parti, args.category);
           return listMessage(deps, firstPage(interaction, subcommand, [category ? String(category.category_id) : '']));
         });
         return;
       }
       case 'recent': {
         await respond(interaction, async () => {
-          const creator = interaction.options.getString('creator');
           const [userId, category] = await Promise.all([
-            creator ? resolvePartiUser(parti, creator) : Promise.resolve(undefined),
-            resolveCategory(parti, interaction.options.getString('category')),
+            args.creator ? resolvePartiUser(parti, args.creator) : Promise.resolve(undefined),
+            resolveCategory(parti, args.category),
           ]);
-          const sort = interaction.options.getString('sort') === 'views' ? 'views' : 'date';
+          const sort = args.sort ?? 'date';
           const params = [userId ? String(userId) : '', category ? String(category.category_id) : '', sort];
           return listMessage(deps, firstPage(interaction, 'recent', params));
         });
@@ -162,13 +163,11 @@ export default {
       case 'categories':
         await respond(interaction, async () => ({ embeds: [await categoriesEmbed(parti)] }));
         return;
-      default:
-        throw new Error(`unknown /parti subcommand ${subcommand}`);
     }
   },
 
   async autocomplete(interaction, { deps }) {
-    const focused = interaction.options.getFocused(true);
+    const focused = focusedOption(interaction, data);
     if (focused.name !== 'category') return [];
     return categoryChoices(deps.parti, focused.value);
   },

@@ -22,60 +22,15 @@ import { UserError } from '../errors.js';
 import { renderPanel } from '../party/panel.js';
 import type { PartyDetail } from '../party/protocol.js';
 import { MAX_HOLD_MS } from '../party/room.js';
-import { PartyError, type PartyUser } from '../party/service.js';
-import type { Command } from './index.js';
+import type { PartyUser } from '../party/service.js';
+import { partyStrings as t } from '../party/strings.js';
+import { subcommandArgs } from './args.js';
+import type { Command, CommandData } from './command.js';
 
 const SEEK_STEP_SECONDS = 10;
 
-export const partyStrings = {
-  guildOnly: 'Watch parties are started inside a server.',
-  noPartyHere:
-    'There is no live watch party in this channel. Give its invite `code`, or start one with `/party create`.',
-  notFound: 'That watch party has ended, or the code is wrong.',
-  full: 'That watch party is full.',
-  notAllowed: 'Only the host and co-hosts can control playback.',
-  notHost: 'Only the host can do that.',
-  notParticipant: (who: string) => `${who} must join the party first (the **Join** button or \`/party join\`).`,
-  rateLimited: (seconds: number | undefined) =>
-    `You are doing that too often. Try again${seconds ? ` in ${Math.ceil(seconds / 60)} min` : ' later'}.`,
-  cannotPost: (channel: string) =>
-    `I cannot post the party panel in ${channel}: I need **View Channel**, **Send Messages** and **Embed Links** there.`,
-  created: (code: string) =>
-    `Your watch party is up. Invite code \`${code}\`. This is your personal host link; keep it to yourself:`,
-  joined: (title: string) => `You joined **${title}**. This link is yours alone; it opens the player signed in as you:`,
-  openPlayer: 'Open the player',
-  ended: 'The watch party has ended.',
-  cohost: (who: string) => `${who} is now a co-host: they can play, pause, seek and skip.`,
-  added: (title: string, position: number) => `Added **${title}** to the queue (position ${position}).`,
-  info: 'Watch party',
-} as const;
-const t = partyStrings;
-
 function partyUser(user: User, displayName?: string): PartyUser {
   return { id: user.id, name: displayName ?? user.displayName, avatar: user.displayAvatarURL({ size: 128 }) };
-}
-
-/** The party service speaks API codes; a member reads sentences. */
-function friendly(error: unknown, who?: string): never {
-  if (error instanceof PartyError) {
-    switch (error.code) {
-      case 'PARTY_NOT_FOUND':
-        throw new UserError(t.notFound);
-      case 'PARTY_FULL':
-        throw new UserError(t.full);
-      case 'NOT_ALLOWED':
-        throw new UserError(t.notAllowed);
-      case 'NOT_HOST':
-        throw new UserError(t.notHost);
-      case 'NOT_PARTICIPANT':
-        throw new UserError(t.notParticipant(who ?? 'You'));
-      case 'RATE_LIMITED':
-        throw new UserError(t.rateLimited(error.retryAfterSeconds));
-      default:
-        throw new UserError(`${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`);
-    }
-  }
-  throw error;
 }
 
 function linkReply(text: string, url: string): BaseMessageOptions {
@@ -90,17 +45,19 @@ function linkReply(text: string, url: string): BaseMessageOptions {
 }
 
 /** The party a command means: by invite code, else the one whose panel is in this channel. */
-async function targetParty(interaction: ChatInputCommandInteraction, deps: Deps): Promise<PartyDetail> {
-  const code = interaction.options.getString('code')?.trim();
+async function targetParty(
+  interaction: ChatInputCommandInteraction,
+  deps: Deps,
+  givenCode: string | undefined,
+): Promise<PartyDetail> {
+  const code = givenCode?.trim();
   const detail = code ? await deps.party.findByCode(code) : await deps.panels.partyInChannel(interaction.channelId);
   if (!detail) throw new UserError(code ? t.notFound : t.noPartyHere);
   return detail;
 }
 
 async function personalLink(deps: Deps, detail: PartyDetail, user: User, displayName?: string): Promise<string> {
-  const joined = await deps.party
-    .joinByCode(detail.invite_code, partyUser(user, displayName))
-    .catch((e: unknown) => friendly(e));
+  const joined = await deps.party.joinByCode(detail.invite_code, partyUser(user, displayName));
   return `${joined.invite_url}#token=${joined.token}`;
 }
 
@@ -143,16 +100,14 @@ export async function startParty(
   await respond(
     interaction,
     async () => {
-      const created = await deps.party
-        .createParty({
-          host: partyUser(interaction.user, host.displayName),
-          source: input.source,
-          title: input.title,
-          visibility: input.visibility ?? 'public',
-          maxParticipants: input.maxParticipants,
-          waitForEveryone: input.waitForEveryone,
-        })
-        .catch((e: unknown) => friendly(e));
+      const created = await deps.party.createParty({
+        host: partyUser(interaction.user, host.displayName),
+        source: input.source,
+        title: input.title,
+        visibility: input.visibility ?? 'public',
+        maxParticipants: input.maxParticipants,
+        waitForEveryone: input.waitForEveryone,
+      });
       await deps.panels.post(created.detail, interaction.guildId, channel.id);
       return linkReply(t.created(created.invite_code), `${created.invite_url}#token=${created.token}`);
     },
@@ -160,95 +115,95 @@ export async function startParty(
   );
 }
 
+const data = {
+  name: 'party',
+  description: 'Watch a Parti stream or recording together',
+  contexts: [InteractionContextType.Guild],
+  options: [
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'create',
+      description: 'Start a watch party in this channel',
+      options: [
+        sourceOption,
+        { type: ApplicationCommandOptionType.String, name: 'title', description: 'Party title', max_length: 100 },
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'visibility',
+          description: 'Public: anyone with the link can join as a guest (default). Private: members only',
+          choices: [
+            { name: 'public', value: 'public' },
+            { name: 'private', value: 'private' },
+          ],
+        },
+        {
+          type: ApplicationCommandOptionType.Integer,
+          name: 'max_participants',
+          description: 'Most people at once (default 100)',
+          min_value: 2,
+          max_value: 100_000,
+        },
+        {
+          type: ApplicationCommandOptionType.Boolean,
+          name: 'wait-for-everyone',
+          description: `Pause for anyone buffering, up to ${MAX_HOLD_MS / 1000} s (default: no, they catch up)`,
+        },
+      ],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'join',
+      description: 'Get your personal player link for a party',
+      options: [{ ...codeOption, description: 'Invite code (default: the party in this channel)' }],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'info',
+      description: 'What a party is playing and who is there',
+      options: [codeOption],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'end',
+      description: 'End your party (host only)',
+      options: [codeOption],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'cohost',
+      description: 'Let a member control playback too (host only)',
+      options: [
+        { type: ApplicationCommandOptionType.User, name: 'member', description: 'Who', required: true },
+        codeOption,
+      ],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'add',
+      description: 'Add a clip to the queue (host and co-hosts)',
+      options: [sourceOption, codeOption],
+    },
+  ],
+} as const satisfies CommandData;
+
 export default {
-  data: {
-    name: 'party',
-    description: 'Watch a Parti stream or recording together',
-    contexts: [InteractionContextType.Guild],
-    options: [
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'create',
-        description: 'Start a watch party in this channel',
-        options: [
-          sourceOption,
-          { type: ApplicationCommandOptionType.String, name: 'title', description: 'Party title', max_length: 100 },
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'visibility',
-            description: 'Public: anyone with the link can join as a guest (default). Private: members only',
-            choices: [
-              { name: 'public', value: 'public' },
-              { name: 'private', value: 'private' },
-            ],
-          },
-          {
-            type: ApplicationCommandOptionType.Integer,
-            name: 'max_participants',
-            description: 'Most people at once (default 100)',
-            min_value: 2,
-            max_value: 100_000,
-          },
-          {
-            type: ApplicationCommandOptionType.Boolean,
-            name: 'wait-for-everyone',
-            description: `Pause for anyone buffering, up to ${MAX_HOLD_MS / 1000} s (default: no, they catch up)`,
-          },
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'join',
-        description: 'Get your personal player link for a party',
-        options: [{ ...codeOption, description: 'Invite code (default: the party in this channel)' }],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'info',
-        description: 'What a party is playing and who is there',
-        options: [codeOption],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'end',
-        description: 'End your party (host only)',
-        options: [codeOption],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'cohost',
-        description: 'Let a member control playback too (host only)',
-        options: [
-          { type: ApplicationCommandOptionType.User, name: 'member', description: 'Who', required: true },
-          codeOption,
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'add',
-        description: 'Add a clip to the queue (host and co-hosts)',
-        options: [sourceOption, codeOption],
-      },
-    ],
-  },
+  data,
 
   async execute(interaction, { deps, log }) {
     if (!interaction.inCachedGuild()) throw new UserError(t.guildOnly);
-    const subcommand = interaction.options.getSubcommand(true);
+    const { subcommand, args } = subcommandArgs(interaction, data);
     if (subcommand === 'create') {
-      const maxParticipants = interaction.options.getInteger('max_participants') ?? undefined;
-      const visibility = interaction.options.getString('visibility') === 'private' ? 'private' : 'public';
       await startParty(interaction, deps, {
-        source: interaction.options.getString('source', true),
-        title: interaction.options.getString('title') ?? undefined,
-        visibility,
-        maxParticipants,
-        waitForEveryone: interaction.options.getBoolean('wait-for-everyone') ?? undefined,
+        source: args.source,
+        title: args.title,
+        visibility: args.visibility ?? 'public',
+        maxParticipants: args.max_participants,
+        waitForEveryone: args['wait-for-everyone'],
       });
       log.info({ channelId: interaction.channelId }, 'watch party created');
       return;
     }
-    const detail = await targetParty(interaction, deps);
+    const detail = await targetParty(interaction, deps, args.code);
     switch (subcommand) {
       case 'join': {
         const url = await personalLink(deps, detail, interaction.user, interaction.member.displayName);
@@ -262,15 +217,13 @@ export default {
         return;
       }
       case 'end': {
-        await deps.party.endParty(detail.id, interaction.user.id).catch((e: unknown) => friendly(e));
+        await deps.party.endParty(detail.id, interaction.user.id);
         await interaction.reply({ content: t.ended, flags: MessageFlags.Ephemeral });
         return;
       }
       case 'cohost': {
-        const member = interaction.options.getUser('member', true);
-        await deps.party
-          .promoteCohost(detail.id, interaction.user.id, member.id)
-          .catch((e: unknown) => friendly(e, `<@${member.id}>`));
+        const { member } = args;
+        await deps.party.promoteCohost(detail.id, interaction.user.id, member.id);
         await interaction.reply({
           content: t.cohost(`<@${member.id}>`),
           flags: MessageFlags.Ephemeral,
@@ -279,21 +232,17 @@ export default {
         return;
       }
       case 'add': {
-        const source = interaction.options.getString('source', true);
+        const { source } = args;
         await respond(
           interaction,
           async () => {
-            const { clip, queue } = await deps.party
-              .addClip(detail.id, interaction.user.id, source)
-              .catch((e: unknown) => friendly(e));
+            const { clip, queue } = await deps.party.addClip(detail.id, interaction.user.id, source);
             return { content: t.added(clip.title, queue.length) };
           },
           { ephemeral: true },
         );
         return;
       }
-      default:
-        throw new Error(`unknown /party subcommand ${subcommand}`);
     }
   },
 
@@ -316,7 +265,7 @@ export default {
       return;
     }
     if (action === 'end') {
-      await deps.party.endParty(detail.id, interaction.user.id).catch((e: unknown) => friendly(e));
+      await deps.party.endParty(detail.id, interaction.user.id);
       await interaction.update(renderPanel(detail, true));
       return;
     }
@@ -336,7 +285,7 @@ export default {
       return;
     }
     // The service enforces roles: a viewer's press changes nothing and is refused here.
-    await deps.party.command(detail.id, interaction.user.id, command).catch((e: unknown) => friendly(e));
+    await deps.party.command(detail.id, interaction.user.id, command);
     const updated = (await deps.party.getParty(detail.id)) ?? detail;
     deps.panels.noteEdited(detail.id);
     await interaction.update(renderPanel(updated));

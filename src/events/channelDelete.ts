@@ -1,7 +1,7 @@
 // A channel with alerts was deleted: its subscriptions are paused and flagged for /alerts list,
 // so admins see what happened instead of alerts silently stopping.
 import { Events } from 'discord.js';
-import { defineEvent } from './index.js';
+import { defineEvent } from './event.js';
 
 export default defineEvent({
   name: Events.ChannelDelete,

@@ -1,7 +1,7 @@
 // Once logged in: register slash commands if their definition changed, then report healthy.
 import { Events } from 'discord.js';
 import { registerCommands } from '../discord/registerCommands.js';
-import { defineEvent } from './index.js';
+import { defineEvent } from './event.js';
 
 export default defineEvent({
   name: Events.ClientReady,

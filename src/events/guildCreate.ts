@@ -1,6 +1,6 @@
 // The bot joined a guild (or one came back after an outage): one log line with its shard.
 import { Events } from 'discord.js';
-import { defineEvent } from './index.js';
+import { defineEvent } from './event.js';
 
 export default defineEvent({
   name: Events.GuildCreate,

@@ -1,6 +1,6 @@
 // The bot left (or was removed from) a guild: its alert subscriptions go with it.
 import { Events } from 'discord.js';
-import { defineEvent } from './index.js';
+import { defineEvent } from './event.js';
 
 export default defineEvent({
   name: Events.GuildDelete,

@@ -1,22 +1,11 @@
-// The Event type and the explicit list of every Discord event the bot listens to.
-import type { Client, ClientEvents } from 'discord.js';
+// The explicit list of every Discord event the bot listens to (the Event type is in event.ts).
+import type { Client } from 'discord.js';
 import type { Deps } from '../deps.js';
 import channelDelete from './channelDelete.js';
 import clientReady from './clientReady.js';
 import guildCreate from './guildCreate.js';
 import guildDelete from './guildDelete.js';
 import interactionCreate from './interactionCreate.js';
-
-export interface Event<K extends keyof ClientEvents = keyof ClientEvents> {
-  name: K;
-  once?: boolean;
-  execute(deps: Deps, ...args: ClientEvents[K]): Promise<void>;
-}
-
-/** Keeps each event's argument types while the list holds them all. */
-export function defineEvent<K extends keyof ClientEvents>(event: Event<K>): Event<K> {
-  return event;
-}
 
 export const events = [clientReady, interactionCreate, guildCreate, guildDelete, channelDelete] as const;
 

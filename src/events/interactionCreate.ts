@@ -8,10 +8,11 @@ import {
   type RepliableInteraction,
 } from 'discord.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findCommand, type CommandContext } from '../commands/index.js';
+import type { CommandContext } from '../commands/command.js';
+import { findCommand } from '../commands/index.js';
 import { describeError } from '../errors.js';
 import { strings } from '../strings.js';
-import { defineEvent } from './index.js';
+import { defineEvent } from './event.js';
 
 const AUTOCOMPLETE_BUDGET_MS = 2_500;
 

@@ -20,7 +20,10 @@ export interface ListPage {
 }
 
 /** A category option as typed or picked from autocomplete (whose value is the id). */
-export async function resolveCategory(parti: PartiClient, input: string | null): Promise<Category | undefined> {
+export async function resolveCategory(
+  parti: PartiClient,
+  input: string | null | undefined,
+): Promise<Category | undefined> {
   const text = input?.trim();
   if (!text) return undefined;
   const categories = await parti.getCategories();

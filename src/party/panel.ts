@@ -5,7 +5,6 @@ import {
   ActionRowBuilder,
   ButtonBuilder,
   ButtonStyle,
-  DiscordAPIError,
   EmbedBuilder,
   escapeMarkdown,
   Routes,
@@ -15,41 +14,18 @@ import {
   type APIMessage,
   type REST,
 } from 'discord.js';
+import { discordRefusal } from '../discord/errors.js';
 import { colors, discordTime, truncate } from '../discord/format.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
+import { partyKeys } from './persistence.js';
 import type { PartyDetail } from './protocol.js';
 import { MAX_HOLD_MS } from './room.js';
+import { panelStrings as t } from './strings.js';
 import type { PartyService } from './service.js';
 
 /** At most one panel edit per party in this window; the last state always lands. */
 export const PANEL_EDIT_INTERVAL_MS = 2_000;
-
-export const panelStrings = {
-  nothingPlaying: 'Nothing in the queue yet: add a clip with `/party add`.',
-  nowPlaying: 'Now playing',
-  upNext: 'Up next',
-  invite: 'Invite code',
-  participants: 'Watching',
-  host: 'Host',
-  playing: (at: string) => `▶ Playing, at ${at}`,
-  paused: (at: string) => `⏸ Paused at ${at}`,
-  waiting: (names: string, at: string) => `⏳ Waiting for ${names}, at ${at}`,
-  asOf: (when: string) => `as of ${when}`,
-  ended: 'This watch party has ended.',
-  join: 'Join',
-  play: 'Play',
-  pause: 'Pause',
-  back: '−10 s',
-  forward: '+10 s',
-  skip: 'Skip',
-  end: 'End',
-  openPlayer: 'Open player',
-  footer: 'Join gives you a personal player link. Host and co-hosts control playback.',
-  footerWait: (seconds: number) => `Playback waits up to ${seconds} s for anyone buffering.`,
-  live: 'live',
-} as const;
-const t = panelStrings;
 
 export interface PanelRef {
   guildId: string;
@@ -149,7 +125,7 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
   const pending = new Map<string, NodeJS.Timeout>();
 
   async function panelOf(partyId: string): Promise<PanelRef | undefined> {
-    return store.parties.get<PanelRef>(`panel:${partyId}`);
+    return store.parties.get<PanelRef>(partyKeys.panel(partyId));
   }
 
   async function edit(partyId: string, body: PanelBody): Promise<void> {
@@ -159,9 +135,10 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
     try {
       await rest.patch(Routes.channelMessage(ref.channelId, ref.messageId), { body });
     } catch (error) {
-      if (error instanceof DiscordAPIError && (error.code === 10008 || error.code === 10003)) {
+      const refused = discordRefusal(error)?.refusal;
+      if (refused === 'unknownMessage' || refused === 'unknownChannel') {
         // The panel (or its channel) was deleted; the party goes on without it.
-        await store.parties.delete(`panel:${partyId}`);
+        await store.parties.delete(partyKeys.panel(partyId));
         return;
       }
       log.warn({ err: error, partyId }, 'party panel edit failed');
@@ -187,7 +164,7 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
   const offEnded = party.on('ended', ({ party: detail }) => {
     clearTimeout(pending.get(detail.id));
     pending.delete(detail.id);
-    void edit(detail.id, renderPanel(detail, true)).then(() => store.parties.delete(`panel:${detail.id}`));
+    void edit(detail.id, renderPanel(detail, true)).then(() => store.parties.delete(partyKeys.panel(detail.id)));
   });
 
   return {
@@ -198,13 +175,13 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
       })) as APIMessage;
       const ref = { guildId, channelId, messageId: message.id };
       lastEdit.set(detail.id, Date.now());
-      await store.parties.set(`panel:${detail.id}`, ref);
-      await store.parties.set(`channel:${channelId}`, detail.id);
+      await store.parties.set(partyKeys.panel(detail.id), ref);
+      await store.parties.set(partyKeys.channel(channelId), detail.id);
       return ref;
     },
     /** The party whose panel was last posted in this channel, if it is still live. */
     async partyInChannel(channelId: string): Promise<PartyDetail | null> {
-      const partyId = await store.parties.get<string>(`channel:${channelId}`);
+      const partyId = await store.parties.get<string>(partyKeys.channel(channelId));
       return partyId ? party.getParty(partyId) : null;
     },
     /** A button already answered with the new panel: count it against the budget. */

@@ -9,6 +9,39 @@ export const MAX_CLIENT_MESSAGE_BYTES = 4 * 1024;
 export const WS_SUBPROTOCOL = 'watch-party.v1';
 export const WS_BEARER_PREFIX = 'bearer.';
 
+/**
+ * Every code a refusal of the watch-party API carries (REST `error.code`, a socket's `error`), besides
+ * the socket's own message checks. Each has the sentence a Discord member reads in strings.ts.
+ */
+export const PARTY_ERROR_CODES = [
+  'PARTY_NOT_FOUND',
+  'PARTY_FULL',
+  'PARTY_UNAVAILABLE',
+  'NOT_HOST',
+  'NOT_ALLOWED',
+  'NOT_PARTICIPANT',
+  'UNKNOWN_PARTICIPANT',
+  'FORBIDDEN',
+  'UNAUTHORIZED',
+  'TOKEN_EXPIRED',
+  'RATE_LIMITED',
+  'INVALID_INPUT',
+  'INVALID_SOURCE',
+  'UNPLAYABLE_SOURCE',
+  'PARTI_UNAVAILABLE',
+  'EMPTY_QUEUE',
+  'END_OF_QUEUE',
+  'QUEUE_FULL',
+  'UNKNOWN_CLIP',
+  'NOT_LIVE',
+  'LIVE_RATE',
+  'NOT_FOUND',
+  'NOT_OWNER',
+  'SHUTTING_DOWN',
+  'INTERNAL',
+] as const;
+export type PartyErrorCode = (typeof PARTY_ERROR_CODES)[number];
+
 export const MIN_PLAYBACK_RATE = 0.25;
 export const MAX_PLAYBACK_RATE = 4;
 /** Ten days: longer than any stream, short enough that arithmetic stays exact. */

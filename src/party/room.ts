@@ -1,8 +1,8 @@
 // One watch party's state and rules, with no I/O and the clock passed in: the authoritative
 // timeline (a position anchored to a server time, so "where are we now" is exact at any moment),
 // the queue, the participants with their roles, the capacity check, and the wait-for-everyone hold.
-// Every change returns the messages to send; the service does the sending, the persisting and the
-// timers (it calls tick() at nextDeadline()).
+// Every change returns the messages to send; the owner side (owner.ts) does the sending, the
+// persisting and the timers (it calls tick() at nextDeadline()).
 import type { ClipSource, LiveClip, MediaType } from './media.js';
 import { sourceToString } from './media.js';
 import type {
@@ -11,6 +11,7 @@ import type {
   ParticipantView,
   PartyCommand,
   PartyDetail,
+  PartyErrorCode,
   PlaybackFields,
   Role,
   ServerMessage,
@@ -124,7 +125,7 @@ export interface JoiningUser {
 }
 
 export interface RoomError {
-  code: string;
+  code: PartyErrorCode;
   message: string;
   status: 400 | 403 | 404 | 409;
 }
@@ -149,7 +150,7 @@ const CONTROL = new Set<PartyCommand['type']>([
 
 const unchanged = (): RoomResult => ({ ok: true, changed: false, events: [] });
 
-const fail = (status: RoomError['status'], code: string, message: string): RoomResult => ({
+const fail = (status: RoomError['status'], code: PartyErrorCode, message: string): RoomResult => ({
   ok: false,
   error: { status, code, message },
 });

@@ -16,7 +16,9 @@ import {
   WS_SUBPROTOCOL,
   clientMessageSchema,
 } from './protocol.js';
-import { PartyError, type PartyService } from './service.js';
+import { newErrorId } from '../errors.js';
+import { notFound, PartyError, tokenFailure } from './errors.js';
+import type { PartyService } from './service.js';
 import { TokenError, type TokenClaims } from './tokens.js';
 
 export const PARTY_API_PREFIX = '/api/v1/watch-parties';
@@ -42,16 +44,6 @@ type Params = { id: string };
 function bearer(header: string | undefined): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   return match?.[1] ?? null;
-}
-
-function tokenFailure(error: TokenError): PartyError {
-  return error.reason === 'expired'
-    ? new PartyError(401, 'TOKEN_EXPIRED', 'the token has expired: get a new one')
-    : new PartyError(
-        401,
-        'UNAUTHORIZED',
-        error.reason === 'missing' ? 'a bearer token is required' : 'the token is not valid',
-      );
 }
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
@@ -103,7 +95,7 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
             status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'INVALID_INPUT';
           return reply.code(status).send({ success: false, error: { code, message: (error as Error).message } });
         }
-        const errorId = Math.random().toString(36).slice(2, 10);
+        const errorId = newErrorId();
         log.error({ err: error, errorId, route: request.routeOptions.url }, 'party route failed');
         return reply
           .code(500)
@@ -143,7 +135,7 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
       scope.get<{ Params: { code: string } }>('/by-code/:code', async (request, reply) => {
         const claims = await optionalAuth(request);
         const party = await service.findByCode(request.params.code);
-        if (!party) throw new PartyError(404, 'PARTY_NOT_FOUND', 'party not found or has ended');
+        if (!party) throw notFound();
         if (claims) assertScope(claims, party.id);
         return ok(reply, await service.assertCanView(party.id, claims));
       });

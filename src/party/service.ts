@@ -1,58 +1,44 @@
-// The watch-party service: every party's room, its sockets and timers, persistence to
-// store.parties, capacity, rate limits and tokens. The HTTP/WS routes (server.ts) and the Discord
-// `/party` commands call the same methods, so a panel button and a player's socket obey the same
-// rules. Sockets: each event is serialized once and the same frame goes to every socket; a socket
-// whose send buffer is past a threshold gets nothing until it drains, then the latest state.
-//
-// Two halves. The owner side holds a party's room and applies every change to it (the `ops`
-// table); the socket side holds this process's sockets of a party. In one process both are here
-// for every party. With a PartyCluster (several processes on one Redis, cluster.ts) a party is
-// owned by exactly one process: calls for a party owned elsewhere go there as requests, frames
-// come back on the party's channel, and when an owner dies the next call takes the party over
-// from the store.
+// The watch-party service: the one front that the HTTP/WS routes (server.ts) and the Discord
+// `/party` commands call, so a panel button and a player's socket obey the same rules. It checks
+// what callers give it (names, sizes, rate limits), signs tokens, and puts together the pieces:
+//   owner.ts        the owner side: a party's room and every change to it (the op table), who is
+//                   present, the room's deadlines, and ending
+//   ownership.ts    which parties this process owns, and running an op where its party is owned
+//   sockets.ts      this process's sockets of any party: messages in, frames out, slow clients
+//   persistence.ts  the `parties` namespace of the store
+//   errors.ts       PartyError, what the REST API answers
+// Alone, this process owns every party. With a PartyCluster (several processes on one Redis,
+// cluster.ts) a party is owned by exactly one process: calls for a party owned elsewhere go there
+// as requests, frames come back on the party's channel, and when an owner dies the next call takes
+// the party over from the store. src/party/README.md follows a host's play through the pieces.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { RawData, WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { Config } from '../config.js';
-import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MetricsHooks } from '../metrics.js';
 import type { PartiClient } from '../parti/client.js';
 import type { Store } from '../store/index.js';
-import { ClusterError, type PartyCluster } from './cluster.js';
+import type { PartyCluster } from './cluster.js';
 import { generateInviteCode, normalizeInviteCode } from './codes.js';
-import {
-  createMediaResolver,
-  MediaError,
-  parseSource,
-  type ClipSource,
-  type MediaResolver,
-  type Playable,
-} from './media.js';
-import {
-  clientMessageSchema,
-  type ClipInfo,
-  type ParticipantView,
-  type PartyCommand,
-  type PartyDetail,
-  type PlaybackFields,
-  type Role,
-  type ServerMessage,
-  type ServerMessageOf,
-  type Visibility,
+import { notFound, PartyError, toPartyError } from './errors.js';
+import { createMediaResolver, parseSource, type MediaResolver, type Playable } from './media.js';
+import type {
+  ClipInfo,
+  ParticipantView,
+  PartyCommand,
+  PartyDetail,
+  PlaybackFields,
+  Role,
+  Visibility,
 } from './protocol.js';
+import { cleanName, createPartyOwner, MOVED, type PartyOps } from './owner.js';
+import { createPartyOwnership } from './ownership.js';
+import { createPartyPersistence } from './persistence.js';
 import { createMemoryRateLimiter, type RateLimiter } from './rateLimit.js';
-import {
-  clipInfo,
-  DEFAULT_MAX_PARTICIPANTS,
-  PartyRoom,
-  type Clip,
-  type JoiningUser,
-  type PartyRecord,
-  type RoomResult,
-  type TimelineRecord,
-} from './room.js';
+import { DEFAULT_MAX_PARTICIPANTS, PartyRoom, type Clip, type JoiningUser } from './room.js';
+import { createPartySockets, type SocketLimits } from './sockets.js';
+import { partyStrings } from './strings.js';
 import {
   createTokenSigner,
   GUEST_TOKEN_TTL_SECONDS,
@@ -61,19 +47,16 @@ import {
   type TokenSigner,
 } from './tokens.js';
 
+// The front's callers (and tests) may take its errors from here as well.
+export { PartyError, socketRefusal } from './errors.js';
+export type { PartyErrorCode } from './protocol.js';
+
 const HOUR = 60 * 60 * 1000;
 
-export interface PartyLimits {
+export interface PartyLimits extends SocketLimits {
   createsPerHour: number;
   joinsPerHour: number;
   guestTokensPerHour: number;
-  /** Sustained client messages per second per socket (token bucket refill). */
-  wsMessagesPerSecond: number;
-  /** Client messages a socket may send at once before the bucket is empty. */
-  wsBurst: number;
-  /** Invalid or over-limit messages within wsViolationWindowMs before the socket is closed with 1008. */
-  wsMaxViolations: number;
-  wsViolationWindowMs: number;
 }
 
 export const DEFAULT_LIMITS: PartyLimits = {
@@ -130,35 +113,6 @@ export interface PartyServiceOptions {
   /** How often the owner reads the playlist of each live clip now playing. Default 10 s. */
   liveRefreshMs?: number;
   metrics?: Pick<MetricsHooks, 'partyMessageIn' | 'partyMessagesOut'> | undefined;
-}
-
-export type PartyErrorCode =
-  | 'PARTY_NOT_FOUND'
-  | 'PARTY_FULL'
-  | 'NOT_HOST'
-  | 'NOT_ALLOWED'
-  | 'NOT_PARTICIPANT'
-  | 'FORBIDDEN'
-  | 'INVALID_INPUT'
-  | 'INVALID_SOURCE'
-  | 'UNPLAYABLE_SOURCE'
-  | 'PARTI_UNAVAILABLE'
-  | 'UNAUTHORIZED'
-  | 'TOKEN_EXPIRED'
-  | 'RATE_LIMITED'
-  | (string & {});
-
-/** A failure that is safe to show (UserError), with the HTTP status and code the REST API answers. */
-export class PartyError extends UserError {
-  override name = 'PartyError';
-  constructor(
-    readonly status: number,
-    readonly code: PartyErrorCode,
-    message: string,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-  }
 }
 
 export interface CreatePartyInput {
@@ -277,101 +231,7 @@ export interface JoinOptions {
   tokenPartyId?: string | null | undefined;
 }
 
-interface Conn {
-  ws: WebSocket;
-  userId: string;
-  group: SocketGroup;
-  /** False until the first `state` went out; frames before it are already in that state. */
-  ready: boolean;
-  alive: boolean;
-  stale: boolean;
-  skipped: number;
-  tokens: number;
-  refilledAt: number;
-  violations: number[];
-  lastRateErrorAt: number;
-}
-
-/** This process's sockets of one party (wherever the party is owned). */
-interface SocketGroup {
-  partyId: string;
-  conns: Set<Conn>;
-  byUser: Map<string, Set<Conn>>;
-  /** With a cluster: resolves once this process receives the party's channel. */
-  following: Promise<void>;
-}
-
-/** A party this process owns: the room and the timers that act on it. */
-interface Owned {
-  room: PartyRoom;
-  /** Pending "this user leaves unless they (re)connect" timers. */
-  leaveTimers: Map<string, NodeJS.Timeout>;
-  /** Fires when the room's nextDeadline() comes (a wait-for-everyone hold's cap). */
-  tickTimer: NodeJS.Timeout | undefined;
-  emptySince: number | null;
-  /** Users with sockets on other processes, as those processes last reported. */
-  remote: Map<string, { users: Set<string>; seenAt: number }>;
-  /**
-   * Until when (performance.now()) this process may act for the party: the lease's length from when
-   * its last successful take or renewal was sent, so it always ends before Redis lets another process
-   * take it. Infinity without a cluster.
-   */
-  leaseUntil: number;
-}
-
-const INDEX_KEY = 'index';
-const recordKey = (id: string): string => `party:${id}`;
-const codeKey = (code: string): string => `code:${code}`;
-const timelineKey = (id: string): string => `timeline:${id}`;
-/** Tags of the messages on a party's channel (and of local delivery): a frame, the end, a kick, a move. */
-const FRAME = 'F';
-const ENDED = 'E';
-const KICK = 'K';
-const MOVED = 'M';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_TITLE = 100;
-const MAX_NAME = 32;
-
-const notFound = (): PartyError => new PartyError(404, 'PARTY_NOT_FOUND', 'party not found or has ended');
-
-function toPartyError(error: unknown): unknown {
-  if (error instanceof MediaError) {
-    return new PartyError(error.code === 'PARTI_UNAVAILABLE' ? 502 : 400, error.code, error.message);
-  }
-  return error;
-}
-
-/**
- * How a socket that could not be attached is closed. A refusal (not a member, party full) is 1008,
- * which a player shows and does not retry; a party that is briefly unavailable (its owner moving
- * between processes: 503) or a limit (429) is 1013 "try again later", and anything unexpected 1011:
- * the player reconnects with backoff instead of telling someone their link is no good.
- */
-export function socketRefusal(error: unknown): { code: 1008 | 1011 | 1013; reason: string } {
-  if (!(error instanceof PartyError)) return { code: 1011, reason: 'could not join' };
-  const retry = error.status === 429 || error.status >= 500;
-  // A close reason is at most 123 bytes (the service's messages are ASCII).
-  return { code: retry ? 1013 : 1008, reason: error.message.slice(0, 120) };
-}
-
-function roomFailure(result: RoomResult): PartyError | null {
-  return result.ok ? null : new PartyError(result.error.status, result.error.code, result.error.message);
-}
-
-function cleanName(name: string): string {
-  // Control characters and bidi overrides would let a name rewrite the text around it.
-  return [...name]
-    .filter((char) => {
-      const code = char.codePointAt(0) ?? 0;
-      return (
-        code >= 0x20 && code !== 0x7f && !(code >= 0x202a && code <= 0x202e) && !(code >= 0x2066 && code <= 0x2069)
-      );
-    })
-    .join('')
-    .trim()
-    .slice(0, MAX_NAME);
-}
-
 export async function createPartyService(options: PartyServiceOptions): Promise<PartyService> {
   const { store, parti, config, cluster } = options;
   const log = options.logger.child({ module: 'party' });
@@ -396,862 +256,84 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const emitter = new EventEmitter();
   const self = cluster?.instanceId ?? 'local';
 
-  const owned = new Map<string, Owned>();
-  const groups = new Map<string, SocketGroup>();
-  const codes = new Map<string, string>();
-  const adopting = new Map<string, Promise<boolean>>();
-  /** The other process that owns a party, as last looked up. */
-  const owners = new Map<string, string>();
-  /** Parties this process ended whose record is still being removed: never to be taken over. */
-  const ended = new Set<string>();
-  const dirty = new Set<string>();
-  const timelinesDirty = new Set<string>();
-  let timelineTimer: NodeJS.Immediate | undefined;
-  const deleted = new Set<string>();
-  let indexDirty = false;
-  let flushTimer: NodeJS.Timeout | undefined;
-  let writing: Promise<void> = Promise.resolve();
   let closed = false;
-  const staleConns = new Set<Conn>();
-  let drainTimer: NodeJS.Timeout | undefined;
 
-  // ---------------------------------------------------------------------------------------------
-  // Persistence: an owned room's durable state, written at most once per persistDelayMs.
-
-  function markDirty(party: Owned): void {
-    dirty.add(party.room.id);
-    timelinesDirty.add(party.room.id);
-    if (closed) return;
-    timelineTimer ??= setImmediate(() => {
-      timelineTimer = undefined;
-      void persist(false).catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
-    });
-    flushTimer ??= setTimeout(() => {
-      flushTimer = undefined;
-      void flush().catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
-    }, persistDelayMs);
-  }
-
-  function flush(): Promise<void> {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-    clearImmediate(timelineTimer);
-    timelineTimer = undefined;
-    return persist(true);
-  }
-
-  /** Writes the changed timelines, and with `records` the changed full records too. */
-  function persist(records: boolean): Promise<void> {
-    // One writer at a time, so a slow write can never land after a newer one.
-    const run = writing.then(async () => {
-      const timelines = [...timelinesDirty];
-      timelinesDirty.clear();
-      for (const id of timelines) {
-        const party = ownedNow(id);
-        if (party) await store.parties.set(timelineKey(id), party.room.timelineRecord());
-      }
-      if (!records) return;
-      const ids = [...dirty];
-      dirty.clear();
-      const gone = [...deleted];
-      deleted.clear();
-      const writeIndex = indexDirty;
-      indexDirty = false;
-      for (const id of ids) {
-        const party = ownedNow(id);
-        if (party) await store.parties.set(recordKey(id), party.room.toRecord());
-      }
-      for (const id of gone) {
-        await store.parties.delete(recordKey(id));
-        await store.parties.delete(timelineKey(id));
-      }
-      // With a cluster the index is a Redis set changed in place; alone, it is this list.
-      if (writeIndex && !cluster) await store.parties.set(INDEX_KEY, [...owned.keys()]);
-      for (const id of ids) {
-        const party = owned.get(id);
-        if (party) emitter.emit('state', party.room.detail(now()));
-      }
-    });
-    writing = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Becomes the owner of a stored party: after a restart, or taking it over from a process that died. */
-  function adoptRecord(record: PartyRecord, leaseUntil: number): Owned {
-    const party = addOwned(PartyRoom.fromRecord(record, config.PUBLIC_URL), leaseUntil);
-    // Whoever was there gets time to reconnect (or, with a cluster, for their process to report them).
-    for (const member of party.room.presentMembers()) {
-      if (!hasSockets(party, member.userId)) scheduleLeave(party, member.userId, joinHoldMs);
-    }
-    scheduleTick(party);
-    return party;
-  }
-
-  /** A stored party as its last owner left it: the full record, with the timeline written since. */
-  async function readRecord(id: string): Promise<PartyRecord | null> {
-    const record = await store.parties.get<PartyRecord>(recordKey(id));
-    if (record?.v !== 1) return null;
-    return PartyRoom.withTimeline(record, await store.parties.get<TimelineRecord>(timelineKey(id)));
-  }
-
-  async function loadParties(): Promise<void> {
-    if (cluster) {
-      // Parties nobody owns (their process is gone) are taken; the others stay where they are.
-      for (const id of await cluster.index.all()) await claim(id);
-    } else {
-      const ids = (await store.parties.get<string[]>(INDEX_KEY)) ?? [];
-      for (const id of ids) {
-        const record = await readRecord(id);
-        if (record) adoptRecord(record, Number.POSITIVE_INFINITY);
-      }
-    }
-    if (owned.size > 0) log.info({ parties: owned.size }, 'watch parties restored');
-  }
-
-  function addOwned(room: PartyRoom, leaseUntil: number): Owned {
-    const party: Owned = {
-      room,
-      leaveTimers: new Map(),
-      tickTimer: undefined,
-      emptySince: null,
-      remote: new Map(),
-      leaseUntil,
-    };
-    owned.set(room.id, party);
-    codes.set(room.inviteCode, room.id);
-    return party;
-  }
-
-  /**
-   * The party if this process owns it and may still act for it. An owner that stalled (a long GC, a
-   * paused VM) past its lease wakes up with requests queued and its renewal not yet answered; another
-   * process may own the party by then. It stops acting at once instead of for up to a third of a lease:
-   * no frame, no answer and no store write from a lease that has run out.
-   */
-  function ownedNow(id: string): Owned | undefined {
-    const party = owned.get(id);
-    if (!party || performance.now() < party.leaseUntil) return party;
-    log.warn({ partyId: id }, 'watch party lease ran out before it was renewed; letting the party go');
-    disown(party);
-    return undefined;
-  }
-
-  /** Stops acting on a party (its timers), without ending it: on close, or when the lease was lost. */
-  function disown(party: Owned): void {
-    for (const timer of party.leaveTimers.values()) clearTimeout(timer);
-    party.leaveTimers.clear();
-    clearTimeout(party.tickTimer);
-    owned.delete(party.room.id);
-    codes.delete(party.room.inviteCode);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Ownership (cluster only): a lease per party, renewed while held; a party whose owner is gone
-  // is claimed by the first process that needs it, from the stored record.
-
-  /** Takes a party nobody owns; true when this process owns it afterwards. */
-  function claim(id: string): Promise<boolean> {
-    if (owned.has(id)) return Promise.resolve(true);
-    if (!cluster || closed || ended.has(id)) return Promise.resolve(false);
-    const running = adopting.get(id);
-    if (running) return running;
-    const attempt = (async () => {
-      if (!(await store.parties.has(recordKey(id)))) {
-        await cluster.index.remove(id);
-        return false;
-      }
-      const asked = performance.now();
-      if (!(await cluster.claim(id, ownerLeaseMs))) return false;
-      // Read now that nobody else can write it: the owner before may have written it just now.
-      const latest = await readRecord(id);
-      if (!latest || closed) {
-        await cluster.release(id);
-        return false;
-      }
-      adoptRecord(latest, asked + ownerLeaseMs);
-      log.info({ partyId: id }, 'watch party taken over');
-      return true;
-    })().finally(() => adopting.delete(id));
-    adopting.set(id, attempt);
-    return attempt;
-  }
-
-  /** Which process owns a party: this one, another, or null when the party does not exist. */
-  async function ownerOf(id: string): Promise<string | null> {
-    if (owned.has(id)) return self;
-    if (!cluster) return null;
-    const known = owners.get(id);
-    if (known) return known;
-    const holder = await cluster.owner(id);
-    if (holder && holder !== self) {
-      // Remembered until a request to it fails or the party moves, to spare a lookup per command.
-      if (owners.size >= 10_000) owners.clear();
-      owners.set(id, holder);
-      return holder;
-    }
-    if (await claim(id)) return self;
-    return cluster.owner(id);
-  }
+  // The pieces call one another in a circle (a socket's message runs an op on the owner side, whose
+  // frames go back out through the sockets), so each is handed what it needs of the others as
+  // functions; the ones that name a piece made further down only run once all four exist.
+  const persistence = createPartyPersistence({
+    store,
+    cluster,
+    log,
+    persistDelayMs,
+    roomOf: (id) => ownership.ownedNow(id)?.room,
+    ownedIds: () => ownership.parties().map((party) => party.room.id),
+    written(id) {
+      const party = ownership.get(id);
+      if (party) emitter.emit('state', party.room.detail(now()));
+    },
+  });
+  const ownership = createPartyOwnership<PartyOps>({
+    cluster,
+    persistence,
+    log,
+    self,
+    ownerLeaseMs,
+    requestTimeoutMs,
+    ops: () => owner.ops,
+    adopt: (record, leaseUntil) => owner.adopt(record, leaseUntil),
+  });
+  const sockets = createPartySockets({
+    cluster,
+    ownership,
+    log,
+    now,
+    self,
+    limits,
+    slowClientBytes,
+    drainCheckMs,
+    pingIntervalMs,
+    metrics: options.metrics,
+  });
+  const owner = createPartyOwner({
+    ownership,
+    persistence,
+    media,
+    log,
+    now,
+    self,
+    publicUrl: config.PUBLIC_URL,
+    graceMs,
+    joinHoldMs,
+    quietEndMs,
+    ownerLeaseMs,
+    liveRefreshMs: options.liveRefreshMs ?? 10_000,
+    localUsers: (partyId) => sockets.localUsers(partyId),
+    publish: (partyId, message) => sockets.publish(partyId, message),
+    ended: (info) => emitter.emit('ended', info),
+  });
 
   const leaseTimer = cluster
     ? setInterval(
         () => {
-          void renewLeases().catch((error: unknown) => log.warn({ err: error }, 'party lease renewal failed'));
+          void leaseTick().catch((error: unknown) => log.warn({ err: error }, 'party lease renewal failed'));
         },
         Math.max(50, Math.floor(ownerLeaseMs / 3)),
       )
     : undefined;
   leaseTimer?.unref();
 
-  let renewals = 0;
-  async function renewLeases(): Promise<void> {
-    if (!cluster || closed) return;
-    for (const party of [...owned.values()]) {
-      const asked = performance.now();
-      if (await cluster.claim(party.room.id, ownerLeaseMs)) {
-        party.leaseUntil = asked + ownerLeaseMs;
-        // Renewed only after it ran out here (Redis answered late): let go of the lease too, so that
-        // the next call takes the party properly, from the store, here or elsewhere.
-        const id = party.room.id;
-        if (owned.get(id) !== party && !owned.has(id) && !adopting.has(id)) await cluster.release(id);
-        continue;
-      }
-      // Another process holds it now (this one stalled past the lease): stop acting on it.
-      if (owned.get(party.room.id) !== party) continue;
-      log.warn({ partyId: party.room.id }, 'watch party lease lost; another process owns it now');
-      disown(party);
-    }
-    // Report this process's sockets to the owners (and find out if an owner has died), and drop
-    // what other processes stopped reporting.
-    for (const group of [...groups.values()]) {
-      if (owned.has(group.partyId)) continue;
-      call(group.partyId, 'presence', self, [...group.byUser.keys()], []).catch((error: unknown) => {
-        log.debug({ err: error, partyId: group.partyId }, 'presence report failed');
-      });
-    }
-    const at = now();
-    for (const party of owned.values()) {
-      for (const [instanceId, entry] of party.remote) {
-        if (at - entry.seenAt > ownerLeaseMs) {
-          party.remote.delete(instanceId);
-          for (const userId of entry.users) noteGone(party, userId);
-        }
-      }
-    }
-    // Parties left without an owner and without anyone connected are picked up now and then.
-    if (++renewals % 10 === 0) for (const id of await cluster.index.all()) await ownerOf(id);
+  // With a cluster, every third of a lease: renew the leases, tell the owners elsewhere who has
+  // sockets here (which also finds an owner that died), let go of users no process reports any more,
+  // and now and then take the parties nobody owns, so an idle party still ends.
+  let leaseTicks = 0;
+  async function leaseTick(): Promise<void> {
+    if (closed) return;
+    await ownership.renewLeases();
+    sockets.reportPresence();
+    owner.forgetUnreported();
+    if (++leaseTicks % 10 === 0) await ownership.claimUnowned();
   }
-
-  // ---------------------------------------------------------------------------------------------
-  // Calls: an op runs where its party is owned. Here at once (synchronously, so state changes
-  // happen in this tick) or, with a cluster, as a request to the owner.
-
-  type Ops = typeof ops;
-  type OpName = keyof Ops;
-  type OpArgs<K extends OpName> = Ops[K] extends (party: Owned, ...args: infer A) => unknown ? A : never;
-  type OpResult<K extends OpName> = Awaited<ReturnType<Ops[K]>>;
-
-  async function call<K extends OpName>(partyId: string, op: K, ...args: OpArgs<K>): Promise<OpResult<K>> {
-    const id = partyId.toLowerCase();
-    if (!UUID.test(id)) throw notFound();
-    // Made at the first remote attempt (a local call needs none), then the same for every retry.
-    let requestId: string | undefined;
-    for (let attempt = 0; ; attempt++) {
-      const party = ownedNow(id);
-      if (party) return (ops[op] as (party: Owned, ...rest: unknown[]) => OpResult<K>)(party, ...args);
-      const holder = attempt > 3 ? null : await ownerOf(id);
-      if (holder === null || !cluster) throw notFound();
-      if (holder === self) continue;
-      try {
-        return (await cluster.request(
-          holder,
-          { op, partyId: id, args },
-          requestTimeoutMs,
-          (requestId ??= randomUUID()),
-        )) as OpResult<K>;
-      } catch (error) {
-        if (!(error instanceof ClusterError)) throw error;
-        const failure = error.failure;
-        if (failure && failure.code !== 'NOT_OWNER') {
-          throw new PartyError(failure.status, failure.code, failure.message, failure.retryAfterSeconds);
-        }
-        // The owner moved or died; its lease says where the party is now (or expires, and we take it).
-        owners.delete(id);
-        if (attempt >= 2) {
-          throw new PartyError(503, 'PARTY_UNAVAILABLE', 'the party is moving to another server: try again shortly', 2);
-        }
-        await sleep(100 * (attempt + 1));
-      }
-    }
-  }
-
-  // Frames published while this process's Redis connection was down are lost: catch every socket up.
-  cluster?.onResubscribed(() => {
-    for (const conn of allConns()) if (conn.ready && !conn.stale) catchUp(conn);
-  });
-
-  cluster?.serve((request) => {
-    const party = ownedNow(request.partyId);
-    if (!party || !(request.op in ops)) {
-      throw new PartyError(409, 'NOT_OWNER', 'this process does not own the party');
-    }
-    return (ops[request.op as OpName] as (party: Owned, ...rest: unknown[]) => unknown)(party, ...request.args);
-  });
-
-  // ---------------------------------------------------------------------------------------------
-  // Sending
-
-  /** The one place a frame reaches a socket: never onto a socket that is past the threshold. */
-  function sendFrame(conn: Conn, frame: Buffer): void {
-    const { ws } = conn;
-    if (ws.readyState !== ws.OPEN) return;
-    if (conn.stale) {
-      conn.skipped++;
-      return;
-    }
-    if (ws.bufferedAmount > slowClientBytes) {
-      conn.stale = true;
-      conn.skipped++;
-      staleConns.add(conn);
-      drainTimer ??= setInterval(checkDrained, drainCheckMs);
-      return;
-    }
-    ws.send(frame, { binary: false });
-    options.metrics?.partyMessagesOut(1);
-  }
-
-  function sendTo(conn: Conn, message: ServerMessage): void {
-    sendFrame(conn, Buffer.from(JSON.stringify(message)));
-  }
-
-  /** A message for everyone in a party: to this process's sockets now, and to the other processes. */
-  function fanOut(party: Owned, message: string): void {
-    deliver(party.room.id, message);
-    cluster?.publish(party.room.id, message);
-  }
-
-  /** Acts on a message of a party's channel for this process's sockets of that party. */
-  function deliver(partyId: string, message: string): void {
-    if (message === ENDED || message === MOVED) owners.delete(partyId);
-    const group = groups.get(partyId);
-    if (!group) return;
-    const tag = message[0];
-    if (tag === FRAME) {
-      // The tag is one ASCII byte: a view past it, not a copy of the string without it.
-      const frame = Buffer.from(message).subarray(1);
-      for (const conn of group.conns) if (conn.ready) sendFrame(conn, frame);
-    } else if (tag === ENDED) {
-      const conns = [...group.conns];
-      group.conns.clear();
-      group.byUser.clear();
-      dropGroup(group);
-      for (const conn of conns) conn.ws.close(1000, 'party ended');
-    } else if (tag === KICK) {
-      const userId = message.slice(1);
-      // Their open tabs go too; closing them must not start a grace period for someone who left.
-      const mine = group.byUser.get(userId) ?? new Set<Conn>();
-      group.byUser.delete(userId);
-      for (const conn of mine) {
-        group.conns.delete(conn);
-        conn.ws.close(1000, 'left the party');
-      }
-      if (group.conns.size === 0) dropGroup(group);
-    } else if (tag === MOVED && !owned.has(partyId)) {
-      // The owner shut down: report at once, which makes this or another process take the party.
-      call(partyId, 'presence', self, [...group.byUser.keys()], []).catch((error: unknown) => {
-        log.debug({ err: error, partyId }, 'presence report after a move failed');
-      });
-    }
-  }
-
-  /** A drained socket gets the whole state, then the timeline as of now: whatever it missed is covered. */
-  function checkDrained(): void {
-    for (const conn of staleConns) {
-      if (conn.ws.readyState !== conn.ws.OPEN || !conn.group.conns.has(conn)) {
-        staleConns.delete(conn);
-        continue;
-      }
-      if (conn.ws.bufferedAmount > slowClientBytes / 4) continue;
-      staleConns.delete(conn);
-      conn.stale = false;
-      catchUp(conn);
-    }
-    if (staleConns.size === 0 && drainTimer) {
-      clearInterval(drainTimer);
-      drainTimer = undefined;
-    }
-  }
-
-  /** The whole state, then the timeline as of now: whatever a socket missed is covered. */
-  function catchUp(conn: Conn): void {
-    call(conn.group.partyId, 'snapshot', conn.userId)
-      .then((messages) => {
-        for (const message of messages) sendTo(conn, message);
-      })
-      .catch((error: unknown) => log.debug({ err: error, partyId: conn.group.partyId }, 'could not catch a socket up'));
-  }
-
-  /** Sends a room change's events (`all` to everyone; `actor` ones are returned for the caller). */
-  function dispatch(party: Owned, result: RoomResult): ServerMessage[] {
-    if (!result.ok) return [];
-    const forActor: ServerMessage[] = [];
-    for (const event of result.events) {
-      if (event.to === 'all') fanOut(party, FRAME + JSON.stringify(event.message));
-      else forActor.push(event.message);
-    }
-    if (result.changed) markDirty(party);
-    scheduleTick(party);
-    return forActor;
-  }
-
-  /** Keeps one timer per room at its next deadline, so a capped hold ends even if nobody acts. */
-  function scheduleTick(party: Owned): void {
-    clearTimeout(party.tickTimer);
-    party.tickTimer = undefined;
-    const due = party.room.nextDeadline();
-    if (due === null || closed || owned.get(party.room.id) !== party) return;
-    party.tickTimer = setTimeout(
-      () => {
-        if (ownedNow(party.room.id) === party) dispatch(party, party.room.tick(now()));
-      },
-      Math.max(0, due - now()),
-    );
-    party.tickTimer.unref();
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Presence (owner side)
-
-  function hasSockets(party: Owned, userId: string): boolean {
-    if (groups.get(party.room.id)?.byUser.get(userId)?.size) return true;
-    for (const entry of party.remote.values()) if (entry.users.has(userId)) return true;
-    return false;
-  }
-
-  /** A user's last socket somewhere closed: they leave unless they come back within the grace period. */
-  function noteGone(party: Owned, userId: string): void {
-    if (!hasSockets(party, userId) && party.room.member(userId)?.present) scheduleLeave(party, userId, graceMs);
-  }
-
-  function scheduleLeave(party: Owned, userId: string, afterMs: number): void {
-    clearTimeout(party.leaveTimers.get(userId));
-    const timer = setTimeout(() => {
-      party.leaveTimers.delete(userId);
-      if (ownedNow(party.room.id) !== party || hasSockets(party, userId)) return;
-      dispatch(party, party.room.leave(userId, now()));
-    }, afterMs);
-    timer.unref();
-    party.leaveTimers.set(userId, timer);
-  }
-
-  function cancelLeave(party: Owned, userId: string): void {
-    clearTimeout(party.leaveTimers.get(userId));
-    party.leaveTimers.delete(userId);
-  }
-
-  /** Scope and privacy rules for becoming present in a party. */
-  function assertMayJoin(party: Owned, user: { guest: boolean; id: string }, tokenPartyId: string | null): void {
-    if (tokenPartyId !== null && tokenPartyId !== party.room.id) {
-      throw new PartyError(403, 'FORBIDDEN', 'this token is for another party');
-    }
-    if (user.guest && (party.room.visibility !== 'public' || tokenPartyId !== party.room.id)) {
-      throw new PartyError(403, 'FORBIDDEN', 'guests can only join the public party they were invited to');
-    }
-  }
-
-  function joinRoom(party: Owned, user: JoiningUser): void {
-    const joining: JoiningUser = { ...user, name: cleanName(user.name) || 'Guest' };
-    const result = party.room.join(joining, now(), randomUUID);
-    const failure = roomFailure(result);
-    if (failure) throw failure;
-    dispatch(party, result);
-  }
-
-  /** Makes a user present; without a socket anywhere they are held for joinHoldMs, then leave. */
-  function makePresent(party: Owned, user: JoiningUser): void {
-    joinRoom(party, user);
-    if (!hasSockets(party, user.id) && !party.leaveTimers.has(user.id)) scheduleLeave(party, user.id, joinHoldMs);
-    party.emptySince = null;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Ending
-
-  function endParty(party: Owned, result: RoomResult, reason: 'host' | 'idle'): void {
-    dispatch(party, result);
-    fanOut(party, ENDED);
-    const detail = party.room.detail(now());
-    disown(party);
-    dirty.delete(party.room.id);
-    deleted.add(party.room.id);
-    indexDirty = true;
-    ended.add(party.room.id);
-    // The record goes first, then the lease: nobody can take over a party that has ended.
-    void flush()
-      .then(() =>
-        Promise.all([
-          store.parties.delete(codeKey(party.room.inviteCode)),
-          cluster?.index.remove(party.room.id),
-          cluster?.release(party.room.id),
-        ]),
-      )
-      .catch((error: unknown) => log.warn({ err: error, partyId: party.room.id }, 'could not unlist an ended party'))
-      .finally(() => ended.delete(party.room.id));
-    log.info({ partyId: party.room.id, reason }, 'watch party ended');
-    emitter.emit('ended', { party: detail, reason });
-  }
-
-  const sweepEveryMs = Math.max(10, Math.min(60_000, Math.floor(quietEndMs / 2)));
-  const sweeper = setInterval(() => {
-    const at = now();
-    for (const party of [...owned.values()]) {
-      const anyone =
-        party.room.presentMembers().length > 0 ||
-        (groups.get(party.room.id)?.conns.size ?? 0) > 0 ||
-        [...party.remote.values()].some((entry) => entry.users.size > 0);
-      if (anyone) {
-        party.emptySince = null;
-        continue;
-      }
-      party.emptySince ??= at;
-      if (at - party.emptySince >= quietEndMs) {
-        endParty(party, party.room.end(null, at), 'idle');
-        void flush().catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
-      }
-    }
-  }, sweepEveryMs);
-  sweeper.unref();
-
-  // A live clip's window slides on by itself in the room; reading the playlist now and then catches
-  // a stream that stalled or restarted, so the live point stays where players can load it.
-  const liveRefreshMs = options.liveRefreshMs ?? 10_000;
-  const refreshing = new Set<string>();
-  const liveRefresher = setInterval(() => {
-    for (const party of owned.values()) {
-      const clip = party.room.currentClip();
-      const id = party.room.id;
-      if (!clip?.live || refreshing.has(id)) continue;
-      refreshing.add(id);
-      media
-        .liveWindow(clip.source)
-        .then((window) => {
-          if (window && ownedNow(id) === party) dispatch(party, party.room.updateLiveWindow(clip.id, window, now()));
-        })
-        .catch((error: unknown) =>
-          log.warn({ partyId: id, clipId: clip.id, err: error }, 'could not read the live playlist'),
-        )
-        .finally(() => refreshing.delete(id));
-    }
-  }, liveRefreshMs);
-  liveRefresher.unref();
-
-  function prefetchCurrent(party: Owned): void {
-    const clip = party.room.currentClip();
-    if (!clip) return;
-    media.playable(clip.source).catch((error: unknown) => {
-      log.warn({ partyId: party.room.id, clipId: clip.id, err: error }, 'could not resolve the clip now playing');
-    });
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Ops: everything that reads or changes a room, run by the party's owner. Arguments and results
-  // are plain JSON, because with a cluster they travel between processes.
-
-  const ops = {
-    detail: (party: Owned): PartyDetail => party.room.detail(now()),
-
-    view(party: Owned, claims: Pick<TokenClaims, 'user' | 'partyId'> | null): PartyDetail {
-      if (party.room.visibility === 'private') {
-        if (!claims) throw new PartyError(401, 'UNAUTHORIZED', 'this party is private: a token is required');
-        if (!party.room.member(claims.user.id) && claims.partyId !== party.room.id) {
-          throw new PartyError(403, 'FORBIDDEN', 'this party is private');
-        }
-      }
-      return party.room.detail(now());
-    },
-
-    roleOf: (party: Owned, userId: string): Role | null => party.room.member(userId)?.role ?? null,
-
-    /** `tokenPartyId` undefined: the caller checked the scope (guest links). */
-    join(
-      party: Owned,
-      user: JoiningUser,
-      tokenPartyId?: string | null,
-    ): { detail: PartyDetail; role: Role; visibility: Visibility } {
-      if (tokenPartyId !== undefined) assertMayJoin(party, user, tokenPartyId);
-      makePresent(party, user);
-      return {
-        detail: party.room.detail(now()),
-        role: party.room.member(user.id)?.role ?? 'viewer',
-        visibility: party.room.visibility,
-      };
-    },
-
-    leave(party: Owned, userId: string): null {
-      if (!party.room.member(userId)?.present)
-        throw new PartyError(403, 'NOT_PARTICIPANT', 'you are not in this party');
-      cancelLeave(party, userId);
-      for (const entry of party.remote.values()) entry.users.delete(userId);
-      dispatch(party, party.room.leave(userId, now()));
-      fanOut(party, KICK + userId);
-      return null;
-    },
-
-    command(party: Owned, actorUserId: string, command: PartyCommand): PlaybackFields {
-      const result = party.room.applyCommand(actorUserId, command, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
-      dispatch(party, result);
-      if (command.type === 'skip') prefetchCurrent(party);
-      return party.room.playback(now(), actorUserId);
-    },
-
-    /** A socket's message: refusals and `actor` events come back for that socket. */
-    message(party: Owned, userId: string, command: PartyCommand): ServerMessage[] {
-      const result = party.room.applyCommand(userId, command, now());
-      if (!result.ok) {
-        return [{ type: 'error', code: result.error.code, message: result.error.message, request_type: command.type }];
-      }
-      const forActor = dispatch(party, result);
-      if (command.type === 'skip') prefetchCurrent(party);
-      return forActor;
-    },
-
-    addClip(party: Owned, actorUserId: string, clip: Clip): { clip: ClipInfo; queue: ClipInfo[] } {
-      const result = party.room.addClip(actorUserId, clip, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
-      dispatch(party, result);
-      return { clip: clipInfo(clip), queue: party.room.detail(now()).queue };
-    },
-
-    setRole(party: Owned, actorUserId: string, targetUserId: string, role: 'co-host' | 'viewer'): ParticipantView {
-      const result = party.room.setRole(actorUserId, targetUserId, role, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
-      dispatch(party, result);
-      const view = party.room.participantViews().find((participant) => participant.user_id === targetUserId);
-      if (view) return view;
-      // Someone who is away is not in the participant list; describe them from their membership.
-      const member = party.room.member(targetUserId);
-      return {
-        id: member?.participantId ?? targetUserId,
-        user_id: targetUserId,
-        role,
-        joined_at: new Date(member?.joinedAt ?? now()).toISOString(),
-        user: {
-          username: member?.displayName ?? targetUserId,
-          display_name: member?.displayName ?? targetUserId,
-          avatar_url: member?.avatarUrl ?? null,
-        },
-      };
-    },
-
-    end(party: Owned, actorUserId: string): null {
-      const result = party.room.end(actorUserId, now());
-      const failure = roomFailure(result);
-      if (failure) throw failure;
-      endParty(party, result, 'host');
-      return null;
-    },
-
-    clipSource(party: Owned, userId: string, clipId?: string): { clipId: string; source: ClipSource } {
-      if (!party.room.member(userId)) throw new PartyError(403, 'NOT_PARTICIPANT', 'join the party first');
-      const clip = clipId === undefined ? party.room.currentClip() : party.room.clip(clipId);
-      if (!clip) {
-        throw clipId === undefined
-          ? new PartyError(409, 'EMPTY_QUEUE', 'nothing is playing')
-          : new PartyError(404, 'UNKNOWN_CLIP', 'no such clip in the queue');
-      }
-      return { clipId: clip.id, source: clip.source };
-    },
-
-    admit(party: Owned, user: JoiningUser, tokenPartyId: string | null): null {
-      assertMayJoin(party, user, tokenPartyId);
-      // A private party's id alone is not an invitation: the user must have joined by code, or hold
-      // a token the bot scoped to this party.
-      if (party.room.visibility === 'private' && !party.room.member(user.id) && tokenPartyId !== party.room.id) {
-        throw new PartyError(403, 'FORBIDDEN', 'join this private party with its invite code first');
-      }
-      makePresent(party, user);
-      return null;
-    },
-
-    /** A socket opened on process `instanceId`: the user is there, and the socket gets the state. */
-    attach(party: Owned, user: JoiningUser, instanceId: string): ServerMessageOf<'state'> {
-      if (instanceId !== self) remoteOf(party, instanceId).users.add(user.id);
-      cancelLeave(party, user.id);
-      if (!party.room.member(user.id)?.present) {
-        // The hold expired between admission and upgrade; joining again keeps the rules in one place.
-        joinRoom(party, user);
-      }
-      party.emptySince = null;
-      return party.room.stateMessage(user.id, now());
-    },
-
-    snapshot: (party: Owned, userId: string): ServerMessage[] => [
-      party.room.stateMessage(userId, now()),
-      party.room.syncMessage(now()),
-    ],
-
-    /** Process `instanceId` reports who has sockets there: everyone (`all`), or who just went (`gone`). */
-    presence(party: Owned, instanceId: string, all: string[] | null, gone: string[]): null {
-      const entry = remoteOf(party, instanceId);
-      const before = new Set(entry.users);
-      if (all) entry.users = new Set(all);
-      for (const userId of gone) entry.users.delete(userId);
-      for (const userId of entry.users) cancelLeave(party, userId);
-      for (const userId of before) if (!entry.users.has(userId)) noteGone(party, userId);
-      return null;
-    },
-  };
-
-  function remoteOf(party: Owned, instanceId: string): { users: Set<string>; seenAt: number } {
-    const entry = party.remote.get(instanceId) ?? { users: new Set<string>(), seenAt: now() };
-    entry.seenAt = now();
-    party.remote.set(instanceId, entry);
-    return entry;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Sockets (this process's, whoever owns their party)
-
-  function violation(conn: Conn, code: string, message: string, requestType: string | null): void {
-    const at = now();
-    conn.violations.push(at);
-    while ((conn.violations[0] ?? at) <= at - limits.wsViolationWindowMs) conn.violations.shift();
-    if (conn.violations.length > limits.wsMaxViolations) {
-      log.warn({ partyId: conn.group.partyId, userId: conn.userId, code }, 'party socket closed for policy violations');
-      conn.ws.close(1008, 'policy violation');
-      return;
-    }
-    // A flood must not be answered with a flood: one rate-limit error per second at most.
-    if (code === 'RATE_LIMITED') {
-      if (at - conn.lastRateErrorAt < 1000) return;
-      conn.lastRateErrorAt = at;
-    }
-    sendTo(conn, { type: 'error', code, message, request_type: requestType });
-  }
-
-  function takeToken(conn: Conn): boolean {
-    const at = now();
-    conn.tokens = Math.min(limits.wsBurst, conn.tokens + ((at - conn.refilledAt) / 1000) * limits.wsMessagesPerSecond);
-    conn.refilledAt = at;
-    if (conn.tokens < 1) return false;
-    conn.tokens -= 1;
-    return true;
-  }
-
-  function onMessage(conn: Conn, data: RawData, isBinary: boolean): void {
-    conn.alive = true;
-    if (!conn.group.conns.has(conn)) return;
-    if (!takeToken(conn)) {
-      violation(conn, 'RATE_LIMITED', `at most ${limits.wsMessagesPerSecond} messages per second`, null);
-      return;
-    }
-    if (isBinary) {
-      violation(conn, 'INVALID_MESSAGE', 'messages are JSON text', null);
-      return;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(
-        Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8'),
-      );
-    } catch {
-      violation(conn, 'INVALID_JSON', 'message is not JSON', null);
-      return;
-    }
-    const parsed = clientMessageSchema.safeParse(json);
-    const requestType =
-      typeof json === 'object' && json !== null && typeof (json as { type?: unknown }).type === 'string'
-        ? String((json as { type: string }).type).slice(0, 32)
-        : null;
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-      violation(conn, 'INVALID_MESSAGE', `${where}${issue?.message ?? 'invalid message'}`, requestType);
-      return;
-    }
-    const message = parsed.data;
-    options.metrics?.partyMessageIn(message.type);
-    const { partyId } = conn.group;
-    if (message.party_id !== undefined && message.party_id !== partyId) {
-      violation(conn, 'WRONG_PARTY', 'party_id is not the party of this socket', message.type);
-      return;
-    }
-    if (message.type === 'ping') {
-      sendTo(conn, { type: 'pong', client_time: message.client_time, server_time_ms: now() });
-      return;
-    }
-    call(partyId, 'message', conn.userId, message)
-      .then((replies) => {
-        for (const reply of replies) sendTo(conn, reply);
-      })
-      .catch((error: unknown) => {
-        if (error instanceof PartyError) {
-          sendTo(conn, { type: 'error', code: error.code, message: error.message, request_type: message.type });
-        } else log.error({ err: error, partyId }, 'party socket message failed');
-      });
-  }
-
-  function groupOf(partyId: string): SocketGroup {
-    let group = groups.get(partyId);
-    if (!group) {
-      const created: SocketGroup = { partyId, conns: new Set(), byUser: new Map(), following: Promise.resolve() };
-      group = created;
-      if (cluster) {
-        created.following = cluster.follow(partyId, (message) => {
-          // The owner delivered its own messages to its sockets already.
-          if (!ownedNow(partyId)) deliver(partyId, message);
-        });
-      }
-      groups.set(partyId, group);
-    }
-    return group;
-  }
-
-  function dropGroup(group: SocketGroup): void {
-    if (groups.get(group.partyId) !== group) return;
-    groups.delete(group.partyId);
-    cluster?.unfollow(group.partyId).catch((error: unknown) => log.debug({ err: error }, 'unfollow failed'));
-  }
-
-  function detach(conn: Conn): void {
-    const { group } = conn;
-    if (!group.conns.delete(conn)) return;
-    staleConns.delete(conn);
-    const mine = group.byUser.get(conn.userId);
-    mine?.delete(conn);
-    if (mine?.size === 0) {
-      group.byUser.delete(conn.userId);
-      // Silent if they come back within the grace period (a reload, a network blip).
-      const party = ownedNow(group.partyId);
-      if (party) noteGone(party, conn.userId);
-      else if (!closed) {
-        call(group.partyId, 'presence', self, null, [conn.userId]).catch((error: unknown) => {
-          log.debug({ err: error, partyId: group.partyId }, 'presence report failed');
-        });
-      }
-    }
-    if (group.conns.size === 0) dropGroup(group);
-  }
-
-  const allConns = (): Conn[] => [...groups.values()].flatMap((group) => [...group.conns]);
-
-  const keepAlive = setInterval(() => {
-    for (const conn of allConns()) {
-      if (!conn.alive) {
-        log.debug({ partyId: conn.group.partyId, userId: conn.userId }, 'party socket missed a ping; terminated');
-        conn.ws.terminate();
-        detach(conn);
-        continue;
-      }
-      conn.alive = false;
-      conn.ws.ping();
-    }
-  }, pingIntervalMs);
-  keepAlive.unref();
 
   // ---------------------------------------------------------------------------------------------
 
@@ -1265,7 +347,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   async function idByCode(code: string): Promise<string> {
     const normalized = normalizeInviteCode(code);
     if (!normalized) throw notFound();
-    const id = codes.get(normalized) ?? (await store.parties.get<string>(codeKey(normalized)));
+    const id = ownership.idOfCode(normalized) ?? (await persistence.partyOfCode(normalized));
     if (!id) throw notFound();
     return id;
   }
@@ -1277,7 +359,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     guest: boolean,
   ): Promise<{ token: string; expires_at: string }> {
     const { token, expiresAt } = await signer.sign(
-      { id: user.id, name: cleanName(user.name) || 'Guest', avatar: user.avatar ?? null },
+      { id: user.id, name: cleanName(user.name) || partyStrings.guestName, avatar: user.avatar ?? null },
       { partyId, roleHint: role, guest, ...(guest ? { ttlSeconds: GUEST_TOKEN_TTL_SECONDS } : {}) },
     );
     return { token, expires_at: expiresAt.toISOString() };
@@ -1290,7 +372,12 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     guest,
   });
 
-  await loadParties();
+  await persistence.loadParties({
+    claim: (id) => ownership.claim(id),
+    adopt: (record) => owner.adopt(record, Number.POSITIVE_INFINITY),
+  });
+  const restored = ownership.parties().length;
+  if (restored > 0) log.info({ parties: restored }, 'watch parties restored');
 
   const service: PartyService = {
     async createParty(input) {
@@ -1300,7 +387,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (!Number.isInteger(max) || max < 2 || max > config.PARTY_MAX_PARTICIPANTS) {
         throw new PartyError(400, 'INVALID_INPUT', `max_participants must be 2 to ${config.PARTY_MAX_PARTICIPANTS}`);
       }
-      const title = (input.title ?? '').trim().slice(0, MAX_TITLE) || `${hostName}'s watch party`;
+      const title = (input.title ?? '').trim().slice(0, MAX_TITLE) || partyStrings.defaultTitle(hostName);
       await limit(`create:user:${input.host.id}`, limits.createsPerHour, 'at most 10 parties per hour');
       const resolved =
         input.source === undefined
@@ -1308,9 +395,10 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
           : await media.resolveNew(input.source).catch((error: unknown) => {
               throw toPartyError(error);
             });
-      let inviteCode = generateInviteCode((code) => codes.has(code));
+      const isTaken = (code: string): boolean => ownership.idOfCode(code) !== undefined;
+      let inviteCode = generateInviteCode(isTaken);
       // Other processes' codes are in the store; a clash among 887 million is rare, but cheap to rule out.
-      while (await store.parties.get(codeKey(inviteCode))) inviteCode = generateInviteCode((code) => codes.has(code));
+      while (await persistence.partyOfCode(inviteCode)) inviteCode = generateInviteCode(isTaken);
       const at = now();
       const room = PartyRoom.create({
         id: randomUUID(),
@@ -1341,17 +429,8 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
           input.host.id,
         );
       }
-      const asked = performance.now();
-      if (cluster && !(await cluster.claim(room.id, ownerLeaseMs))) {
-        throw new Error('could not take the lease of a new party');
-      }
-      const party = addOwned(room, cluster ? asked + ownerLeaseMs : Number.POSITIVE_INFINITY);
-      scheduleLeave(party, input.host.id, joinHoldMs);
-      indexDirty = true;
-      markDirty(party);
-      await flush();
-      await store.parties.set(codeKey(room.inviteCode), room.id);
-      await cluster?.index.add(room.id);
+      owner.host(room, await ownership.claimNew(room.id));
+      await persistence.add(room.id, room.inviteCode);
       log.info({ partyId: room.id, hostId: input.host.id, visibility: room.visibility }, 'watch party created');
       const detail = room.detail(now());
       return {
@@ -1379,7 +458,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (guest && joinOptions.ip)
         await limit(`join:ip:${joinOptions.ip}`, limits.joinsPerHour, 'at most 30 joins per hour');
       // The owner checks again: the party may have ended meanwhile.
-      const joined = await call(id, 'join', joiner(user, guest), joinOptions.tokenPartyId ?? null);
+      const joined = await ownership.call(id, 'join', joiner(user, guest), joinOptions.tokenPartyId ?? null);
       return {
         party: joined.detail,
         invite_url: joined.detail.invite_url,
@@ -1392,12 +471,12 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       const name = cleanName(displayName);
       if (!name) throw new PartyError(400, 'INVALID_INPUT', 'display_name must not be empty');
       const id = await idByCode(code);
-      if ((await call(id, 'detail')).visibility !== 'public') {
+      if ((await ownership.call(id, 'detail')).visibility !== 'public') {
         throw new PartyError(403, 'FORBIDDEN', 'this party is private: ask the host for an invite in Discord');
       }
       await limit(`guest:ip:${ip}`, limits.guestTokensPerHour, 'too many guest joins from this address; try later');
       const user = { id: `guest:${randomUUID()}`, name };
-      const joined = await call(id, 'join', joiner(user, true));
+      const joined = await ownership.call(id, 'join', joiner(user, true));
       return {
         party: joined.detail,
         invite_url: joined.detail.invite_url,
@@ -1407,10 +486,10 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       };
     },
 
-    leave: async (partyId, userId) => void (await call(partyId, 'leave', userId)),
+    leave: async (partyId, userId) => void (await ownership.call(partyId, 'leave', userId)),
 
     async issueToken(user, partyId, tokenOptions = {}) {
-      const role = partyId === undefined ? null : await call(partyId, 'roleOf', user.id);
+      const role = partyId === undefined ? null : await ownership.call(partyId, 'roleOf', user.id);
       const { token, expiresAt } = await signer.sign(
         { id: user.id, name: cleanName(user.name) || user.id, avatar: user.avatar ?? null },
         { partyId: partyId?.toLowerCase() ?? null, roleHint: role, ttlSeconds: tokenOptions.ttlSeconds },
@@ -1420,10 +499,10 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
 
     verifyToken: (token) => signer.verify(token),
 
-    command: (partyId, actorUserId, command) => call(partyId, 'command', actorUserId, command),
+    command: (partyId, actorUserId, command) => ownership.call(partyId, 'command', actorUserId, command),
 
     async addClip(partyId, actorUserId, source, title) {
-      const role = await call(partyId, 'roleOf', actorUserId);
+      const role = await ownership.call(partyId, 'roleOf', actorUserId);
       if (role === null) throw new PartyError(403, 'NOT_PARTICIPANT', 'join the party first');
       if (role === 'viewer') throw new PartyError(403, 'NOT_ALLOWED', 'only the host and co-hosts add clips');
       const resolved = await media.resolveNew(source).catch((error: unknown) => {
@@ -1440,27 +519,29 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         addedAt: now(),
         ...(resolved.live && { live: resolved.live }),
       };
-      return call(partyId, 'addClip', actorUserId, clip);
+      return ownership.call(partyId, 'addClip', actorUserId, clip);
     },
 
     promoteCohost: (partyId, actorUserId, targetUserId) =>
-      call(partyId, 'setRole', actorUserId, targetUserId, 'co-host'),
-    demoteCohost: (partyId, actorUserId, targetUserId) => call(partyId, 'setRole', actorUserId, targetUserId, 'viewer'),
+      ownership.call(partyId, 'setRole', actorUserId, targetUserId, 'co-host'),
+    demoteCohost: (partyId, actorUserId, targetUserId) =>
+      ownership.call(partyId, 'setRole', actorUserId, targetUserId, 'viewer'),
 
     async endParty(partyId, actorUserId) {
-      await call(partyId, 'end', actorUserId);
-      await flush();
+      await ownership.call(partyId, 'end', actorUserId);
+      await persistence.flush();
     },
 
     stats() {
       let participants = 0;
-      for (const party of owned.values()) participants += party.room.presentMembers().length;
-      return { parties: owned.size, participants, sockets: allConns().length };
+      const parties = ownership.parties();
+      for (const party of parties) participants += party.room.presentMembers().length;
+      return { parties: parties.length, participants, sockets: sockets.count() };
     },
 
     async getParty(partyId) {
       try {
-        return await call(partyId, 'detail');
+        return await ownership.call(partyId, 'detail');
       } catch (error) {
         if (error instanceof PartyError && error.code === 'PARTY_NOT_FOUND') return null;
         throw error;
@@ -1472,7 +553,8 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       return id ? service.getParty(id) : null;
     },
 
-    assertCanView: (partyId, claims) => call(partyId, 'view', claims && { user: claims.user, partyId: claims.partyId }),
+    assertCanView: (partyId, claims) =>
+      ownership.call(partyId, 'view', claims && { user: claims.user, partyId: claims.partyId }),
 
     async mediaOrigins(detail) {
       const urls = await Promise.all(
@@ -1491,7 +573,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     },
 
     async playable(partyId, userId, clipId) {
-      const { clipId: id, source } = await call(partyId, 'clipSource', userId, clipId);
+      const { clipId: id, source } = await ownership.call(partyId, 'clipSource', userId, clipId);
       const playable = await media.playable(source).catch((error: unknown) => {
         throw toPartyError(error);
       });
@@ -1504,113 +586,32 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     },
 
     admitSocket: async (partyId, claims) =>
-      void (await call(
+      void (await ownership.call(
         partyId,
         'admit',
         { id: claims.user.id, name: claims.user.name, avatar: claims.user.avatar, guest: claims.guest },
         claims.partyId,
       )),
 
-    attachSocket(partyId, claims, ws) {
-      const id = partyId.toLowerCase();
-      const userId = claims.user.id;
-      if (closed || !UUID.test(id)) {
-        ws.close(1001, 'party not available');
-        return;
-      }
-      const group = groupOf(id);
-      const conn: Conn = {
-        ws,
-        userId,
-        group,
-        ready: false,
-        alive: true,
-        stale: false,
-        skipped: 0,
-        tokens: limits.wsBurst,
-        refilledAt: now(),
-        violations: [],
-        lastRateErrorAt: 0,
-      };
-      group.conns.add(conn);
-      const mine = group.byUser.get(userId) ?? new Set<Conn>();
-      mine.add(conn);
-      group.byUser.set(userId, mine);
-      ws.on('message', (data, isBinary) => onMessage(conn, data, isBinary));
-      ws.on('pong', () => {
-        conn.alive = true;
-      });
-      ws.on('close', () => detach(conn));
-      ws.on('error', (error) => {
-        log.debug({ partyId: id, userId, err: error }, 'party socket error');
-        detach(conn);
-      });
-      const user = { id: userId, name: claims.user.name, avatar: claims.user.avatar, guest: claims.guest };
-      const open = (state: ServerMessageOf<'state'>): void => {
-        if (!group.conns.has(conn)) return;
-        conn.ready = true;
-        sendTo(conn, state);
-      };
-      const refuse = (error: unknown): void => {
-        if (!(error instanceof PartyError)) log.error({ err: error, partyId: id }, 'party socket attach failed');
-        const { code, reason } = socketRefusal(error);
-        ws.close(code, reason);
-      };
-      const party = ownedNow(id);
-      if (party) {
-        // Owned here: the state goes out in this tick, before any later frame.
-        try {
-          open(ops.attach(party, user, self));
-        } catch (error) {
-          refuse(error);
-        }
-        return;
-      }
-      group.following
-        .then(() => call(id, 'attach', user, self))
-        .then(open)
-        .catch(refuse);
-    },
-
-    socketStats(partyId) {
-      const group = groups.get(partyId.toLowerCase());
-      return [...(group?.conns ?? [])].map((conn) => ({
-        userId: conn.userId,
-        bufferedAmount: conn.ws.bufferedAmount,
-        stale: conn.stale,
-        skipped: conn.skipped,
-      }));
-    },
+    attachSocket: (partyId, claims, ws) => sockets.attachSocket(partyId, claims, ws),
+    socketStats: (partyId) => sockets.socketStats(partyId),
 
     on(event, listener) {
       emitter.on(event, listener as (...args: unknown[]) => void);
       return () => emitter.off(event, listener as (...args: unknown[]) => void);
     },
 
-    flush,
+    flush: () => persistence.flush(),
 
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(keepAlive);
-      clearInterval(sweeper);
-      clearInterval(liveRefresher);
       clearInterval(leaseTimer);
-      if (drainTimer) clearInterval(drainTimer);
-      for (const group of [...groups.values()]) {
-        for (const conn of group.conns) conn.ws.close(1001, 'server shutting down');
-        group.conns.clear();
-        group.byUser.clear();
-      }
-      groups.clear();
-      await flush();
-      const mine = [...owned.values()];
-      for (const party of mine) disown(party);
-      if (cluster) {
-        // Hand the parties over now rather than when the leases run out.
-        await Promise.allSettled(mine.map((party) => cluster.release(party.room.id)));
-        for (const party of mine) cluster.publish(party.room.id, MOVED);
-      }
+      owner.close();
+      ownership.close();
+      sockets.close();
+      await persistence.close();
+      for (const id of await ownership.handOver()) cluster?.publish(id, MOVED);
     },
   };
 

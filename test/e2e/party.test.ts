@@ -187,6 +187,20 @@ describe('/party', () => {
     );
   });
 
+  it("answers a refused /party command in the party's words, not the API's", async () => {
+    // A bare name is looked up as a Parti creator: the API says "Parti has no creator parti:nobody here".
+    const unknown = await party('add', { source: 'nobody here' }).reply();
+    expect(unknown.ephemeral).toBe(true);
+    expect(unknown.content).toBe(
+      'I cannot play that: Parti has no such video or creator, or there is nothing to watch there right now.',
+    );
+    const passerBy = discord.makeUser({ username: 'passer-by' });
+    const notJoined = await party('cohost', { member: { user: passerBy } }).reply();
+    expect(notJoined.content).toBe(
+      'That member has not joined the party yet: they press **Join** or run `/party join` first.',
+    );
+  });
+
   it('keeps a live party and its code across a restart, then ends it from the panel', async () => {
     expect(await bot.stop()).toBe(0);
     bot = await startBot({ discord, parti, storeFile, env: { PUBLIC_URL: 'http://127.0.0.1:9' } });

@@ -1,0 +1,434 @@
+// The owner side of a watch party: the process that owns a party (ownership.ts) holds its room and
+// applies every change to it through the op table below, in order, so capacity, roles and `seq`
+// hold however many processes serve its sockets. Here too: who is present (a user whose last
+// socket closed leaves after a grace period), the room's deadlines (a capped hold), and ending a
+// party, by its host or after a quiet period. Frames go out through `publish` (sockets.ts); each
+// change is persisted (persistence.ts). room.ts stays pure: this is where its clock and timers are.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import { PartyError, roomFailure } from './errors.js';
+import type { ClipSource, MediaResolver } from './media.js';
+import type { OpTable, Owned, PartyOwnership } from './ownership.js';
+import type { PartyPersistence } from './persistence.js';
+import type {
+  ClipInfo,
+  ParticipantView,
+  PartyCommand,
+  PartyDetail,
+  PlaybackFields,
+  Role,
+  ServerMessage,
+  ServerMessageOf,
+  Visibility,
+} from './protocol.js';
+import { clipInfo, PartyRoom, type Clip, type JoiningUser, type PartyRecord, type RoomResult } from './room.js';
+import { partyStrings } from './strings.js';
+import type { TokenClaims } from './tokens.js';
+
+/** Tags of the messages on a party's channel (and of local delivery): a frame, the end, a kick, a move. */
+export const FRAME = 'F';
+export const ENDED = 'E';
+export const KICK = 'K';
+export const MOVED = 'M';
+
+const MAX_NAME = 32;
+
+/** A display name as people may see it. */
+export function cleanName(name: string): string {
+  // Control characters and bidi overrides would let a name rewrite the text around it.
+  return [...name]
+    .filter((char) => {
+      const code = char.codePointAt(0) ?? 0;
+      return (
+        code >= 0x20 && code !== 0x7f && !(code >= 0x202a && code <= 0x202e) && !(code >= 0x2066 && code <= 0x2069)
+      );
+    })
+    .join('')
+    .trim()
+    .slice(0, MAX_NAME);
+}
+
+/** Who has sockets somewhere, as far as the owner needs to know. */
+export type UserSet = Pick<ReadonlySet<string>, 'has' | 'size'>;
+
+export interface PartyOwnerOptions {
+  ownership: Pick<PartyOwnership<OpTable>, 'get' | 'ownedNow' | 'parties' | 'own' | 'disown' | 'retire'>;
+  persistence: Pick<PartyPersistence, 'markDirty' | 'markDeleted' | 'flush'>;
+  media: Pick<MediaResolver, 'playable' | 'liveWindow'>;
+  log: Logger;
+  now: () => number;
+  /** This process in the cluster ('local' without one). */
+  self: string;
+  publicUrl: string;
+  graceMs: number;
+  joinHoldMs: number;
+  quietEndMs: number;
+  /** How often the playlist of each live clip now playing is read. */
+  liveRefreshMs: number;
+  /** Users another process reported are let go when it has not reported them for this long. */
+  ownerLeaseMs: number;
+  /** The users with sockets on this process in a party (sockets.ts). */
+  localUsers: (partyId: string) => UserSet;
+  /** A message for everyone in a party: this process's sockets now, the other processes' through the channel (sockets.ts). */
+  publish: (partyId: string, message: string) => void;
+  ended: (info: { party: PartyDetail; reason: 'host' | 'idle' }) => void;
+}
+
+export type PartyOps = ReturnType<typeof createPartyOwner>['ops'];
+
+export function createPartyOwner(options: PartyOwnerOptions) {
+  const { ownership, persistence, media, log, now, self, graceMs, joinHoldMs, quietEndMs, localUsers, publish } =
+    options;
+  let closed = false;
+
+  /** Becomes the owner of a stored party: after a restart, or taking it over from a process that died. */
+  function adopt(record: PartyRecord, leaseUntil: number): Owned {
+    const party = ownership.own(PartyRoom.fromRecord(record, options.publicUrl), leaseUntil);
+    // Whoever was there gets time to reconnect (or, with a cluster, for their process to report them).
+    for (const member of party.room.presentMembers()) {
+      if (!hasSockets(party, member.userId)) scheduleLeave(party, member.userId, joinHoldMs);
+    }
+    scheduleTick(party);
+    return party;
+  }
+
+  /** Sends a room change's events (`all` to everyone; `actor` ones are returned for the caller). */
+  function dispatch(party: Owned, result: RoomResult): ServerMessage[] {
+    if (!result.ok) return [];
+    const forActor: ServerMessage[] = [];
+    for (const event of result.events) {
+      if (event.to === 'all') publish(party.room.id, FRAME + JSON.stringify(event.message));
+      else forActor.push(event.message);
+    }
+    if (result.changed) persistence.markDirty(party.room.id);
+    scheduleTick(party);
+    return forActor;
+  }
+
+  /** Keeps one timer per room at its next deadline, so a capped hold ends even if nobody acts. */
+  function scheduleTick(party: Owned): void {
+    clearTimeout(party.tickTimer);
+    party.tickTimer = undefined;
+    const due = party.room.nextDeadline();
+    if (due === null || closed || ownership.get(party.room.id) !== party) return;
+    party.tickTimer = setTimeout(
+      () => {
+        if (ownership.ownedNow(party.room.id) === party) dispatch(party, party.room.tick(now()));
+      },
+      Math.max(0, due - now()),
+    );
+    party.tickTimer.unref();
+  }
+
+  // Presence: who is there, and who leaves after a grace period.
+
+  function hasSockets(party: Owned, userId: string): boolean {
+    if (localUsers(party.room.id).has(userId)) return true;
+    for (const entry of party.remote.values()) if (entry.users.has(userId)) return true;
+    return false;
+  }
+
+  /** A user's last socket somewhere closed: they leave unless they come back within the grace period. */
+  function noteGone(party: Owned, userId: string): void {
+    if (!hasSockets(party, userId) && party.room.member(userId)?.present) scheduleLeave(party, userId, graceMs);
+  }
+
+  function scheduleLeave(party: Owned, userId: string, afterMs: number): void {
+    clearTimeout(party.leaveTimers.get(userId));
+    const timer = setTimeout(() => {
+      party.leaveTimers.delete(userId);
+      if (ownership.ownedNow(party.room.id) !== party || hasSockets(party, userId)) return;
+      dispatch(party, party.room.leave(userId, now()));
+    }, afterMs);
+    timer.unref();
+    party.leaveTimers.set(userId, timer);
+  }
+
+  function cancelLeave(party: Owned, userId: string): void {
+    clearTimeout(party.leaveTimers.get(userId));
+    party.leaveTimers.delete(userId);
+  }
+
+  /** Scope and privacy rules for becoming present in a party. */
+  function assertMayJoin(party: Owned, user: { guest: boolean; id: string }, tokenPartyId: string | null): void {
+    if (tokenPartyId !== null && tokenPartyId !== party.room.id) {
+      throw new PartyError(403, 'FORBIDDEN', 'this token is for another party');
+    }
+    if (user.guest && (party.room.visibility !== 'public' || tokenPartyId !== party.room.id)) {
+      throw new PartyError(403, 'FORBIDDEN', 'guests can only join the public party they were invited to');
+    }
+  }
+
+  function joinRoom(party: Owned, user: JoiningUser): void {
+    const joining: JoiningUser = { ...user, name: cleanName(user.name) || partyStrings.guestName };
+    const result = party.room.join(joining, now(), randomUUID);
+    if (!result.ok) throw roomFailure(result.error);
+    dispatch(party, result);
+  }
+
+  /** Makes a user present; without a socket anywhere they are held for joinHoldMs, then leave. */
+  function makePresent(party: Owned, user: JoiningUser): void {
+    joinRoom(party, user);
+    if (!hasSockets(party, user.id) && !party.leaveTimers.has(user.id)) scheduleLeave(party, user.id, joinHoldMs);
+    party.emptySince = null;
+  }
+
+  // Ending: by the host, or after a quiet period with nobody there.
+
+  function endParty(party: Owned, result: RoomResult, reason: 'host' | 'idle'): void {
+    dispatch(party, result);
+    publish(party.room.id, ENDED);
+    const detail = party.room.detail(now());
+    ownership.disown(party);
+    persistence.markDeleted(party.room.id);
+    ownership
+      .retire(party.room.id, party.room.inviteCode)
+      .catch((error: unknown) => log.warn({ err: error, partyId: party.room.id }, 'could not unlist an ended party'));
+    log.info({ partyId: party.room.id, reason }, 'watch party ended');
+    options.ended({ party: detail, reason });
+  }
+
+  const sweepEveryMs = Math.max(10, Math.min(60_000, Math.floor(quietEndMs / 2)));
+  const sweeper = setInterval(() => {
+    const at = now();
+    for (const party of ownership.parties()) {
+      const anyone =
+        party.room.presentMembers().length > 0 ||
+        localUsers(party.room.id).size > 0 ||
+        [...party.remote.values()].some((entry) => entry.users.size > 0);
+      if (anyone) {
+        party.emptySince = null;
+        continue;
+      }
+      party.emptySince ??= at;
+      if (at - party.emptySince >= quietEndMs) {
+        endParty(party, party.room.end(null, at), 'idle');
+        void persistence.flush().catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
+      }
+    }
+  }, sweepEveryMs);
+  sweeper.unref();
+
+  // A live clip's window slides on by itself in the room; reading the playlist now and then catches
+  // a stream that stalled or restarted, so the live point stays where players can load it.
+  const reading = new Set<string>();
+  const liveReader = setInterval(() => {
+    for (const party of ownership.parties()) {
+      const clip = party.room.currentClip();
+      const id = party.room.id;
+      if (!clip?.live || reading.has(id)) continue;
+      reading.add(id);
+      media
+        .liveWindow(clip.source)
+        .then((window) => {
+          if (window && ownership.ownedNow(id) === party) {
+            dispatch(party, party.room.updateLiveWindow(clip.id, window, now()));
+          }
+        })
+        .catch((error: unknown) =>
+          log.warn({ partyId: id, clipId: clip.id, err: error }, 'could not read the live playlist'),
+        )
+        .finally(() => reading.delete(id));
+    }
+  }, options.liveRefreshMs);
+  liveReader.unref();
+
+  function prefetchCurrent(party: Owned): void {
+    const clip = party.room.currentClip();
+    if (!clip) return;
+    media.playable(clip.source).catch((error: unknown) => {
+      log.warn({ partyId: party.room.id, clipId: clip.id, err: error }, 'could not resolve the clip now playing');
+    });
+  }
+
+  // Ops: everything that reads or changes a room, run by the party's owner. Arguments and results
+  // are plain JSON, because with a cluster they travel between processes.
+
+  const ops = {
+    detail: (party: Owned): PartyDetail => party.room.detail(now()),
+
+    view(party: Owned, claims: Pick<TokenClaims, 'user' | 'partyId'> | null): PartyDetail {
+      if (party.room.visibility === 'private') {
+        if (!claims) throw new PartyError(401, 'UNAUTHORIZED', 'this party is private: a token is required');
+        if (!party.room.member(claims.user.id) && claims.partyId !== party.room.id) {
+          throw new PartyError(403, 'FORBIDDEN', 'this party is private');
+        }
+      }
+      return party.room.detail(now());
+    },
+
+    roleOf: (party: Owned, userId: string): Role | null => party.room.member(userId)?.role ?? null,
+
+    /** `tokenPartyId` undefined: the caller checked the scope (guest links). */
+    join(
+      party: Owned,
+      user: JoiningUser,
+      tokenPartyId?: string | null,
+    ): { detail: PartyDetail; role: Role; visibility: Visibility } {
+      if (tokenPartyId !== undefined) assertMayJoin(party, user, tokenPartyId);
+      makePresent(party, user);
+      return {
+        detail: party.room.detail(now()),
+        role: party.room.member(user.id)?.role ?? 'viewer',
+        visibility: party.room.visibility,
+      };
+    },
+
+    leave(party: Owned, userId: string): null {
+      if (!party.room.member(userId)?.present)
+        throw new PartyError(403, 'NOT_PARTICIPANT', 'you are not in this party');
+      cancelLeave(party, userId);
+      for (const entry of party.remote.values()) entry.users.delete(userId);
+      dispatch(party, party.room.leave(userId, now()));
+      publish(party.room.id, KICK + userId);
+      return null;
+    },
+
+    command(party: Owned, actorUserId: string, command: PartyCommand): PlaybackFields {
+      const result = party.room.applyCommand(actorUserId, command, now());
+      if (!result.ok) throw roomFailure(result.error);
+      dispatch(party, result);
+      if (command.type === 'skip') prefetchCurrent(party);
+      return party.room.playback(now(), actorUserId);
+    },
+
+    /** A socket's message: refusals and `actor` events come back for that socket. */
+    message(party: Owned, userId: string, command: PartyCommand): ServerMessage[] {
+      const result = party.room.applyCommand(userId, command, now());
+      if (!result.ok) {
+        return [{ type: 'error', code: result.error.code, message: result.error.message, request_type: command.type }];
+      }
+      const forActor = dispatch(party, result);
+      if (command.type === 'skip') prefetchCurrent(party);
+      return forActor;
+    },
+
+    addClip(party: Owned, actorUserId: string, clip: Clip): { clip: ClipInfo; queue: ClipInfo[] } {
+      const result = party.room.addClip(actorUserId, clip, now());
+      if (!result.ok) throw roomFailure(result.error);
+      dispatch(party, result);
+      return { clip: clipInfo(clip), queue: party.room.detail(now()).queue };
+    },
+
+    setRole(party: Owned, actorUserId: string, targetUserId: string, role: 'co-host' | 'viewer'): ParticipantView {
+      const result = party.room.setRole(actorUserId, targetUserId, role, now());
+      if (!result.ok) throw roomFailure(result.error);
+      dispatch(party, result);
+      const view = party.room.participantViews().find((participant) => participant.user_id === targetUserId);
+      if (view) return view;
+      // Someone who is away is not in the participant list; describe them from their membership.
+      const member = party.room.member(targetUserId);
+      return {
+        id: member?.participantId ?? targetUserId,
+        user_id: targetUserId,
+        role,
+        joined_at: new Date(member?.joinedAt ?? now()).toISOString(),
+        user: {
+          username: member?.displayName ?? targetUserId,
+          display_name: member?.displayName ?? targetUserId,
+          avatar_url: member?.avatarUrl ?? null,
+        },
+      };
+    },
+
+    end(party: Owned, actorUserId: string): null {
+      const result = party.room.end(actorUserId, now());
+      if (!result.ok) throw roomFailure(result.error);
+      endParty(party, result, 'host');
+      return null;
+    },
+
+    clipSource(party: Owned, userId: string, clipId?: string): { clipId: string; source: ClipSource } {
+      if (!party.room.member(userId)) throw new PartyError(403, 'NOT_PARTICIPANT', 'join the party first');
+      const clip = clipId === undefined ? party.room.currentClip() : party.room.clip(clipId);
+      if (!clip) {
+        throw clipId === undefined
+          ? new PartyError(409, 'EMPTY_QUEUE', 'nothing is playing')
+          : new PartyError(404, 'UNKNOWN_CLIP', 'no such clip in the queue');
+      }
+      return { clipId: clip.id, source: clip.source };
+    },
+
+    admit(party: Owned, user: JoiningUser, tokenPartyId: string | null): null {
+      assertMayJoin(party, user, tokenPartyId);
+      // A private party's id alone is not an invitation: the user must have joined by code, or hold
+      // a token the bot scoped to this party.
+      if (party.room.visibility === 'private' && !party.room.member(user.id) && tokenPartyId !== party.room.id) {
+        throw new PartyError(403, 'FORBIDDEN', 'join this private party with its invite code first');
+      }
+      makePresent(party, user);
+      return null;
+    },
+
+    /** A socket opened on process `instanceId`: the user is there, and the socket gets the state. */
+    attach(party: Owned, user: JoiningUser, instanceId: string): ServerMessageOf<'state'> {
+      if (instanceId !== self) remoteOf(party, instanceId).users.add(user.id);
+      cancelLeave(party, user.id);
+      if (!party.room.member(user.id)?.present) {
+        // The hold expired between admission and upgrade; joining again keeps the rules in one place.
+        joinRoom(party, user);
+      }
+      party.emptySince = null;
+      return party.room.stateMessage(user.id, now());
+    },
+
+    snapshot: (party: Owned, userId: string): ServerMessage[] => [
+      party.room.stateMessage(userId, now()),
+      party.room.syncMessage(now()),
+    ],
+
+    /** The user's last socket on this process (the owner's own) closed; other processes report with `presence`. */
+    lastSocketClosed(party: Owned, userId: string): null {
+      noteGone(party, userId);
+      return null;
+    },
+
+    /** Process `instanceId` reports who has sockets there: everyone (`all`), or who just went (`gone`). */
+    presence(party: Owned, instanceId: string, all: string[] | null, gone: string[]): null {
+      const entry = remoteOf(party, instanceId);
+      const before = new Set(entry.users);
+      if (all) entry.users = new Set(all);
+      for (const userId of gone) entry.users.delete(userId);
+      for (const userId of entry.users) cancelLeave(party, userId);
+      for (const userId of before) if (!entry.users.has(userId)) noteGone(party, userId);
+      return null;
+    },
+  };
+
+  function remoteOf(party: Owned, instanceId: string): { users: Set<string>; seenAt: number } {
+    const entry = party.remote.get(instanceId) ?? { users: new Set<string>(), seenAt: now() };
+    entry.seenAt = now();
+    party.remote.set(instanceId, entry);
+    return entry;
+  }
+
+  /** Lets go of users whose process stopped reporting them for a lease (it died, or lost Redis). */
+  function forgetUnreported(): void {
+    const at = now();
+    for (const party of ownership.parties()) {
+      for (const [instanceId, entry] of party.remote) {
+        if (at - entry.seenAt > options.ownerLeaseMs) {
+          party.remote.delete(instanceId);
+          for (const userId of entry.users) noteGone(party, userId);
+        }
+      }
+    }
+  }
+
+  return {
+    ops,
+    adopt,
+    /** A party just created here: its host is held for joinHoldMs, until their player connects. */
+    host(room: PartyRoom, leaseUntil: number): Owned {
+      const party = ownership.own(room, leaseUntil);
+      scheduleLeave(party, room.hostUserId, joinHoldMs);
+      return party;
+    },
+    forgetUnreported,
+    close(): void {
+      closed = true;
+      clearInterval(sweeper);
+      clearInterval(liveReader);
+    },
+  };
+}

@@ -1,0 +1,425 @@
+// This process's WebSockets of watch parties, whoever owns each party. A socket's messages are
+// checked here (size, JSON, schema, rate) and sent to the party's owner as ops (`call`); what the
+// owner publishes for a party comes back through `publish` (the owner is here) or the party's
+// channel (another process is), and each frame is serialized once for every socket. A socket whose
+// send buffer is past a threshold gets nothing until it drains, then the latest state. Also here:
+// pings that find dead sockets, and telling owners elsewhere who has sockets here.
+import type { RawData, WebSocket } from 'ws';
+import type { Logger } from '../logger.js';
+import type { MetricsHooks } from '../metrics.js';
+import type { PartyCluster } from './cluster.js';
+import { PartyError, socketRefusal } from './errors.js';
+import { ENDED, FRAME, KICK, MOVED, type PartyOps, type UserSet } from './owner.js';
+import { isPartyId, type PartyOwnership } from './ownership.js';
+import { clientMessageSchema, type ServerMessage, type ServerMessageOf } from './protocol.js';
+import type { TokenClaims } from './tokens.js';
+
+export interface SocketLimits {
+  /** Sustained client messages per second per socket (token bucket refill). */
+  wsMessagesPerSecond: number;
+  /** Client messages a socket may send at once before the bucket is empty. */
+  wsBurst: number;
+  /** Invalid or over-limit messages within wsViolationWindowMs before the socket is closed with 1008. */
+  wsMaxViolations: number;
+  wsViolationWindowMs: number;
+}
+
+interface Conn {
+  ws: WebSocket;
+  userId: string;
+  group: SocketGroup;
+  /** False until the first `state` went out; frames before it are already in that state. */
+  ready: boolean;
+  alive: boolean;
+  stale: boolean;
+  skipped: number;
+  tokens: number;
+  refilledAt: number;
+  violations: number[];
+  lastRateErrorAt: number;
+}
+
+/** This process's sockets of one party (wherever the party is owned). */
+interface SocketGroup {
+  partyId: string;
+  conns: Set<Conn>;
+  byUser: Map<string, Set<Conn>>;
+  /** With a cluster: resolves once this process receives the party's channel. */
+  following: Promise<void>;
+}
+
+export interface PartySocketsOptions {
+  cluster: PartyCluster | undefined;
+  /** What the sockets need of ownership.ts: ops run where their party is owned, and whether that is here. */
+  ownership: Pick<PartyOwnership<PartyOps>, 'call' | 'runLocal' | 'get' | 'ownedNow' | 'forgetOwner'>;
+  log: Logger;
+  now: () => number;
+  /** This process in the cluster ('local' without one). */
+  self: string;
+  limits: SocketLimits;
+  /** A socket with more than this many bytes unsent gets no events until it drains. */
+  slowClientBytes: number;
+  /** How often stalled sockets are checked for having drained. */
+  drainCheckMs: number;
+  /** Protocol ping period; a socket that has not answered the previous ping is terminated. */
+  pingIntervalMs: number;
+  metrics: Pick<MetricsHooks, 'partyMessageIn' | 'partyMessagesOut'> | undefined;
+}
+
+export interface PartySockets {
+  attachSocket(partyId: string, claims: TokenClaims, ws: WebSocket): void;
+  /** A message for everyone in a party: to this process's sockets now, and to the other processes. */
+  publish(partyId: string, message: string): void;
+  /** The users with sockets on this process in a party. */
+  localUsers(partyId: string): UserSet;
+  /** Tells the owner of each party owned elsewhere who has sockets here (and so finds an owner that died). */
+  reportPresence(): void;
+  socketStats(partyId: string): Array<{ userId: string; bufferedAmount: number; stale: boolean; skipped: number }>;
+  count(): number;
+  /** Closes every socket (1001) and stops the timers. */
+  close(): void;
+}
+
+export function createPartySockets(options: PartySocketsOptions): PartySockets {
+  const { cluster, ownership, log, now, self, limits, slowClientBytes, drainCheckMs, pingIntervalMs, metrics } =
+    options;
+  const groups = new Map<string, SocketGroup>();
+  const NO_USERS: ReadonlySet<string> = new Set();
+  const staleConns = new Set<Conn>();
+  let drainTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  // Frames published while this process's Redis connection was down are lost: catch every socket up.
+  cluster?.onResubscribed(() => {
+    for (const conn of allConns()) if (conn.ready && !conn.stale) catchUp(conn);
+  });
+
+  /** The one place a frame reaches a socket: never onto a socket that is past the threshold. */
+  function sendFrame(conn: Conn, frame: Buffer): void {
+    const { ws } = conn;
+    if (ws.readyState !== ws.OPEN) return;
+    if (conn.stale) {
+      conn.skipped++;
+      return;
+    }
+    if (ws.bufferedAmount > slowClientBytes) {
+      conn.stale = true;
+      conn.skipped++;
+      staleConns.add(conn);
+      drainTimer ??= setInterval(checkDrained, drainCheckMs);
+      return;
+    }
+    ws.send(frame, { binary: false });
+    metrics?.partyMessagesOut(1);
+  }
+
+  function sendTo(conn: Conn, message: ServerMessage): void {
+    sendFrame(conn, Buffer.from(JSON.stringify(message)));
+  }
+
+  /** A message for everyone in a party: to this process's sockets now, and to the other processes. */
+  function publish(partyId: string, message: string): void {
+    deliver(partyId, message);
+    cluster?.publish(partyId, message);
+  }
+
+  /** Acts on a message of a party's channel for this process's sockets of that party. */
+  function deliver(partyId: string, message: string): void {
+    if (message === ENDED || message === MOVED) ownership.forgetOwner(partyId);
+    const group = groups.get(partyId);
+    if (!group) return;
+    const tag = message[0];
+    if (tag === FRAME) {
+      // The tag is one ASCII byte: a view past it, not a copy of the string without it.
+      const frame = Buffer.from(message).subarray(1);
+      for (const conn of group.conns) if (conn.ready) sendFrame(conn, frame);
+    } else if (tag === ENDED) {
+      const conns = [...group.conns];
+      group.conns.clear();
+      group.byUser.clear();
+      dropGroup(group);
+      for (const conn of conns) conn.ws.close(1000, 'party ended');
+    } else if (tag === KICK) {
+      const userId = message.slice(1);
+      // Their open tabs go too; closing them must not start a grace period for someone who left.
+      const mine = group.byUser.get(userId) ?? new Set<Conn>();
+      group.byUser.delete(userId);
+      for (const conn of mine) {
+        group.conns.delete(conn);
+        conn.ws.close(1000, 'left the party');
+      }
+      if (group.conns.size === 0) dropGroup(group);
+    } else if (tag === MOVED && !ownership.get(partyId)) {
+      // The owner shut down: report at once, which makes this or another process take the party.
+      ownership.call(partyId, 'presence', self, [...group.byUser.keys()], []).catch((error: unknown) => {
+        log.debug({ err: error, partyId }, 'presence report after a move failed');
+      });
+    }
+  }
+
+  /** A drained socket gets the whole state, then the timeline as of now: whatever it missed is covered. */
+  function checkDrained(): void {
+    for (const conn of staleConns) {
+      if (conn.ws.readyState !== conn.ws.OPEN || !conn.group.conns.has(conn)) {
+        staleConns.delete(conn);
+        continue;
+      }
+      if (conn.ws.bufferedAmount > slowClientBytes / 4) continue;
+      staleConns.delete(conn);
+      conn.stale = false;
+      catchUp(conn);
+    }
+    if (staleConns.size === 0 && drainTimer) {
+      clearInterval(drainTimer);
+      drainTimer = undefined;
+    }
+  }
+
+  /** The whole state, then the timeline as of now: whatever a socket missed is covered. */
+  function catchUp(conn: Conn): void {
+    ownership
+      .call(conn.group.partyId, 'snapshot', conn.userId)
+      .then((messages) => {
+        for (const message of messages) sendTo(conn, message);
+      })
+      .catch((error: unknown) => log.debug({ err: error, partyId: conn.group.partyId }, 'could not catch a socket up'));
+  }
+
+  function violation(conn: Conn, code: string, message: string, requestType: string | null): void {
+    const at = now();
+    conn.violations.push(at);
+    while ((conn.violations[0] ?? at) <= at - limits.wsViolationWindowMs) conn.violations.shift();
+    if (conn.violations.length > limits.wsMaxViolations) {
+      log.warn({ partyId: conn.group.partyId, userId: conn.userId, code }, 'party socket closed for policy violations');
+      conn.ws.close(1008, 'policy violation');
+      return;
+    }
+    // A flood must not be answered with a flood: one rate-limit error per second at most.
+    if (code === 'RATE_LIMITED') {
+      if (at - conn.lastRateErrorAt < 1000) return;
+      conn.lastRateErrorAt = at;
+    }
+    sendTo(conn, { type: 'error', code, message, request_type: requestType });
+  }
+
+  function takeToken(conn: Conn): boolean {
+    const at = now();
+    conn.tokens = Math.min(limits.wsBurst, conn.tokens + ((at - conn.refilledAt) / 1000) * limits.wsMessagesPerSecond);
+    conn.refilledAt = at;
+    if (conn.tokens < 1) return false;
+    conn.tokens -= 1;
+    return true;
+  }
+
+  function onMessage(conn: Conn, data: RawData, isBinary: boolean): void {
+    conn.alive = true;
+    if (!conn.group.conns.has(conn)) return;
+    if (!takeToken(conn)) {
+      violation(conn, 'RATE_LIMITED', `at most ${limits.wsMessagesPerSecond} messages per second`, null);
+      return;
+    }
+    if (isBinary) {
+      violation(conn, 'INVALID_MESSAGE', 'messages are JSON text', null);
+      return;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(
+        Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8'),
+      );
+    } catch {
+      violation(conn, 'INVALID_JSON', 'message is not JSON', null);
+      return;
+    }
+    const parsed = clientMessageSchema.safeParse(json);
+    const requestType =
+      typeof json === 'object' && json !== null && typeof (json as { type?: unknown }).type === 'string'
+        ? String((json as { type: string }).type).slice(0, 32)
+        : null;
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+      violation(conn, 'INVALID_MESSAGE', `${where}${issue?.message ?? 'invalid message'}`, requestType);
+      return;
+    }
+    const message = parsed.data;
+    metrics?.partyMessageIn(message.type);
+    const { partyId } = conn.group;
+    if (message.party_id !== undefined && message.party_id !== partyId) {
+      violation(conn, 'WRONG_PARTY', 'party_id is not the party of this socket', message.type);
+      return;
+    }
+    if (message.type === 'ping') {
+      sendTo(conn, { type: 'pong', client_time: message.client_time, server_time_ms: now() });
+      return;
+    }
+    ownership
+      .call(partyId, 'message', conn.userId, message)
+      .then((replies) => {
+        for (const reply of replies) sendTo(conn, reply);
+      })
+      .catch((error: unknown) => {
+        if (error instanceof PartyError) {
+          sendTo(conn, { type: 'error', code: error.code, message: error.message, request_type: message.type });
+        } else log.error({ err: error, partyId }, 'party socket message failed');
+      });
+  }
+
+  function groupOf(partyId: string): SocketGroup {
+    let group = groups.get(partyId);
+    if (!group) {
+      const created: SocketGroup = { partyId, conns: new Set(), byUser: new Map(), following: Promise.resolve() };
+      group = created;
+      if (cluster) {
+        created.following = cluster.follow(partyId, (message) => {
+          // The owner delivered its own messages to its sockets already.
+          if (!ownership.ownedNow(partyId)) deliver(partyId, message);
+        });
+      }
+      groups.set(partyId, group);
+    }
+    return group;
+  }
+
+  function dropGroup(group: SocketGroup): void {
+    if (groups.get(group.partyId) !== group) return;
+    groups.delete(group.partyId);
+    cluster?.unfollow(group.partyId).catch((error: unknown) => log.debug({ err: error }, 'unfollow failed'));
+  }
+
+  function detach(conn: Conn): void {
+    const { group } = conn;
+    if (!group.conns.delete(conn)) return;
+    staleConns.delete(conn);
+    const mine = group.byUser.get(conn.userId);
+    mine?.delete(conn);
+    if (mine?.size === 0) {
+      group.byUser.delete(conn.userId);
+      // Silent if they come back within the grace period (a reload, a network blip). Owned here, the
+      // owner side notes it at once; else this process reports it to the owner.
+      if (!ownership.runLocal(group.partyId, 'lastSocketClosed', conn.userId) && !closed) {
+        ownership.call(group.partyId, 'presence', self, null, [conn.userId]).catch((error: unknown) => {
+          log.debug({ err: error, partyId: group.partyId }, 'presence report failed');
+        });
+      }
+    }
+    if (group.conns.size === 0) dropGroup(group);
+  }
+
+  const allConns = (): Conn[] => [...groups.values()].flatMap((group) => [...group.conns]);
+
+  const keepAlive = setInterval(() => {
+    for (const conn of allConns()) {
+      if (!conn.alive) {
+        log.debug({ partyId: conn.group.partyId, userId: conn.userId }, 'party socket missed a ping; terminated');
+        conn.ws.terminate();
+        detach(conn);
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+    }
+  }, pingIntervalMs);
+  keepAlive.unref();
+
+  function attachSocket(partyId: string, claims: TokenClaims, ws: WebSocket): void {
+    const id = partyId.toLowerCase();
+    const userId = claims.user.id;
+    if (closed || !isPartyId(id)) {
+      ws.close(1001, 'party not available');
+      return;
+    }
+    const group = groupOf(id);
+    const conn: Conn = {
+      ws,
+      userId,
+      group,
+      ready: false,
+      alive: true,
+      stale: false,
+      skipped: 0,
+      tokens: limits.wsBurst,
+      refilledAt: now(),
+      violations: [],
+      lastRateErrorAt: 0,
+    };
+    group.conns.add(conn);
+    const mine = group.byUser.get(userId) ?? new Set<Conn>();
+    mine.add(conn);
+    group.byUser.set(userId, mine);
+    ws.on('message', (data, isBinary) => onMessage(conn, data, isBinary));
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    ws.on('close', () => detach(conn));
+    ws.on('error', (error) => {
+      log.debug({ partyId: id, userId, err: error }, 'party socket error');
+      detach(conn);
+    });
+    const user = { id: userId, name: claims.user.name, avatar: claims.user.avatar, guest: claims.guest };
+    const open = (state: ServerMessageOf<'state'>): void => {
+      if (!group.conns.has(conn)) return;
+      conn.ready = true;
+      sendTo(conn, state);
+    };
+    const refuse = (error: unknown): void => {
+      if (!(error instanceof PartyError)) log.error({ err: error, partyId: id }, 'party socket attach failed');
+      const { code, reason } = socketRefusal(error);
+      ws.close(code, reason);
+    };
+    // Owned here: the state goes out in this tick, before any later frame.
+    try {
+      const local = ownership.runLocal(id, 'attach', user, self);
+      if (local) {
+        open(local.value);
+        return;
+      }
+    } catch (error) {
+      refuse(error);
+      return;
+    }
+    group.following
+      .then(() => ownership.call(id, 'attach', user, self))
+      .then(open)
+      .catch(refuse);
+  }
+
+  return {
+    attachSocket,
+    publish,
+    localUsers: (partyId) => groups.get(partyId)?.byUser ?? NO_USERS,
+
+    reportPresence() {
+      for (const group of [...groups.values()]) {
+        if (ownership.get(group.partyId)) continue;
+        ownership.call(group.partyId, 'presence', self, [...group.byUser.keys()], []).catch((error: unknown) => {
+          log.debug({ err: error, partyId: group.partyId }, 'presence report failed');
+        });
+      }
+    },
+
+    socketStats(partyId) {
+      const group = groups.get(partyId.toLowerCase());
+      return [...(group?.conns ?? [])].map((conn) => ({
+        userId: conn.userId,
+        bufferedAmount: conn.ws.bufferedAmount,
+        stale: conn.stale,
+        skipped: conn.skipped,
+      }));
+    },
+
+    count: () => allConns().length,
+
+    close() {
+      closed = true;
+      clearInterval(keepAlive);
+      if (drainTimer) clearInterval(drainTimer);
+      for (const group of [...groups.values()]) {
+        for (const conn of group.conns) conn.ws.close(1001, 'server shutting down');
+        group.conns.clear();
+        group.byUser.clear();
+      }
+      groups.clear();
+    },
+  };
+}

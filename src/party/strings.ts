@@ -1,0 +1,96 @@
+// What watch parties say to people, in one place so it can be translated later: the /party
+// command's answers, the party panel in Discord, the names the service gives when none is given,
+// and a sentence for every code a refusal of the party service carries (the service's own messages
+// are for API clients; describeError in src/errors.ts uses these).
+import type { PartyErrorCode } from './protocol.js';
+
+export const partyStrings = {
+  guildOnly: 'Watch parties are started inside a server.',
+  noPartyHere:
+    'There is no live watch party in this channel. Give its invite `code`, or start one with `/party create`.',
+  notFound: 'That watch party has ended, or the code is wrong.',
+  cannotPost: (channel: string) =>
+    `I cannot post the party panel in ${channel}: I need **View Channel**, **Send Messages** and **Embed Links** there.`,
+  created: (code: string) =>
+    `Your watch party is up. Invite code \`${code}\`. This is your personal host link; keep it to yourself:`,
+  joined: (title: string) => `You joined **${title}**. This link is yours alone; it opens the player signed in as you:`,
+  openPlayer: 'Open the player',
+  ended: 'The watch party has ended.',
+  cohost: (who: string) => `${who} is now a co-host: they can play, pause, seek and skip.`,
+  added: (title: string, position: number) => `Added **${title}** to the queue (position ${position}).`,
+  /** A party created without a title. */
+  defaultTitle: (host: string) => `${host}'s watch party`,
+  /** Someone whose name is empty once cleaned of control characters. */
+  guestName: 'Guest',
+} as const;
+
+/** The party's panel message in Discord (panel.ts). */
+export const panelStrings = {
+  nothingPlaying: 'Nothing in the queue yet: add a clip with `/party add`.',
+  nowPlaying: 'Now playing',
+  upNext: 'Up next',
+  invite: 'Invite code',
+  participants: 'Watching',
+  host: 'Host',
+  playing: (at: string) => `▶ Playing, at ${at}`,
+  paused: (at: string) => `⏸ Paused at ${at}`,
+  waiting: (names: string, at: string) => `⏳ Waiting for ${names}, at ${at}`,
+  asOf: (when: string) => `as of ${when}`,
+  ended: 'This watch party has ended.',
+  join: 'Join',
+  play: 'Play',
+  pause: 'Pause',
+  back: '−10 s',
+  forward: '+10 s',
+  skip: 'Skip',
+  end: 'End',
+  openPlayer: 'Open player',
+  footer: 'Join gives you a personal player link. Host and co-hosts control playback.',
+  footerWait: (seconds: number) => `Playback waits up to ${seconds} s for anyone buffering.`,
+  live: 'live',
+} as const;
+
+const rateLimited = (seconds: number | undefined): string =>
+  `You are doing that too often. Try again${seconds ? ` in ${Math.ceil(seconds / 60)} min` : ' later'}.`;
+
+/**
+ * A member's sentence for each code. null: a code no Discord member should meet (a route, a socket
+ * or a fault between processes); it is reported as an unexpected failure, with an error id.
+ */
+const errorSentences: Record<Exclude<PartyErrorCode, 'RATE_LIMITED'>, string | null> = {
+  PARTY_NOT_FOUND: partyStrings.notFound,
+  PARTY_FULL: 'That watch party is full.',
+  PARTY_UNAVAILABLE: 'That watch party is moving to another server. Try again in a few seconds.',
+  NOT_HOST: 'Only the host can do that.',
+  NOT_ALLOWED: 'Only the host and co-hosts can control playback.',
+  NOT_PARTICIPANT: 'You must join the party first (the **Join** button or `/party join`).',
+  UNKNOWN_PARTICIPANT: 'That member has not joined the party yet: they press **Join** or run `/party join` first.',
+  FORBIDDEN: 'That watch party is not open to you.',
+  UNAUTHORIZED: 'That player link is not valid. Get a new one with `/party join`.',
+  TOKEN_EXPIRED: 'That player link has expired. Get a new one with `/party join`.',
+  INVALID_INPUT: 'The watch party cannot take that. Check the options and try again.',
+  INVALID_SOURCE:
+    'I cannot play that. Give a Parti video link, a creator who is live, or a link ending in .m3u8, .mp4 or .webm.',
+  UNPLAYABLE_SOURCE:
+    'I cannot play that: Parti has no such video or creator, or there is nothing to watch there right now.',
+  PARTI_UNAVAILABLE: 'Parti did not answer. Please try again in a moment.',
+  EMPTY_QUEUE: 'Nothing is in the queue yet: add a clip with `/party add`.',
+  END_OF_QUEUE: 'That is the last clip in the queue: add another with `/party add`.',
+  QUEUE_FULL: 'The queue is full. Let some clips play, then add more.',
+  UNKNOWN_CLIP: 'That clip is no longer in the queue.',
+  NOT_LIVE: 'What is playing is a recording, not a live stream.',
+  LIVE_RATE: 'A live stream plays at its own pace.',
+  NOT_FOUND: null,
+  NOT_OWNER: null,
+  SHUTTING_DOWN: null,
+  INTERNAL: null,
+};
+
+/** What a member reads for a refusal of the party service; undefined when no member should meet it. */
+export function partyErrorText(error: {
+  code: PartyErrorCode;
+  retryAfterSeconds?: number | undefined;
+}): string | undefined {
+  if (error.code === 'RATE_LIMITED') return rateLimited(error.retryAfterSeconds);
+  return errorSentences[error.code] ?? undefined;
+}
