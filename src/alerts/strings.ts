@@ -1,7 +1,7 @@
 // What go-live alerts say to Discord members, in one place so it can be translated later: the
 // /alerts command's answers, the alert cards, and why a subscription is paused.
 import type { DiscordRefusal } from '../discord/errors.js';
-import { escapeMarkdown } from '../lookups/creators.js';
+import { escapeMarkdown } from '../discord/format.js';
 import { PLACEHOLDERS } from './template.js';
 
 export const alertStrings = {

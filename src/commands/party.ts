@@ -16,7 +16,7 @@ import {
   type User,
 } from 'discord.js';
 import type { Deps } from '../deps.js';
-import { colors } from '../discord/format.js';
+import { colors, escapeMarkdown } from '../discord/format.js';
 import { noMentions, respond } from '../discord/respond.js';
 import { UserError } from '../errors.js';
 import { renderPanel } from '../party/panel.js';
@@ -181,7 +181,16 @@ const data = {
       type: ApplicationCommandOptionType.Subcommand,
       name: 'add',
       description: 'Add a clip to the queue (host and co-hosts)',
-      options: [sourceOption, codeOption],
+      options: [
+        sourceOption,
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'title',
+          description: 'What the queue calls it (default: the video title, or words from the link)',
+          max_length: 100,
+        },
+        codeOption,
+      ],
     },
   ],
 } as const satisfies CommandData;
@@ -232,12 +241,12 @@ export default {
         return;
       }
       case 'add': {
-        const { source } = args;
+        const { source, title } = args;
         await respond(
           interaction,
           async () => {
-            const { clip, queue } = await deps.party.addClip(detail.id, interaction.user.id, source);
-            return { content: t.added(clip.title, queue.length) };
+            const { clip, queue } = await deps.party.addClip(detail.id, interaction.user.id, source, title);
+            return { content: t.added(escapeMarkdown(clip.title), queue.length) };
           },
           { ephemeral: true },
         );
@@ -277,9 +286,11 @@ export default {
           ? ({ type: 'seek', position: Math.max(0, position - SEEK_STEP_SECONDS) } as const)
           : action === 'fwd'
             ? ({ type: 'seek', position: position + SEEK_STEP_SECONDS } as const)
-            : action === 'skip'
-              ? ({ type: 'skip' } as const)
-              : undefined;
+            : action === 'golive'
+              ? ({ type: 'go-live' } as const)
+              : action === 'skip'
+                ? ({ type: 'skip' } as const)
+                : undefined;
     if (!command) {
       await interaction.reply({ content: t.notFound, flags: MessageFlags.Ephemeral });
       return;

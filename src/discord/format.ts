@@ -16,3 +16,13 @@ export function discordTime(unixSeconds: number, style: 'F' | 'R' | 'f' | 'D' | 
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
 }
+
+/** Text shown inside a markdown link must not close the link or start formatting. */
+export function escapeLinkText(text: string): string {
+  return escapeMarkdown(text).replace(/[[\]]/g, (c) => `\\${c}`);
+}
+
+/** Text a person typed, shown as itself: no bold, links, headings or line breaks of its own. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/([\\*_~`|>#-])/g, '\\$1').replace(/\n+/g, ' ');
+}

@@ -5,7 +5,7 @@ import type { PartiClient } from '../parti/client.js';
 import { isPartiError } from '../parti/errors.js';
 import { isChannelLive, type ChannelInfo, type LiveChannel, type UserProfile } from '../parti/schemas.js';
 import { creatorPageUrl, parsePartiReference, videoPageUrl, type SocialService } from '../parti/urls.js';
-import { colors, discordTime, truncate } from '../discord/format.js';
+import { colors, discordTime, escapeLinkText, escapeMarkdown, truncate } from '../discord/format.js';
 import { UserError } from '../errors.js';
 import { lookupStrings as t } from './strings.js';
 
@@ -155,13 +155,4 @@ export async function creatorCard(parti: PartiClient, userId: number): Promise<B
       ]
     : [];
   return { embeds: [embed], components };
-}
-
-/** Text shown inside a markdown link must not close the link or start formatting. */
-export function escapeLinkText(text: string): string {
-  return escapeMarkdown(text).replace(/[[\]]/g, (c) => `\\${c}`);
-}
-
-export function escapeMarkdown(text: string): string {
-  return text.replace(/([\\*_~`|>#-])/g, '\\$1').replace(/\n+/g, ' ');
 }

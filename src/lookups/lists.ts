@@ -5,9 +5,9 @@ import { EmbedBuilder } from 'discord.js';
 import type { PartiClient } from '../parti/client.js';
 import { categoryLabel, type Category } from '../parti/schemas.js';
 import { videoPageUrl } from '../parti/urls.js';
-import { colors, discordTime, truncate } from '../discord/format.js';
+import { colors, discordTime, escapeLinkText, escapeMarkdown, truncate } from '../discord/format.js';
 import { UserError } from '../errors.js';
-import { creatorUrl, escapeLinkText, escapeMarkdown } from './creators.js';
+import { creatorUrl } from './creators.js';
 import { lookupStrings as t } from './strings.js';
 
 export const PAGE_SIZE = 10;

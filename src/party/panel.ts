@@ -6,7 +6,6 @@ import {
   ButtonBuilder,
   ButtonStyle,
   EmbedBuilder,
-  escapeMarkdown,
   Routes,
   type APIActionRowComponent,
   type APIComponentInMessageActionRow,
@@ -15,7 +14,7 @@ import {
   type REST,
 } from 'discord.js';
 import { discordRefusal } from '../discord/errors.js';
-import { colors, discordTime, truncate } from '../discord/format.js';
+import { colors, discordTime, escapeMarkdown, truncate } from '../discord/format.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
 import { partyKeys } from './persistence.js';
@@ -55,17 +54,25 @@ export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
   }
   const current = detail.queue.find((clip) => clip.id === detail.current_clip_id);
   const position = formatPosition(detail.current_position_seconds);
-  const duration = detail.playback.duration;
+  const { duration, live, hold, waiting_for: waiting } = detail.playback;
   const at = duration ? `${position} / ${formatPosition(duration)}` : position;
-  const { hold, waiting_for: waiting } = detail.playback;
-  const state = hold
-    ? t.waiting(truncate(waiting.map((who) => escapeMarkdown(who.display_name)).join(', '), 200), at)
-    : detail.is_playing
-      ? t.playing(at)
-      : t.paused(at);
+  const names = truncate(waiting.map((who) => escapeMarkdown(who.display_name)).join(', '), 200);
+  // A live stream has no timeline people know: where the party is, is how far behind live.
+  const where = live ? t.behindLive(Math.round(live.live_point - detail.current_position_seconds)) : '';
+  const state = live
+    ? hold
+      ? t.waitingLive(names, where)
+      : detail.is_playing
+        ? t.playingLive(where)
+        : t.pausedLive(where)
+    : hold
+      ? t.waiting(names, at)
+      : detail.is_playing
+        ? t.playing(at)
+        : t.paused(at);
   embed.setDescription(
     current
-      ? `**${t.nowPlaying}:** ${truncate(current.title, 200)}${current.kind === 'parti-live' ? ` (${t.live})` : ''}\n${state} · ${t.asOf(discordTime(Date.now() / 1000, 't'))}`
+      ? `**${t.nowPlaying}:** ${truncate(escapeMarkdown(current.title), 200)}${current.kind === 'parti-live' ? ` (${t.live})` : ''}\n${state} · ${t.asOf(discordTime(Date.now() / 1000, 't'))}`
       : t.nothingPlaying,
   );
   const next = detail.queue.slice(detail.playback.clip_index + 1, detail.playback.clip_index + 4);
@@ -74,7 +81,12 @@ export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
     { name: t.participants, value: `${detail.participant_count} / ${detail.max_participants}`, inline: true },
     { name: t.host, value: `<@${detail.host_user_id}>`, inline: true },
     ...(next.length > 0
-      ? [{ name: t.upNext, value: truncate(next.map((clip, i) => `${i + 1}. ${clip.title}`).join('\n'), 1024) }]
+      ? [
+          {
+            name: t.upNext,
+            value: truncate(next.map((clip, i) => `${i + 1}. ${escapeMarkdown(clip.title)}`).join('\n'), 1024),
+          },
+        ]
       : []),
   );
   embed.setFooter({
@@ -95,9 +107,10 @@ export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
       .setLabel(t.back)
       .setStyle(ButtonStyle.Secondary)
       .setDisabled(!current),
+    // On a live stream there is nothing ahead of the live point: the button goes back to it.
     new ButtonBuilder()
-      .setCustomId(`party:fwd:${id}`)
-      .setLabel(t.forward)
+      .setCustomId(live ? `party:golive:${id}` : `party:fwd:${id}`)
+      .setLabel(live ? t.goLive : t.forward)
       .setStyle(ButtonStyle.Secondary)
       .setDisabled(!current),
     new ButtonBuilder()

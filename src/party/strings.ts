@@ -48,6 +48,12 @@ export const panelStrings = {
   footer: 'Join gives you a personal player link. Host and co-hosts control playback.',
   footerWait: (seconds: number) => `Playback waits up to ${seconds} s for anyone buffering.`,
   live: 'live',
+  /** A live stream: where the party is, as how far behind live (at most a second behind is live). */
+  behindLive: (seconds: number) => (seconds <= 1 ? 'live' : `${seconds} s behind live`),
+  playingLive: (where: string) => `▶ Playing ${where}`,
+  pausedLive: (where: string) => `⏸ Paused ${where}`,
+  waitingLive: (names: string, where: string) => `⏳ Waiting for ${names}, ${where}`,
+  goLive: 'Go live',
 } as const;
 
 const rateLimited = (seconds: number | undefined): string =>

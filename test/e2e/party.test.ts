@@ -1,5 +1,8 @@
 // /party end to end: the real bot process posts the party panel through the fake Discord, its
 // buttons move playback for players connected over the party WebSocket, and a restart keeps the party.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -253,5 +256,42 @@ describe('/party', () => {
     player.ws.send(JSON.stringify({ type: 'buffering', buffering: false }));
     await expect.poll(() => currentPanel().embeds[0]?.description, { timeout: 6_000 }).toMatch(/▶ Playing/);
     player.ws.close();
+  });
+});
+
+describe('/party of a live stream', () => {
+  it('shows how far behind live the party is, and the panel goes live again with Go live', async () => {
+    // A live playlist (no #EXT-X-ENDLIST): six 2 s segments dated up to now, where Parti's channel
+    // info points the stream. Only the playlist is read by the bot; no segment is ever fetched.
+    const dir = mkdtempSync(join(tmpdir(), 'live-playlist-'));
+    const start = Date.now() - 12_000;
+    const segments = Array.from(
+      { length: 6 },
+      (_, i) =>
+        `#EXTINF:2.000,\n#EXT-X-PROGRAM-DATE-TIME:${new Date(start + i * 2000).toISOString()}\nseg${100 + i}.ts`,
+    );
+    mkdirSync(join(dir, 'live', '567503'), { recursive: true });
+    writeFileSync(
+      join(dir, 'live', '567503', 'master.m3u8'),
+      ['#EXTM3U', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:100', ...segments, ''].join('\n'),
+    );
+    parti.setMediaDir(dir);
+    parti.setLive(567503, { event_title: 'Late night stream' });
+
+    await party('create', { source: 'creator:567503', title: 'Live together' }).reply();
+    const livePanel = await discord.waitForMessage(channelId, (m) => m.embeds[0]?.title === '🎬 Live together');
+    expect(button(livePanel, 'Go live')).toBeTruthy();
+    expect(() => button(livePanel, '+10 s')).toThrow();
+    let shown = livePanel;
+    const press = async (label: string) => {
+      const customId = button(shown, label).custom_id;
+      shown = await discord.button({ message: livePanel, customId, user: host }).reply();
+      return shown.embeds[0]?.description;
+    };
+    expect(await press('Play')).toMatch(/▶ Playing live/);
+    // Back 10 s is as far back as the window lets a player load: 5 s behind the live point.
+    expect(await press('−10 s')).toMatch(/▶ Playing 5 s behind live/);
+    expect(await press('Go live')).toMatch(/▶ Playing live/);
+    expect(await press('Pause')).toMatch(/⏸ Paused live/);
   });
 });

@@ -139,7 +139,7 @@ describe('the Discord panel drives the web player', () => {
     for (const page of pages) expect((await video(page)).paused).toBe(true);
   });
 
-  it('Skip on the panel moves every page to the next clip', async () => {
+  it('Skip on the panel moves every page to the next clip, shown by the title given with /party add', async () => {
     const added = await discord
       .command({
         guildId,
@@ -147,15 +147,16 @@ describe('the Discord panel drives the web player', () => {
         user: host,
         name: 'party',
         subcommand: 'add',
-        options: { source: `${media.url}/second.mp4` },
+        options: { source: `${media.url}/second.mp4`, title: 'The <b>second</b> *feature*' },
       })
       .reply();
-    expect(added.content).toMatch(/^Added \*\*second\*\* to the queue/);
+    expect(added.content).toMatch(/^Added \*\*The <b>second<\/b> \\\*feature\\\*\*\* to the queue/);
     const first = (await playerStats(pages[0]!)).clipId;
     await discord.button({ message: panel(), customId: button(panel(), 'Skip').custom_id, user: host }).reply();
     for (const page of pages) {
       await waitFor('the next clip', async () => (await playerStats(page)).clipId !== first, 10_000);
       await waitFor('the new clip from its start', async () => (await video(page)).currentTime < 5, 10_000);
+      expect(await page.locator('#now-playing').innerText()).toBe('The <b>second</b> *feature*');
     }
   });
 });
