@@ -2,6 +2,7 @@
 // union, checked on every frame) and for every server→client message, with their types. Field
 // names and meanings follow the reference API; the extra fields are what precise sync needs.
 import { z } from 'zod';
+import { REACTION_EMOJI } from './reactions.js';
 
 /** Largest client frame the server reads; ws closes a bigger one with 1009. */
 export const MAX_CLIENT_MESSAGE_BYTES = 4 * 1024;
@@ -82,6 +83,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
    * wait for everyone acts on it, by holding the timeline for a capped time.
    */
   z.strictObject({ type: z.literal('buffering'), buffering: z.boolean(), ...envelope }),
+  /** Any member: an emoji from the fixed set floats over everyone's video (never stored; budgeted per person). */
+  z.strictObject({ type: z.literal('reaction'), emoji: z.enum(REACTION_EMOJI), ...envelope }),
   /** NTP-style clock sync: client_time is the client's own clock, echoed back untouched. */
   z.strictObject({ type: z.literal('ping'), client_time: z.number().finite(), ...envelope }),
 ]);
@@ -249,6 +252,14 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     ...stamp,
     you: z.object({ user_id: z.string(), role: roleSchema }),
     party: partyDetailSchema,
+  }),
+  /** Someone's reaction, for every page to float over the video. */
+  z.object({
+    type: z.literal('reaction'),
+    party_id: z.string(),
+    user_id: z.string(),
+    emoji: z.enum(REACTION_EMOJI),
+    server_time_ms: z.number(),
   }),
   z.object({
     type: z.literal('pong'),

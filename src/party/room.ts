@@ -5,6 +5,7 @@
 // persisting and the timers (it calls tick() at nextDeadline()).
 import type { ClipSource, LiveClip, MediaType } from './media.js';
 import { sourceToString } from './media.js';
+import { REACTION_BURST, REACTION_REFILL_MS, type ReactionEmoji } from './reactions.js';
 import type {
   ClipInfo,
   ParticipantInfo,
@@ -127,7 +128,7 @@ export interface JoiningUser {
 export interface RoomError {
   code: PartyErrorCode;
   message: string;
-  status: 400 | 403 | 404 | 409;
+  status: 400 | 403 | 404 | 409 | 429;
 }
 
 /** `actor`: only the connection (or caller) that sent the command; `all`: every socket of the party. */
@@ -177,6 +178,9 @@ export function clipInfo(clip: Clip): ClipInfo {
 }
 
 export class PartyRoom {
+  /** Reaction budgets by user: in memory only, like the reactions themselves (never in the record). */
+  private readonly reactionBudgets = new Map<string, { tokens: number; at: number }>();
+
   private constructor(
     private readonly state: PartyRecord,
     private readonly publicUrl: string,
@@ -447,10 +451,11 @@ export class PartyRoom {
     timeline.anchorTime = now;
   }
 
-  /** play / pause / seek / skip / set-rate / clip-duration / sync-request, with the role check. */
+  /** play / pause / seek / skip / set-rate / clip-duration / sync-request / reaction, with the role check. */
   applyCommand(actorUserId: string, command: PartyCommand, now: number): RoomResult {
     const actor = this.member(actorUserId);
     if (!actor) return fail(403, 'NOT_PARTICIPANT', 'join the party first');
+    if (command.type === 'reaction') return this.react(actor, command.emoji, now);
     if (command.type === 'sync-request') {
       return { ok: true, changed: false, events: [{ to: 'actor', message: this.syncMessage(now) }] };
     }
@@ -546,6 +551,25 @@ export class PartyRoom {
         return this.changed(now, actorUserId, 'skip');
       }
     }
+  }
+
+  /** A present member's reaction goes to everyone, within their budget; nothing about it is kept. */
+  private react(actor: Member, emoji: ReactionEmoji, now: number): RoomResult {
+    if (!actor.present) return fail(403, 'NOT_PARTICIPANT', 'join the party first');
+    const budget = this.reactionBudgets.get(actor.userId) ?? { tokens: REACTION_BURST, at: now };
+    budget.tokens = Math.min(REACTION_BURST, budget.tokens + (now - budget.at) / REACTION_REFILL_MS);
+    budget.at = now;
+    this.reactionBudgets.set(actor.userId, budget);
+    if (budget.tokens < 1) return fail(429, 'RATE_LIMITED', 'too many reactions: wait a moment');
+    budget.tokens -= 1;
+    const message: ServerMessage = {
+      type: 'reaction',
+      party_id: this.state.id,
+      user_id: actor.userId,
+      emoji,
+      server_time_ms: now,
+    };
+    return { ok: true, changed: false, events: [{ to: 'all', message }] };
   }
 
   private changed(

@@ -1,6 +1,6 @@
 // The pure room: the anchored timeline under an injected clock, roles, capacity, and the queue.
 import { describe, expect, it } from 'vitest';
-import { serverMessageSchema } from '../../src/party/protocol.js';
+import { clientMessageSchema, serverMessageSchema } from '../../src/party/protocol.js';
 import { HOLD_RESET_MS, MAX_HOLD_MS, PartyRoom, type Clip, type RoomResult } from '../../src/party/room.js';
 
 const T0 = 1_700_000_000_000;
@@ -556,5 +556,45 @@ describe('PartyRoom live clips', () => {
     const r = room({ clips: [clip('a', 600), liveClip()] });
     const [skip] = sent(r.applyCommand('host', { type: 'skip' }, T0 + 4000));
     expect(skip).toMatchObject({ type: 'skip', is_playing: true, position: 10, live: { live_point: 10 } });
+  });
+});
+
+describe('PartyRoom reactions', () => {
+  it("sends any present member's reaction to everyone, keeps nothing of it, and budgets it per person", () => {
+    const r = room();
+    r.join({ id: 'vera', name: 'Vera', avatar: null, guest: true }, T0, nextId);
+    const before = r.toRecord();
+    const result = ok(r.applyCommand('vera', { type: 'reaction', emoji: '🔥' }, T0));
+    expect(result.changed).toBe(false);
+    expect(result.events).toEqual([
+      {
+        to: 'all',
+        message: { type: 'reaction', party_id: before.id, user_id: 'vera', emoji: '🔥', server_time_ms: T0 },
+      },
+    ]);
+    expect(serverMessageSchema.parse(result.events[0]!.message)).toEqual(result.events[0]!.message);
+    expect(r.toRecord()).toEqual(before);
+    // Four more in the same instant are in the budget of five; the sixth is refused.
+    for (let i = 0; i < 4; i++) ok(r.applyCommand('vera', { type: 'reaction', emoji: '👍' }, T0));
+    expect(r.applyCommand('vera', { type: 'reaction', emoji: '👍' }, T0)).toMatchObject({
+      ok: false,
+      error: { code: 'RATE_LIMITED', status: 429 },
+    });
+    // The host's budget is their own, and Vera's comes back at one a second.
+    ok(r.applyCommand('host', { type: 'reaction', emoji: '🎉' }, T0));
+    ok(r.applyCommand('vera', { type: 'reaction', emoji: '👍' }, T0 + 1000));
+    expect(r.applyCommand('vera', { type: 'reaction', emoji: '👍' }, T0 + 1000).ok).toBe(false);
+  });
+
+  it('refuses someone who left, and anything outside the fixed set never reaches the room', () => {
+    const r = room();
+    r.join({ id: 'vera', name: 'Vera', avatar: null, guest: false }, T0, nextId);
+    r.leave('vera', T0);
+    expect(r.applyCommand('vera', { type: 'reaction', emoji: '👍' }, T0)).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_PARTICIPANT' },
+    });
+    expect(clientMessageSchema.safeParse({ type: 'reaction', emoji: '<img src=x>' }).success).toBe(false);
+    expect(clientMessageSchema.safeParse({ type: 'reaction', emoji: '👍', text: 'hi' }).success).toBe(false);
   });
 });

@@ -11,6 +11,7 @@ import {
   makeMedia,
   playerStats,
   startMediaServer,
+  sleep,
   startPlayerStack,
   waitFor,
   type MediaServer,
@@ -134,6 +135,39 @@ describe('the watch page', () => {
     await viewer.context().close();
     await waitFor('1 watching again', async () => (await host.locator('#people').innerText()) === '1 watching', 15_000);
     expect(await host.locator('#now-playing').innerText()).toBe('big buck bunny');
+  });
+
+  it("floats anyone's reaction over every page's video, five in a burst per person, and stores none", async () => {
+    const p = await party();
+    const host = await connected(await openPage(link(p.invite_code, p.token)));
+    const viewer = await connected(await openPage(link(p.invite_code, await p.viewerToken('vic'))));
+    // Counts the emoji that float up on each page (they leave the page when their animation ends).
+    for (const page of [host, viewer]) {
+      await page.evaluate(() => {
+        const g = globalThis as any;
+        g.floated = [];
+        new g.MutationObserver((records: any[]) => {
+          for (const record of records) for (const node of record.addedNodes) g.floated.push(node.textContent);
+        }).observe(g.document.getElementById('reaction-layer'), { childList: true });
+      });
+    }
+    const floated = (page: Page) => page.evaluate(() => (globalThis as any).floated as string[]);
+    await viewer.getByRole('button', { name: 'React: Fire' }).click();
+    await waitFor('the fire on the host page', async () => (await floated(host)).includes('🔥'));
+    expect(await floated(viewer)).toEqual(['🔥']);
+    // Nothing about a reaction is kept: the party's state does not move on.
+    const before = (await stack.service.getParty(p.id))!.playback.seq;
+    // Eight presses in one instant, with the budget full again: five float, the rest are refused, and said so.
+    await sleep(1000);
+    await viewer.evaluate(() => {
+      const button = (globalThis as any).document.querySelector('button[aria-label="React: Thumbs up"]');
+      for (let i = 0; i < 8; i++) button.click();
+    });
+    await waitFor('the refusal', async () => /Easy on the reactions/.test(await viewer.locator('#notice').innerText()));
+    await waitFor('five more on the host page', async () => (await floated(host)).length >= 6);
+    await sleep(500);
+    expect((await floated(host)).filter((emoji) => emoji === '👍')).toHaveLength(5);
+    expect((await stack.service.getParty(p.id))!.playback.seq).toBe(before);
   });
 
   it('shows a stranger on the bare link only the title and how to join, never a connection or sync state', async () => {

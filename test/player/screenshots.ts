@@ -1,6 +1,7 @@
 // Screenshots of the web player for people to look at (`npm run player:screenshots`): a host on a
 // laptop (1280×800), a viewer on a phone (390×844) and on the narrowest phone (320×640), and a
-// stranger on the bare link of a public party, while a party plays. Prints where the files are.
+// stranger on the bare link of a public party, while a party plays and people react. Prints where
+// the files are. (Emoji need a color emoji font on the machine, e.g. Debian's fonts-noto-color-emoji.)
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +39,17 @@ try {
     await open('stranger-390x844', null, { width: 390, height: 844 }),
   ];
   await stack.service.command(created.id, 'host', { type: 'play' });
-  await sleep(4000);
+  await sleep(3500);
+  // A few reactions in the air, as in a party people are enjoying.
+  for (const [who, emoji] of [
+    ['Vic', '🔥'],
+    ['Lou', '😂'],
+    ['Sam', '👏'],
+    ['host', '❤️'],
+  ] as const) {
+    await stack.service.command(created.id, who, { type: 'reaction', emoji });
+  }
+  await sleep(600);
   for (const { name, page } of shots) {
     const file = join(out, `${name}.png`);
     await page.screenshot({ path: file, fullPage: true });

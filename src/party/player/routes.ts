@@ -94,12 +94,13 @@ const PAGE = `<!doctype html>
   <section id="stage">
     <div id="video-wrap" class="video-wrap">
       <video id="video" playsinline preload="auto"></video>
+      <div id="reaction-layer" aria-hidden="true"></div>
       <div id="join-overlay" hidden><button id="join-playback" type="button">Join playback</button></div>
     </div>
     <div class="controls media-controls">
       <button id="mute" type="button" aria-label="Mute" aria-pressed="false" aria-keyshortcuts="M" title="Mute (M)"><svg class="icon icon-sound" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 9v6h4l5 5V4L7 9H3z"/><path d="M14 7.5v9a4.5 4.5 0 0 0 0-9z"/></svg><svg class="icon icon-muted" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 9v6h4l5 5V4L7 9H3z"/><path class="stroke" d="M15.5 9.5l5 5m0-5l-5 5"/></svg></button>
       <input id="volume" type="range" min="0" max="1" step="0.05" value="1" aria-label="Volume">
-      <span class="spacer"></span>
+      <div id="reactions" role="group" aria-label="Reactions"></div>
       <button id="fullscreen" type="button" aria-label="Full screen" aria-pressed="false" aria-keyshortcuts="F" title="Full screen (F)"><svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path class="stroke" d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5"/></svg></button>
     </div>
     <div id="unmute-banner" hidden><span>Playing muted: your browser blocked sound.</span><button id="unmute" type="button">Unmute</button></div>

@@ -3,6 +3,7 @@
 // queue and participants, and gives hosts controls. Everything a user typed is set with textContent.
 import type HlsType from 'hls.js';
 import type { LevelDetails } from 'hls.js';
+import { REACTIONS, type ReactionEmoji } from '../../reactions.js';
 import { BufferingReporter, ClockSync, SYNC_TUNING, SyncController, type MediaLike, type Timeline } from '../sync.js';
 
 type Role = 'host' | 'co-host' | 'viewer';
@@ -61,6 +62,7 @@ type ServerMessage =
   | { type: 'queue-updated'; seq: number; queue: Clip[]; current_clip_id: string | null }
   | { type: 'party-ended'; seq: number; reason: 'host' | 'idle' }
   | { type: 'pong'; client_time: number; server_time_ms: number }
+  | { type: 'reaction'; user_id: string; emoji: ReactionEmoji }
   | { type: 'error'; code: string; message: string; request_type: string | null };
 
 // User-facing strings in one place, for translation later.
@@ -87,6 +89,8 @@ const TEXT = {
   you: ' (you)',
   mediaFailed: 'The video could not be loaded; retrying…',
   guestPrompt: 'Pick the name the others will see, and join the party.',
+  react: (name: string) => `React: ${name}`,
+  slowDown: 'Easy on the reactions: one a second.',
   gateAbout: (count: number, playing: string | null) =>
     `${count} watching${playing ? ` · now playing ${playing}` : ''}`,
   people: (count: number) => `${count} watching`,
@@ -135,6 +139,8 @@ const ui = {
   people: $('people'),
   copyInvite: $('copy-invite') as HTMLButtonElement,
   videoWrap: $('video-wrap'),
+  reactions: $('reactions'),
+  reactionLayer: $('reaction-layer'),
   mute: $('mute') as HTMLButtonElement,
   volume: $('volume') as HTMLInputElement,
   fullscreen: $('fullscreen') as HTMLButtonElement,
@@ -266,6 +272,36 @@ document.addEventListener('fullscreenchange', () => {
   ui.fullscreen.setAttribute('aria-pressed', String(document.fullscreenElement !== null));
 });
 renderSound();
+
+// ---------------------------------------------------------------------------------------------
+// Reactions: anyone may send one of a fixed set; the server sends it to every page (the sender's
+// too), where it floats up over the video. Only emoji from the set are ever put on the page.
+
+const MAX_FLOATING = 24;
+ui.reactions.replaceChildren(
+  ...REACTIONS.map(({ emoji, name }) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'reaction';
+    button.textContent = emoji;
+    button.setAttribute('aria-label', TEXT.react(name));
+    button.title = name;
+    button.addEventListener('click', () => send({ type: 'reaction', emoji }));
+    return button;
+  }),
+);
+
+function floatReaction(emoji: ReactionEmoji): void {
+  if (!REACTIONS.some((reaction) => reaction.emoji === emoji)) return;
+  while (ui.reactionLayer.childElementCount >= MAX_FLOATING) ui.reactionLayer.firstElementChild?.remove();
+  const item = document.createElement('span');
+  item.className = 'floating-reaction';
+  item.textContent = emoji;
+  // A little spread, so a burst from several people does not stack into one column.
+  item.style.left = `${8 + Math.random() * 84}%`;
+  item.addEventListener('animationend', () => item.remove());
+  ui.reactionLayer.append(item);
+}
 ui.joinPlayback.addEventListener('click', () => {
   video.muted = false;
   ui.overlay.hidden = true;
@@ -729,8 +765,12 @@ function onMessage(message: ServerMessage): void {
     case 'pong':
       clock.addSample(message.client_time, message.server_time_ms, Date.now());
       return;
+    case 'reaction':
+      floatReaction(message.emoji);
+      return;
     case 'error':
-      if (message.request_type !== 'ping') showNotice(message.message);
+      if (message.request_type === 'reaction' && message.code === 'RATE_LIMITED') showNotice(TEXT.slowDown);
+      else if (message.request_type !== 'ping') showNotice(message.message);
       return;
   }
 }
