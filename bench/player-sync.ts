@@ -10,7 +10,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
   launchChromium,
   makeMedia,
@@ -51,16 +51,25 @@ interface Member {
 
 async function partyWith(stack: PlayerStack, browser: Browser, source: string, title: string) {
   const created = await stack.service.createParty({ host: { id: 'host', name: 'Host' }, source, title });
+  const contexts: BrowserContext[] = [];
   const open = async (base: string, userId: string, skewMs = 0): Promise<Page> => {
     const token = (await stack.service.issueToken({ id: userId, name: userId }, created.id)).token;
     const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+    contexts.push(context);
     const page = await context.newPage();
+    // A page's own errors go to stderr: a page that fails shows up in the table, this says why.
+    page.on('pageerror', (error) => console.error(`[${userId}] page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') console.error(`[${userId}] ${message.text()}`);
+    });
     if (skewMs) await skewClock(page, skewMs);
     await page.goto(`${base}/watch-parties/${created.invite_code}#token=${encodeURIComponent(token)}`);
     await page.locator('#conn-status[data-state="connected"]').waitFor();
     return page;
   };
-  return { id: created.id, open };
+  /** Closes every page, before their server goes (a page left open would only retry, and load the cores). */
+  const close = () => Promise.all(contexts.map((context) => context.close()));
+  return { id: created.id, open, close };
 }
 
 /** Steady state of a recording party: |drift| per page, the rate range, and seeks, over STEADY_SECONDS. */
@@ -113,7 +122,7 @@ async function recordings(browser: Browser, clip: string, mediaUrl: string): Pro
         ...(await steadyState(stack, party.id, members)),
         '',
       );
-      await Promise.all(members.map((m) => m.page.context().close()));
+      await party.close();
     } finally {
       await stack.close();
     }
@@ -121,8 +130,10 @@ async function recordings(browser: Browser, clip: string, mediaUrl: string): Pro
   // 2. Jitter and a skewed clock, then seeks and a late join.
   const stack = await startPlayerStack();
   const proxy = await startDelayProxy(stack.base, JITTER);
+  let closePages: () => Promise<unknown> = () => Promise.resolve();
   try {
     const party = await partyWith(stack, browser, `${mediaUrl}/${clip}`, 'Jitter');
+    closePages = party.close;
     const host: Member = { name: 'host (direct)', page: await party.open(stack.base, 'host'), skewMs: 0 };
     const viewers: Member[] = [
       { name: 'viewer 1 (delayed)', page: await party.open(proxy.url, 'v1'), skewMs: 0 },
@@ -184,6 +195,7 @@ async function recordings(browser: Browser, clip: string, mediaUrl: string): Pro
       '',
     );
   } finally {
+    await closePages();
     await proxy.close();
     await stack.close();
   }
@@ -195,9 +207,11 @@ async function live(browser: Browser, dir: string): Promise<string[]> {
   const media = await startMediaServer(dir);
   const stream = await startLiveStream(dir, 'live', { minSegments: 6 });
   const stack = await startPlayerStack();
+  let closePages: () => Promise<unknown> = () => Promise.resolve();
   try {
     stack.fake.setLive(567503, { playback_url: `${media.url}/${stream.path}`, playback_auth_token: 'bench' });
     const party = await partyWith(stack, browser, 'creator:567503', 'Live');
+    closePages = party.close;
     const host = await party.open(stack.base, 'host');
     const viewer = await party.open(stack.base, 'viewer');
     await host.locator('#play-toggle').click();
@@ -242,6 +256,7 @@ async function live(browser: Browser, dir: string): Promise<string[]> {
       '',
     ];
   } finally {
+    await closePages();
     await stack.close();
     await stream.stop();
     await media.close();

@@ -281,13 +281,28 @@ export async function startDelayProxy(
   const { hostname, port } = new URL(target);
   const sockets = new Set<Socket>();
   const pipe = (from: Socket, to: Socket) => {
+    // One queue and one timer per direction: chunks leave strictly in the order they came, however
+    // their delays fall (two timers due at the same moment may fire in either order).
+    const queue: Array<{ at: number; chunk: Buffer | null }> = [];
+    let timer: NodeJS.Timeout | null = null;
     let releaseAt = 0;
-    from.on('data', (chunk: Buffer) => {
-      const delay = options.delayMs + (Math.random() * 2 - 1) * options.jitterMs;
+    const release = () => {
+      timer = null;
+      while (queue.length > 0 && queue[0]!.at <= Date.now()) {
+        const { chunk } = queue.shift()!;
+        if (chunk === null) to.end();
+        else if (to.writable) to.write(chunk);
+      }
+      if (queue.length > 0) timer = setTimeout(release, queue[0]!.at - Date.now());
+    };
+    const push = (chunk: Buffer | null) => {
+      const delay = chunk === null ? 0 : options.delayMs + (Math.random() * 2 - 1) * options.jitterMs;
       releaseAt = Math.max(releaseAt, Date.now() + delay);
-      setTimeout(() => to.writable && to.write(chunk), releaseAt - Date.now());
-    });
-    from.on('end', () => setTimeout(() => to.end(), Math.max(0, releaseAt - Date.now())));
+      queue.push({ at: releaseAt, chunk });
+      timer ??= setTimeout(release, releaseAt - Date.now());
+    };
+    from.on('data', (chunk: Buffer) => push(chunk));
+    from.on('end', () => push(null));
     from.on('error', () => to.destroy());
     from.on('close', () => sockets.delete(from));
   };
