@@ -180,3 +180,33 @@ describe('a live party', () => {
     await waitFor('LIVE on the host page', async () => (await text(host, '#time')) === 'LIVE');
   }, 60_000);
 });
+
+describe('a live party on a playlist without program dates', () => {
+  it('lines pages up by media sequence instead, within the same limits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'live-sequence-'));
+    const undated = await startLiveStream(dir, 'undated', { minSegments: 4, programDates: false });
+    const server = await startMediaServer(dir);
+    try {
+      stack.fake.setLive(CREATOR + 1, { playback_url: `${server.url}/${undated.path}`, playback_auth_token: 'open' });
+      const created = await stack.service.createParty({
+        host: { id: 'host', name: 'Host' },
+        source: `creator:${CREATOR + 1}`,
+      });
+      partyId = created.id;
+      inviteCode = created.invite_code;
+      expect((await stack.service.getParty(partyId))!.queue[0]!.live).toMatchObject({ clock: 'sequence' });
+      const host = await open('host', 'Host');
+      await stack.service.command(partyId, 'host', { type: 'play' });
+      await sleep(4000); // the viewer arrives when the host's page has moved on in the playlist
+      const viewer = await open('viewer-3', 'Val');
+      await waitFor('the viewer page to show LIVE', async () => (await text(viewer, '#time')) === 'LIVE', 10_000);
+      await sleep(3000);
+      const settled = await spreads([host, viewer], 8);
+      expect(percentile(settled, 95), JSON.stringify(settled)).toBeLessThanOrEqual(100);
+      expect(Math.max(...settled)).toBeLessThanOrEqual(250);
+    } finally {
+      await undated.stop();
+      await server.close();
+    }
+  }, 60_000);
+});

@@ -94,13 +94,13 @@ export interface LiveStream {
 
 /**
  * A live HLS stream made by ffmpeg in real time (-re): 2 s segments, a sliding window of 6, each
- * segment dated with #EXT-X-PROGRAM-DATE-TIME, and the frame code burned into every frame. Resolves
- * once the playlist lists `minSegments` segments.
+ * segment dated with #EXT-X-PROGRAM-DATE-TIME (unless `programDates` is false), and the frame code
+ * burned into every frame. Resolves once the playlist lists `minSegments` segments.
  */
 export async function startLiveStream(
   dir: string,
   name: string,
-  options: { minSegments?: number } = {},
+  options: { minSegments?: number; programDates?: boolean } = {},
 ): Promise<LiveStream> {
   const out = join(dir, name);
   await run('mkdir', ['-p', out]);
@@ -113,7 +113,8 @@ export async function startLiveStream(
       ...['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline'],
       ...['-pix_fmt', 'yuv420p', '-g', String(2 * LIVE_FPS), '-keyint_min', String(2 * LIVE_FPS)],
       ...['-sc_threshold', '0', '-c:a', 'aac', '-f', 'hls', '-hls_time', '2', '-hls_list_size', '6'],
-      ...['-hls_flags', 'delete_segments+program_date_time', join(out, 'index.m3u8')],
+      ...['-hls_flags', options.programDates === false ? 'delete_segments' : 'delete_segments+program_date_time'],
+      join(out, 'index.m3u8'),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
