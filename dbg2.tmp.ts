@@ -1,2 +1,0 @@
-process.env.BENCH_SECONDS = '15';
-await import('./bench/player-sync.ts');
