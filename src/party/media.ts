@@ -164,7 +164,11 @@ export interface MediaResolver {
 const PLAYLIST_TIMEOUT_MS = 5000;
 const MAX_PLAYLIST_BYTES = 1024 * 1024;
 
-/** One GET of a playlist: text, or an error (timeout, status, too big). */
+/**
+ * One GET of a playlist, as text. The URL may be anyone's (a direct link a host pasted): no redirect
+ * is followed, the whole read has 5 s, and a body past 1 MiB is cut off and refused. What it says is
+ * only ever parsed as a playlist, never shown to anyone.
+ */
 async function fetchPlaylist(url: string): Promise<string> {
   const response = await request(url, {
     signal: AbortSignal.timeout(PLAYLIST_TIMEOUT_MS),
@@ -174,14 +178,16 @@ async function fetchPlaylist(url: string): Promise<string> {
     await response.body.dump();
     throw new Error(`playlist answered HTTP ${response.statusCode}`);
   }
-  const length = Number(response.headers['content-length'] ?? 0);
-  if (length > MAX_PLAYLIST_BYTES) {
-    await response.body.dump();
-    throw new Error('playlist too large');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // Leaving the loop early closes the body.
+  for await (const chunk of response.body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_PLAYLIST_BYTES) break;
+    chunks.push(chunk as Buffer);
   }
-  const text = await response.body.text();
-  if (text.length > MAX_PLAYLIST_BYTES) throw new Error('playlist too large');
-  return text;
+  if (size > MAX_PLAYLIST_BYTES) throw new Error('playlist too large');
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function createMediaResolver(deps: {
@@ -189,13 +195,10 @@ export function createMediaResolver(deps: {
   now?: () => number;
   /** How long a resolved playable URL is handed out again (the player is told to refresh then). */
   playableCacheMs?: number;
-  /** Reads a playlist's text (tests and other transports); default one GET with a 5 s deadline. */
-  fetchText?: (url: string) => Promise<string>;
 }): MediaResolver {
   const { parti } = deps;
   const now = deps.now ?? Date.now;
   const playableCacheMs = deps.playableCacheMs ?? PLAYABLE_CACHE_MS;
-  const fetchText = deps.fetchText ?? fetchPlaylist;
   const cache = new Map<string, Playable>();
 
   function partiFailure(error: unknown, notFound: string): MediaError {
@@ -282,9 +285,9 @@ export function createMediaResolver(deps: {
   async function liveWindow(source: ClipSource): Promise<LiveWindow | null> {
     if (source.kind === 'parti-video' || (source.kind === 'url' && source.mediaType !== 'hls')) return null;
     const { url } = await playable(source);
-    let text = await fetchText(url);
+    let text = await fetchPlaylist(url);
     const variant = masterVariants(text)?.[0];
-    if (variant !== undefined) text = await fetchText(new URL(variant, url).href);
+    if (variant !== undefined) text = await fetchPlaylist(new URL(variant, url).href);
     const playlist = parseMediaPlaylist(text);
     if (!playlist) throw new Error('not an HLS playlist');
     return liveWindowOf(playlist);
