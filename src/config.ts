@@ -1,6 +1,7 @@
 // The bot's whole configuration: one zod schema over the environment, parsed once at start.
 // A bad or missing key becomes one line naming the key, never a stack trace.
 import { z } from 'zod';
+import { parseTrustProxy } from './http/clientAddress.js';
 
 const snowflake = z.string().regex(/^\d{17,20}$/, 'must be a Discord id (17 to 20 digits)');
 const httpUrl = z.url({ protocol: /^https?$/ });
@@ -111,6 +112,72 @@ export const configSchema = z.object({
     .default(15)
     .describe(
       'with several processes on one Redis: one holds the alert lease and delivers; another takes over this long after it dies',
+    ),
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const parsed = parseTrustProxy(value);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }
+      return parsed;
+    })
+    .describe(
+      'which proxies may name the client address in X-Forwarded-For: off (default), a hop count, or proxy addresses/CIDRs (loopback, 10.0.0.0/8, …)',
+    ),
+  PARTY_CREATES_PER_HOUR: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(10)
+    .describe('watch parties one person may create per hour'),
+  PARTY_CREATES_PER_IP_PER_HOUR: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(10)
+    .describe('watch parties one client address may create per hour through the API, whoever signs in'),
+  PARTY_JOINS_PER_HOUR: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(30)
+    .describe('watch-party joins per person per hour, and guest joins per client address per hour'),
+  PARTY_CODE_MISSES_PER_IP: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(20)
+    .describe(
+      'wrong invite codes one client address may try per 10 minutes before every code lookup from it is refused',
+    ),
+  PARTY_SOCKETS_PER_PERSON: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(8)
+    .describe('open players (sockets) one person may have in one party on one server process'),
+  PARTY_BAD_UPGRADES_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(30)
+    .describe('refused socket upgrades (no or bad token, not admitted) per client address per minute'),
+  PARTY_COMMANDS_PER_SECOND: z.coerce
+    .number()
+    .min(0.1)
+    .max(100)
+    .default(2)
+    .describe(
+      'playback commands (play, pause, seek, skip…) one person may send per second, from the player, the API and Discord together, with a burst of five times as many',
     ),
   PARTY_LEASE_SECONDS: z.coerce
     .number()

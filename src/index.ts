@@ -15,7 +15,7 @@ import { createPartyPanels } from './party/panel.js';
 import { registerPlayerRoutes } from './party/player/routes.js';
 import { connectPartyCluster } from './party/cluster.js';
 import { registerPartyRoutes } from './party/server.js';
-import { createPartyService } from './party/service.js';
+import { createPartyService, partyLimitsFrom } from './party/service.js';
 import { openStore } from './store/index.js';
 
 const SHUTDOWN_DEADLINE_MS = 9_000;
@@ -82,6 +82,7 @@ async function main(): Promise<void> {
     metrics,
     cluster,
     ownerLeaseMs: config.PARTY_LEASE_SECONDS * 1000,
+    limits: partyLimitsFrom(config),
   });
   metrics.watchParties(() => party.stats());
   const panels = createPartyPanels({ store, rest: client.rest, party, logger });
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
       shuttingDown: () => lifecycle.shuttingDown,
     },
     metrics.registry,
+    config.TRUST_PROXY,
   );
   registerPartyRoutes(http, party);
   registerPlayerRoutes(http, party, config);

@@ -1,9 +1,18 @@
 // The bot's HTTP server (Fastify: schema-aware routing, a pino logger it shares with us, and
 // graceful close), with /healthz for Docker and load balancers and /metrics for Prometheus.
 // Parties mount their routes here.
+import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import { clientAddress, trustFunction, type TrustProxy } from './clientAddress.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The client's address of a raw request (a socket upgrade), as request.ip reads it for routes. */
+    clientAddress(request: IncomingMessage): string;
+  }
+}
 
 export interface HealthSource {
   discordReady(): boolean;
@@ -15,18 +24,28 @@ const startedAt = Date.now();
 
 export type HttpServer = ReturnType<typeof createHttpServer>;
 
-export function createHttpServer(logger: Logger, health: HealthSource, registry?: Registry) {
+export function createHttpServer(
+  logger: Logger,
+  health: HealthSource,
+  registry?: Registry,
+  trustProxy: TrustProxy = { kind: 'off' },
+) {
+  const trust = trustFunction(trustProxy);
   const app = Fastify({
     loggerInstance: logger.child({ module: 'http' }),
     // Health probes arrive every few seconds; per-request lines would drown the useful ones.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: true,
+    // request.ip is the client only as far as TRUST_PROXY believes X-Forwarded-For (clientAddress.ts);
+    // the party socket's upgrade reads it the same way.
+    trustProxy: trust,
     bodyLimit: 64 * 1024,
     // close() destroys every connection still open. The default spares connections that have not
     // sent a request yet (a browser's preconnect), and one of those held close() for a minute.
     // By the time the server closes, everything that answers requests has already stopped.
     forceCloseConnections: true,
   });
+
+  app.decorate('clientAddress', (request: IncomingMessage) => clientAddress(request, trust));
 
   app.get('/healthz', async (_request, reply) => {
     const discord = health.discordReady();
