@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import { ClusterError, type PartyCluster } from './cluster.js';
 import { notFound, PartyError } from './errors.js';
-import type { PartyPersistence } from './persistence.js';
+import type { CodeEntry, PartyPersistence } from './persistence.js';
 import type { PartyErrorCode } from './protocol.js';
 import type { PartyRecord, PartyRoom } from './room.js';
 
@@ -48,7 +48,10 @@ const PARTY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$
 export const isPartyId = (id: string): boolean => PARTY_ID.test(id);
 
 export interface PartyOwnership<Ops extends OpTable> {
-  /** Runs an op where the party is owned: here at once (in this tick), or as a request to its owner. */
+  /**
+   * Runs an op where the party is owned: here at once (in this tick), or as a request to its owner.
+   * It resolves once what the op changed of the party's core is on disk (persistence.committed).
+   */
   call<K extends keyof Ops & string>(
     partyId: string,
     op: K,
@@ -70,8 +73,8 @@ export interface PartyOwnership<Ops extends OpTable> {
    */
   ownedNow(id: string): Owned | undefined;
   parties(): Owned[];
-  /** The id of an owned party by its invite code. */
-  idOfCode(code: string): string | undefined;
+  /** An owned party's id and visibility by its invite code. */
+  entryOfCode(code: string): CodeEntry | undefined;
   /** Takes the lease of a party just created; resolves to when it runs out. */
   claimNew(id: string): Promise<number>;
   /** Becomes a party's owner with a lease until `leaseUntil`. */
@@ -96,7 +99,7 @@ export interface PartyOwnership<Ops extends OpTable> {
 
 export interface PartyOwnershipOptions<Ops extends OpTable> {
   cluster: PartyCluster | undefined;
-  persistence: Pick<PartyPersistence, 'hasRecord' | 'readRecord' | 'unlist' | 'flush' | 'listed'>;
+  persistence: Pick<PartyPersistence, 'hasRecord' | 'readRecord' | 'unlist' | 'flush' | 'listed' | 'committed'>;
   log: Logger;
   /** This process in the cluster ('local' without one). */
   self: string;
@@ -182,12 +185,14 @@ export function createPartyOwnership<Ops extends OpTable>(options: PartyOwnershi
   }
 
   // Another process's request: run it if this process owns the party, else say so (it moved).
-  cluster?.serve((request) => {
+  cluster?.serve(async (request) => {
     const party = ownedNow(request.partyId);
     if (!party || !(request.op in options.ops())) {
       throw new PartyError(409, 'NOT_OWNER', 'this process does not own the party');
     }
-    return run(party, request.op, request.args);
+    const value = run(party, request.op, request.args);
+    await persistence.committed(request.partyId);
+    return value;
   });
 
   return {
@@ -203,7 +208,12 @@ export function createPartyOwnership<Ops extends OpTable>(options: PartyOwnershi
       let requestId: string | undefined;
       for (let attempt = 0; ; attempt++) {
         const party = ownedNow(id);
-        if (party) return run(party, op, args) as Result;
+        if (party) {
+          const value = run(party, op, args) as Result;
+          // What an op changed of the core is on disk before anyone is told it happened.
+          await persistence.committed(id);
+          return value;
+        }
         const holder = attempt > 3 ? null : await ownerOf(id);
         if (holder === null || !cluster) throw notFound();
         if (holder === self) continue;
@@ -249,7 +259,11 @@ export function createPartyOwnership<Ops extends OpTable>(options: PartyOwnershi
     get: (id) => owned.get(id),
     ownedNow,
     parties: () => [...owned.values()],
-    idOfCode: (code) => codes.get(code),
+    entryOfCode(code) {
+      const id = codes.get(code);
+      const party = id === undefined ? undefined : owned.get(id);
+      return party && { id: party.room.id, visibility: party.room.visibility };
+    },
 
     async claimNew(id) {
       const asked = performance.now();

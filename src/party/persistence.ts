@@ -1,18 +1,28 @@
-// Where watch parties live in the store, and the writer that keeps them there. Every key of the
+// Where watch parties live in the store, and the one writer that keeps them there. Every key of the
 // `parties` namespace is made here (the Discord panel's too), so this file is its whole layout.
-// An owned room's timeline (position, playing, seq) is written on every change and its full record
-// at most once per persistDelayMs; a restart or a takeover reads both back (readRecord).
+//
+// A party is three keys, each written when it changed and only then:
+//   party:{id}     the core: settings, queue, roles, removals (with the timeline as of that write)
+//   members:{id}   who is present, and the co-hosts who are away (viewers who left are forgotten)
+//   timeline:{id}  position, playing, seq, hold: small, and moves with every command
+// The writer runs in passes, one at a time, each one transaction (setMany) for every party it
+// writes. A change of the core is acknowledged only once it is on disk: callers wait on committed(),
+// which makes the next pass come at once. The timeline is written in the next tick after a change;
+// the members within persistDelayMs. A restart or a takeover reads all three back (readRecord).
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
 import type { PartyCluster } from './cluster.js';
-import { PartyRoom, type PartyRecord, type TimelineRecord } from './room.js';
+import { PartyRoom, type Member, type PartyRecord, type TimelineRecord } from './room.js';
+import type { Visibility } from './protocol.js';
 
 /** Every key of the `parties` namespace. */
 export const partyKeys = {
   /** The live parties' ids, without a cluster (with one, the index is a Redis set: cluster.ts). */
   index: 'index',
   record: (id: string) => `party:${id}`,
+  members: (id: string) => `members:${id}`,
   timeline: (id: string) => `timeline:${id}`,
+  /** What an invite code names: `{ id, visibility }` (a bare id in stores written before visibility was kept). */
   code: (code: string) => `code:${code}`,
   /** Where a party's Discord panel is (panel.ts). */
   panel: (id: string) => `panel:${id}`,
@@ -20,21 +30,36 @@ export const partyKeys = {
   channel: (channelId: string) => `channel:${channelId}`,
 } as const;
 
+/** What an invite code names in the store. */
+export interface CodeEntry {
+  id: string;
+  /** Unknown for codes stored before it was kept. */
+  visibility: Visibility | null;
+}
+
+/** The core as stored: the record less its members, which have their own key. */
+type StoredCore = Omit<PartyRecord, 'v' | 'members'> & { v: 2 };
+
 export interface PartyPersistence {
-  /** A party changed: its timeline is written at once, its full record within persistDelayMs. */
+  /** A party changed: its timeline is written in the next tick, the rest within persistDelayMs. */
   markDirty(id: string): void;
+  /**
+   * Resolves once the party's core as it is now (settings, queue, roles, removals) is on disk; at
+   * once when nothing of it waits to be written. Answer a change only after this.
+   */
+  committed(id: string): Promise<void>;
   /** Writes everything pending now. */
   flush(): Promise<void>;
   /** A new party: its record, then its invite code and its place in the index. */
-  add(id: string, inviteCode: string): Promise<void>;
-  /** A party that ended: its record and timeline are removed at the next flush. */
+  add(id: string, inviteCode: string, visibility: Visibility): Promise<void>;
+  /** A party that ended: its keys are removed at the next flush. */
   markDeleted(id: string): void;
   /** Takes a party out of the index (with a cluster), and its invite code with it when given. */
   unlist(id: string, inviteCode?: string): Promise<void>;
   hasRecord(id: string): Promise<boolean>;
-  /** A stored party as its last owner left it: the full record, with the timeline written since. */
+  /** A stored party as its last owner left it: the core, its members, and the timeline written since. */
   readRecord(id: string): Promise<PartyRecord | null>;
-  partyOfCode(code: string): Promise<string | undefined>;
+  codeEntry(code: string): Promise<CodeEntry | undefined>;
   /** The live parties' ids: with a cluster the Redis set every process shares, alone the stored list. */
   listed(): Promise<string[]>;
   /**
@@ -55,79 +80,154 @@ export interface PartyPersistenceOptions {
   roomOf: (id: string) => PartyRoom | undefined;
   /** The parties this process owns, for the index without a cluster. */
   ownedIds: () => Iterable<string>;
-  /** After a party's full record was written. */
+  /** After a coalesced pass wrote a party that changed (at most once per persistDelayMs). */
   written: (id: string) => void;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A pass nobody waits for logs its own failure.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 export function createPartyPersistence(options: PartyPersistenceOptions): PartyPersistence {
   const { store, cluster, log, persistDelayMs, roomOf } = options;
-  const dirty = new Set<string>();
-  const timelinesDirty = new Set<string>();
+  /** Parties changed since the last pass: their timeline goes in the next one. */
+  const timelines = new Set<string>();
+  /** Parties changed since the last coalesced pass: their members and core go then (or sooner). */
+  const changed = new Set<string>();
+  /** Parties whose core someone waits for: the next pass writes all of them, at once. */
+  const urgent = new Set<string>();
   const deleted = new Set<string>();
+  /** The pass that wrote (or is writing) a party's core last: committed() waits for it. */
+  const inFlight = new Map<string, Promise<void>>();
   let indexDirty = false;
-  let timelineTimer: NodeJS.Immediate | undefined;
-  let flushTimer: NodeJS.Timeout | undefined;
+  let soon: { timer: NodeJS.Immediate; done: Deferred } | undefined;
+  let later: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
   let closed = false;
 
-  function markDirty(id: string): void {
-    dirty.add(id);
-    timelinesDirty.add(id);
-    if (closed) return;
-    timelineTimer ??= setImmediate(() => {
-      timelineTimer = undefined;
-      void persist(false).catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
-    });
-    flushTimer ??= setTimeout(() => {
-      flushTimer = undefined;
-      void flush().catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
-    }, persistDelayMs);
-  }
-
-  function flush(): Promise<void> {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-    clearImmediate(timelineTimer);
-    timelineTimer = undefined;
-    return persist(true);
-  }
-
-  /** Writes the changed timelines, and with `records` the changed full records too. */
-  function persist(records: boolean): Promise<void> {
-    // One writer at a time, so a slow write can never land after a newer one.
-    const run = writing.then(async () => {
-      const timelines = [...timelinesDirty];
-      timelinesDirty.clear();
-      for (const id of timelines) {
-        const room = roomOf(id);
-        if (room) await store.parties.set(partyKeys.timeline(id), room.timelineRecord());
-      }
-      if (!records) return;
-      const ids = [...dirty];
-      dirty.clear();
-      const gone = [...deleted];
-      deleted.clear();
-      const writeIndex = indexDirty;
-      indexDirty = false;
-      for (const id of ids) {
-        const room = roomOf(id);
-        if (room) await store.parties.set(partyKeys.record(id), room.toRecord());
-      }
-      for (const id of gone) {
-        await store.parties.delete(partyKeys.record(id));
-        await store.parties.delete(partyKeys.timeline(id));
-      }
-      // With a cluster the index is a Redis set changed in place; alone, it is this list.
-      if (writeIndex && !cluster) await store.parties.set(partyKeys.index, [...options.ownedIds()]);
-      for (const id of ids) options.written(id);
-    });
+  /** Runs a pass after the one under way, so a slow write can never land after a newer one. */
+  function enqueue(coalesced: boolean): Promise<void> {
+    const run = writing.then(() => pass(coalesced));
     writing = run.catch(() => undefined);
     return run;
   }
 
+  /** The next pass, in the next tick: where a timeline goes, and what committed() waits for. */
+  function passSoon(): Promise<void> {
+    if (soon) return soon.done.promise;
+    const done = deferred();
+    const timer = setImmediate(() => {
+      soon = undefined;
+      enqueue(false).then(done.resolve, (error: unknown) => {
+        log.error({ err: error }, 'party persist failed');
+        done.reject(error);
+      });
+    });
+    soon = { timer, done };
+    return done.promise;
+  }
+
+  function markDirty(id: string): void {
+    timelines.add(id);
+    changed.add(id);
+    if (closed) return;
+    void passSoon();
+    later ??= setTimeout(() => {
+      later = undefined;
+      enqueue(true).catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
+    }, persistDelayMs);
+  }
+
+  /**
+   * One pass: every changed timeline, and the members and core of the parties that changed (all of
+   * them when coalesced, else those someone waits for), in one setMany; then what ended.
+   */
+  async function pass(coalesced: boolean): Promise<void> {
+    const entries: Array<{ key: string; value: unknown }> = [];
+    // A coalesced pass writes every party that changed; one in the next tick, those waited for. The
+    // latter stay in `changed`, so the coalesced pass still tells the panel about them.
+    const full = coalesced ? [...changed] : [...urgent];
+    if (coalesced) changed.clear();
+    const withCore = new Set<string>();
+    for (const id of full) {
+      urgent.delete(id);
+      const room = roomOf(id);
+      if (!room) continue;
+      const parts = room.takeChanges();
+      if (parts.core) {
+        entries.push({ key: partyKeys.record(id), value: storedCore(room) });
+        withCore.add(id);
+      }
+      if (parts.members) entries.push({ key: partyKeys.members(id), value: room.memberRecords() });
+    }
+    for (const id of timelines) {
+      const room = roomOf(id);
+      // A core carries the timeline as of its write; a separate timeline then is only a repeat.
+      if (room && !withCore.has(id)) entries.push({ key: partyKeys.timeline(id), value: room.timelineRecord() });
+    }
+    timelines.clear();
+    const gone = coalesced ? [...deleted] : [];
+    for (const id of gone) deleted.delete(id);
+    const writeIndex = coalesced && indexDirty;
+    if (writeIndex) indexDirty = false;
+
+    const write = (async () => {
+      if (entries.length > 0) await store.parties.setMany(entries);
+      if (gone.length > 0) {
+        await store.parties.delete(
+          gone.flatMap((id) => [partyKeys.record(id), partyKeys.members(id), partyKeys.timeline(id)]),
+        );
+      }
+      // With a cluster the index is a Redis set changed in place; alone, it is this list.
+      if (writeIndex && !cluster) await store.parties.set(partyKeys.index, [...options.ownedIds()]);
+    })();
+    for (const id of withCore) inFlight.set(id, write);
+    try {
+      await write;
+    } finally {
+      for (const id of withCore) if (inFlight.get(id) === write) inFlight.delete(id);
+    }
+    if (coalesced) for (const id of full) options.written(id);
+  }
+
+  const storedCore = (room: PartyRoom): StoredCore => ({ ...room.coreRecord(), v: 2 });
+
+  function flush(): Promise<void> {
+    clearTimeout(later);
+    later = undefined;
+    if (soon) {
+      clearImmediate(soon.timer);
+      const { done } = soon;
+      soon = undefined;
+      const run = enqueue(true);
+      run.then(done.resolve, done.reject);
+      return run;
+    }
+    return enqueue(true);
+  }
+
   async function readRecord(id: string): Promise<PartyRecord | null> {
-    const record = await store.parties.get<PartyRecord>(partyKeys.record(id));
-    if (record?.v !== 1) return null;
+    const stored = await store.parties.get<StoredCore | PartyRecord>(partyKeys.record(id));
+    if (!stored) return null;
+    let record: PartyRecord;
+    if (stored.v === 1) record = stored; // the whole party in one key, as written before the split
+    else if (stored.v === 2) {
+      record = { ...stored, v: 1, members: (await store.parties.get<Member[]>(partyKeys.members(id))) ?? [] };
+    } else return null;
     return PartyRoom.withTimeline(record, await store.parties.get<TimelineRecord>(partyKeys.timeline(id)));
   }
 
@@ -138,16 +238,28 @@ export function createPartyPersistence(options: PartyPersistenceOptions): PartyP
     markDirty,
     flush,
 
-    async add(id, inviteCode) {
+    committed(id) {
+      const room = roomOf(id);
+      if (room?.coreChanged) {
+        urgent.add(id);
+        changed.add(id);
+        return passSoon();
+      }
+      return inFlight.get(id) ?? Promise.resolve();
+    },
+
+    async add(id, inviteCode, visibility) {
       indexDirty = true;
       markDirty(id);
       await flush();
-      await store.parties.set(partyKeys.code(inviteCode), id);
+      await store.parties.set(partyKeys.code(inviteCode), { id, visibility } satisfies CodeEntry);
       await cluster?.index.add(id);
     },
 
     markDeleted(id) {
-      dirty.delete(id);
+      changed.delete(id);
+      urgent.delete(id);
+      timelines.delete(id);
       deleted.add(id);
       indexDirty = true;
     },
@@ -162,7 +274,11 @@ export function createPartyPersistence(options: PartyPersistenceOptions): PartyP
     hasRecord: (id) => store.parties.has(partyKeys.record(id)),
     readRecord,
 
-    partyOfCode: (code) => store.parties.get<string>(partyKeys.code(code)),
+    async codeEntry(code) {
+      const entry = await store.parties.get<CodeEntry | string>(partyKeys.code(code));
+      if (entry === undefined) return undefined;
+      return typeof entry === 'string' ? { id: entry, visibility: null } : entry;
+    },
     listed,
 
     async loadParties(take) {

@@ -37,6 +37,23 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * @keyv/sqlite writes one row per statement. Rows written with setMany go in one INSERT instead: one
+ * transaction, so a party's parts (persistence.ts) land together or not at all, in one trip to the
+ * database thread.
+ */
+class KeyvSqliteBatched extends KeyvSqlite {
+  async setMany(entries: Array<{ key: string; value: unknown }>): Promise<boolean[]> {
+    if (entries.length === 0) return [];
+    await this.query(
+      `INSERT INTO ${this.opts.table} (key, value) VALUES ${entries.map(() => '(?, ?)').join(', ')}
+       ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+      ...entries.flatMap((entry) => [entry.key, entry.value]),
+    );
+    return entries.map(() => true);
+  }
+}
+
 export async function openStore(url: string, logger: Logger): Promise<Store> {
   const log = logger.child({ module: 'store' });
   if (/^rediss?:\/\//.test(url)) return openRedisStore(url, log);
@@ -46,11 +63,11 @@ export async function openStore(url: string, logger: Logger): Promise<Store> {
   const file = url.slice('sqlite://'.length);
   if (file !== ':memory:') await mkdir(dirname(file), { recursive: true });
 
-  const adapters = new Map<Namespace, KeyvSqlite>();
+  const adapters = new Map<Namespace, KeyvSqliteBatched>();
   const open = (namespace: Namespace): Keyv => {
     // One table per namespace keeps records of different kinds apart and lets purgeExpired
     // touch the cache only. busyTimeout lets the per-table connections wait for each other.
-    const adapter = new KeyvSqlite({ uri: url, table: namespace, busyTimeout: 10_000 });
+    const adapter = new KeyvSqliteBatched({ uri: url, table: namespace, busyTimeout: 10_000 });
     adapters.set(namespace, adapter);
     const keyv = new Keyv({ store: adapter, namespace, throwOnErrors: namespace !== 'cache' });
     keyv.on('error', (error: unknown) => log.error({ err: error, namespace }, 'store error'));
