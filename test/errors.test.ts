@@ -35,6 +35,9 @@ describe('describeError', () => {
     expect(describeError(new PartyError(429, 'RATE_LIMITED', 'at most 10 parties per hour', 600)).message).toBe(
       'You are doing that too often. Try again in 10 min.',
     );
+    expect(describeError(new PartyError(429, 'RATE_LIMITED', 'too many playback commands', 1)).message).toBe(
+      'You are doing that too often. Try again in 1 s.',
+    );
   });
 
   it('shows a UserError as it is', () => {

@@ -6,6 +6,7 @@ import type {
   ButtonInteraction,
   ChatInputCommandInteraction,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
+  StringSelectMenuInteraction,
 } from 'discord.js';
 import type { Deps } from '../deps.js';
 import type { Logger } from '../logger.js';
@@ -25,6 +26,8 @@ export interface Command {
   ): Promise<ApplicationCommandOptionChoiceData[]>;
   /** buttons whose custom_id starts with `${data.name}:`; `args` is the rest, split on ':' */
   button?(interaction: ButtonInteraction, ctx: CommandContext, args: string[]): Promise<void>;
+  /** string select menus whose custom_id starts with `${data.name}:`, the same way */
+  select?(interaction: StringSelectMenuInteraction, ctx: CommandContext, args: string[]): Promise<void>;
 }
 
 type DeepReadonly<T> = T extends (infer U)[]

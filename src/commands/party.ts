@@ -10,19 +10,20 @@ import {
   InteractionContextType,
   MessageFlags,
   PermissionFlagsBits,
+  StringSelectMenuBuilder,
   type BaseMessageOptions,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type User,
 } from 'discord.js';
 import type { Deps } from '../deps.js';
-import { colors, escapeMarkdown } from '../discord/format.js';
+import { colors, escapeMarkdown, truncate } from '../discord/format.js';
 import { noMentions, respond } from '../discord/respond.js';
 import { UserError } from '../errors.js';
 import { renderPanel } from '../party/panel.js';
 import type { PartyDetail } from '../party/protocol.js';
 import { MAX_HOLD_MS } from '../party/room.js';
-import type { PartyUser } from '../party/service.js';
+import { PartyError, type PartyUser } from '../party/service.js';
 import { partyStrings as t } from '../party/strings.js';
 import { subcommandArgs } from './args.js';
 import type { Command, CommandData } from './command.js';
@@ -195,6 +196,37 @@ const data = {
   ],
 } as const satisfies CommandData;
 
+const MAX_SELECT_OPTIONS = 25;
+
+/**
+ * The panel's Remove button: a private list of who the presser may remove (the host: anyone else; a
+ * co-host: viewers), newest first, since whoever spoils a party has most often just come in.
+ */
+function removalPicker(detail: PartyDetail, actorUserId: string): BaseMessageOptions {
+  const actor = detail.participants.find((p) => p.user_id === actorUserId);
+  if (!actor || actor.role === 'viewer') throw new PartyError(403, 'NOT_ALLOWED', 'only the host and co-hosts remove people');
+  const removable = detail.participants
+    .filter((p) => p.user_id !== actorUserId && p.role !== 'host' && (actor.role === 'host' || p.role === 'viewer'))
+    .sort((a, b) => b.joined_at.localeCompare(a.joined_at));
+  if (removable.length === 0) return { content: t.nobodyToRemove };
+  const shown = removable.slice(0, MAX_SELECT_OPTIONS);
+  const menu = new StringSelectMenuBuilder()
+    .setCustomId(`party:kick:${detail.id}`)
+    .setPlaceholder(t.removePlaceholder)
+    .addOptions(
+      shown.map((p) => ({
+        // Option labels are plain text, never markdown: only their length is Discord's to limit.
+        label: truncate(p.user.display_name, 100),
+        value: p.user_id,
+        description: p.user_id.startsWith('guest:') ? `${p.role} · ${t.guestTag}` : p.role,
+      })),
+    );
+  return {
+    content: t.removePick(shown.length, removable.length),
+    components: [new ActionRowBuilder<StringSelectMenuBuilder>().addComponents(menu)],
+  };
+}
+
 export default {
   data,
 
@@ -255,6 +287,20 @@ export default {
     }
   },
 
+  async select(interaction, { deps, log }, args) {
+    const [action, id] = args;
+    const userId = interaction.values[0];
+    if (action !== 'kick' || !id || !userId) {
+      await interaction.reply({ content: t.notFound, flags: MessageFlags.Ephemeral });
+      return;
+    }
+    const name = (await deps.party.getParty(id))?.participants.find((p) => p.user_id === userId)?.user.display_name;
+    // The service decides who may remove whom; a refusal reaches the member through the one catch.
+    await deps.party.removeMember(id, interaction.user.id, userId);
+    log.info({ partyId: id, removed: userId }, 'watch party member removed from Discord');
+    await interaction.update({ content: t.removedMember(escapeMarkdown(name ?? userId)), components: [] });
+  },
+
   async button(interaction, { deps }, args) {
     const [action, id] = args;
     if (action === 'live' && id) {
@@ -276,6 +322,10 @@ export default {
     if (action === 'end') {
       await deps.party.endParty(detail.id, interaction.user.id);
       await interaction.update(renderPanel(detail, true));
+      return;
+    }
+    if (action === 'remove') {
+      await interaction.reply({ ...removalPicker(detail, interaction.user.id), flags: MessageFlags.Ephemeral });
       return;
     }
     const position = detail.current_position_seconds;

@@ -44,6 +44,9 @@ export default defineEvent({
       } else if (interaction.isButton() && command?.button) {
         const [, ...args] = interaction.customId.split(':');
         await command.button(interaction, ctx, args);
+      } else if (interaction.isStringSelectMenu() && command?.select) {
+        const [, ...args] = interaction.customId.split(':');
+        await command.select(interaction, ctx, args);
       } else {
         log.warn({ type: interaction.type }, 'interaction with no handler');
         const content = interaction.isChatInputCommand() ? strings.unknownCommand : strings.buttonExpired;

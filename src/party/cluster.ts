@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from '@redis/client';
 import type { Logger } from '../logger.js';
 import { LEASE_SCRIPT, RELEASE_SCRIPT } from '../store/index.js';
-import type { RateLimiter } from './rateLimit.js';
+import type { RateDecision, RateLimiter } from './rateLimit.js';
 
 export interface ClusterRequest {
   op: string;
@@ -67,7 +67,8 @@ export interface PartyCluster {
 }
 
 // A sliding-window log in a sorted set, timed by the Redis server's clock so that processes with
-// slightly different clocks agree. Returns 0 when the hit counts, else the ms until one expires.
+// slightly different clocks agree. Returns 0 when the hit counts (or, with no member given, when one
+// would), else the ms until one expires.
 const RATE_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -78,6 +79,7 @@ if redis.call('ZCARD', KEYS[1]) >= limit then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   return math.max(1, tonumber(oldest[2]) + window - now)
 end
+if ARGV[3] == '' then return 0 end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
 return 0`;
@@ -218,16 +220,18 @@ export async function connectPartyCluster(url: string, logger: Logger): Promise<
     else waiting.reject(new ClusterError('remote', envelope.failure));
   });
 
+  async function rate(name: string, limit: number, windowMs: number, member: string): Promise<RateDecision> {
+    const wait = Number(
+      await pub.eval(RATE_SCRIPT, {
+        keys: [key(`rate:${name}`)],
+        arguments: [String(windowMs), String(limit), member],
+      }),
+    );
+    return wait === 0 ? { ok: true } : { ok: false, retryAfterMs: wait };
+  }
   const rateLimiter: RateLimiter = {
-    async hit(name, limit, windowMs) {
-      const wait = Number(
-        await pub.eval(RATE_SCRIPT, {
-          keys: [key(`rate:${name}`)],
-          arguments: [String(windowMs), String(limit), randomUUID()],
-        }),
-      );
-      return wait === 0 ? { ok: true } : { ok: false, retryAfterMs: wait };
-    },
+    hit: (name, limit, windowMs) => rate(name, limit, windowMs, randomUUID()),
+    peek: (name, limit, windowMs) => rate(name, limit, windowMs, ''),
   };
 
   log.info({ instanceId }, 'joined the party cluster');

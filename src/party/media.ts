@@ -152,6 +152,14 @@ export function parseSource(input: string): ParsedSource | null {
   }
 }
 
+const INVALID_SOURCE_MESSAGE =
+  'source must be a Parti video or creator (link, id, video:ID) or an http(s) URL ending in .m3u8, .mp4 or .webm';
+
+/** Refuses at once (MediaError INVALID_SOURCE) what cannot be a source, before it costs anything. */
+export function assertSource(input: string): void {
+  if (!parseSource(input)) throw new MediaError('INVALID_SOURCE', INVALID_SOURCE_MESSAGE);
+}
+
 export interface MediaResolver {
   /** Checks that a source typed by a person plays now; throws MediaError. */
   resolveNew(input: string): Promise<ResolvedClip>;
@@ -299,12 +307,7 @@ export function createMediaResolver(deps: {
 
     async resolveNew(input) {
       const parsed = parseSource(input);
-      if (!parsed) {
-        throw new MediaError(
-          'INVALID_SOURCE',
-          'source must be a Parti video or creator (link, id, video:ID) or an http(s) URL ending in .m3u8, .mp4 or .webm',
-        );
-      }
+      if (!parsed) throw new MediaError('INVALID_SOURCE', INVALID_SOURCE_MESSAGE);
       const source = await toSource(parsed);
       const resolved = await describe(source);
       cache.set(sourceToString(source), resolved.playable);

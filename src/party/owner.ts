@@ -6,7 +6,7 @@
 // change is persisted (persistence.ts). room.ts stays pure: this is where its clock and timers are.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import { PartyError, roomFailure } from './errors.js';
+import { notFound, PartyError, roomFailure } from './errors.js';
 import type { ClipSource, MediaResolver } from './media.js';
 import type { OpTable, Owned, PartyOwnership } from './ownership.js';
 import type { PartyPersistence } from './persistence.js';
@@ -21,15 +21,27 @@ import type {
   ServerMessageOf,
   Visibility,
 } from './protocol.js';
-import { clipInfo, PartyRoom, type Clip, type JoiningUser, type PartyRecord, type RoomResult } from './room.js';
+import {
+  clipInfo,
+  PartyRoom,
+  type Clip,
+  type CommandLimits,
+  type Entrant,
+  type JoiningUser,
+  type PartyRecord,
+  type RoomResult,
+} from './room.js';
 import { partyStrings } from './strings.js';
-import type { TokenClaims } from './tokens.js';
 
 /** Tags of the messages on a party's channel (and of local delivery): a frame, the end, a kick, a move. */
 export const FRAME = 'F';
 export const ENDED = 'E';
 export const KICK = 'K';
+/** A member a host or co-host removed: their sockets close with REMOVED_CLOSE_CODE. */
+export const REMOVE = 'R';
 export const MOVED = 'M';
+/** The close code of a removed member's sockets: the page says so and does not reconnect. */
+export const REMOVED_CLOSE_CODE = 4003;
 
 const MAX_NAME = 32;
 
@@ -60,6 +72,7 @@ export interface PartyOwnerOptions {
   /** This process in the cluster ('local' without one). */
   self: string;
   publicUrl: string;
+  commandLimits: CommandLimits;
   graceMs: number;
   joinHoldMs: number;
   quietEndMs: number;
@@ -83,7 +96,7 @@ export function createPartyOwner(options: PartyOwnerOptions) {
 
   /** Becomes the owner of a stored party: after a restart, or taking it over from a process that died. */
   function adopt(record: PartyRecord, leaseUntil: number): Owned {
-    const party = ownership.own(PartyRoom.fromRecord(record, options.publicUrl), leaseUntil);
+    const party = ownership.own(PartyRoom.fromRecord(record, options.publicUrl, options.commandLimits), leaseUntil);
     // Whoever was there gets time to reconnect (or, with a cluster, for their process to report them).
     for (const member of party.room.presentMembers()) {
       if (!hasSockets(party, member.userId)) scheduleLeave(party, member.userId, joinHoldMs);
@@ -247,17 +260,20 @@ export function createPartyOwner(options: PartyOwnerOptions) {
   const ops = {
     detail: (party: Owned): PartyDetail => party.room.detail(now()),
 
-    view(party: Owned, claims: Pick<TokenClaims, 'user' | 'partyId'> | null): PartyDetail {
-      if (party.room.visibility === 'private') {
-        if (!claims) throw new PartyError(401, 'UNAUTHORIZED', 'this party is private: a token is required');
-        if (!party.room.member(claims.user.id) && claims.partyId !== party.room.id) {
-          throw new PartyError(403, 'FORBIDDEN', 'this party is private');
-        }
-      }
+    /** A party as someone may see it: a private one only for whom it admits (else it does not exist). */
+    view(party: Owned, entrant: Entrant | null): PartyDetail {
+      if (party.room.visibility === 'private' && !(entrant && party.room.admits(entrant))) throw notFound();
       return party.room.detail(now());
     },
 
     roleOf: (party: Owned, userId: string): Role | null => party.room.member(userId)?.role ?? null,
+
+    /** Before a clip is looked up: the actor may add one, within their command budget. */
+    mayAddClip(party: Owned, userId: string): null {
+      const refused = party.room.mayAddClip(userId, now());
+      if (refused) throw roomFailure(refused);
+      return null;
+    },
 
     /** `tokenPartyId` undefined: the caller checked the scope (guest links). */
     join(
@@ -274,13 +290,27 @@ export function createPartyOwner(options: PartyOwnerOptions) {
       };
     },
 
+    /** Someone leaves on purpose: in a private party, the tokens they hold stop letting them in. */
     leave(party: Owned, userId: string): null {
-      if (!party.room.member(userId)?.present)
-        throw new PartyError(403, 'NOT_PARTICIPANT', 'you are not in this party');
+      const member = party.room.member(userId);
+      if (!member?.present) throw new PartyError(403, 'NOT_PARTICIPANT', 'you are not in this party');
       cancelLeave(party, userId);
       for (const entry of party.remote.values()) entry.users.delete(userId);
+      if (party.room.visibility === 'private' && !member.guest) party.room.revoke(userId, now());
       dispatch(party, party.room.leave(userId, now()));
       publish(party.room.id, KICK + userId);
+      return null;
+    },
+
+    /** A host or co-host takes someone out: their sockets close, and they cannot come back. */
+    remove(party: Owned, actorUserId: string, targetUserId: string): null {
+      const result = party.room.remove(actorUserId, targetUserId, now());
+      if (!result.ok) throw roomFailure(result.error);
+      cancelLeave(party, targetUserId);
+      for (const entry of party.remote.values()) entry.users.delete(targetUserId);
+      dispatch(party, result);
+      publish(party.room.id, REMOVE + targetUserId);
+      log.info({ partyId: party.room.id, actorUserId, targetUserId }, 'watch party member removed');
       return null;
     },
 
@@ -349,12 +379,16 @@ export function createPartyOwner(options: PartyOwnerOptions) {
       return { clipId: clip.id, source: clip.source };
     },
 
-    admit(party: Owned, user: JoiningUser, tokenPartyId: string | null): null {
-      assertMayJoin(party, user, tokenPartyId);
-      // A private party's id alone is not an invitation: the user must have joined by code, or hold
-      // a token the bot scoped to this party.
-      if (party.room.visibility === 'private' && !party.room.member(user.id) && tokenPartyId !== party.room.id) {
-        throw new PartyError(403, 'FORBIDDEN', 'join this private party with its invite code first');
+    admit(party: Owned, user: JoiningUser, entrant: Entrant): null {
+      // A private party's id alone is not an invitation: the user must be present, or hold a token the
+      // bot scoped to this party and not have left since. To anyone else it does not exist.
+      if (party.room.visibility === 'private') {
+        const scoped = entrant.tokenPartyId === null || entrant.tokenPartyId === party.room.id;
+        if (user.guest || !scoped || !party.room.admits(entrant)) throw notFound();
+      }
+      assertMayJoin(party, user, entrant.tokenPartyId);
+      if (party.room.isRemoved(user.id, user.addressKey)) {
+        throw new PartyError(403, 'REMOVED', 'the host removed you from this party');
       }
       makePresent(party, user);
       return null;

@@ -121,6 +121,8 @@ export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
   );
   const more = new ActionRowBuilder<ButtonBuilder>().addComponents(
     new ButtonBuilder().setCustomId(`party:end:${id}`).setLabel(t.end).setStyle(ButtonStyle.Danger),
+    // Host and co-hosts: opens a private list of who can be taken out of the party.
+    new ButtonBuilder().setCustomId(`party:remove:${id}`).setLabel(t.remove).setStyle(ButtonStyle.Secondary),
   );
   if (detail.visibility === 'public') {
     more.addComponents(new ButtonBuilder().setStyle(ButtonStyle.Link).setURL(detail.invite_url).setLabel(t.openPlayer));

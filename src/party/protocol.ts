@@ -22,6 +22,7 @@ export const PARTY_ERROR_CODES = [
   'NOT_ALLOWED',
   'NOT_PARTICIPANT',
   'UNKNOWN_PARTICIPANT',
+  'REMOVED',
   'FORBIDDEN',
   'UNAUTHORIZED',
   'TOKEN_EXPIRED',
@@ -236,6 +237,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     ...stamp,
     participant: participantSchema,
     participant_count: z.number().int(),
+    /** `removed`: a host or co-host took them out of the party; they cannot come back. */
+    reason: z.enum(['left', 'removed']).default('left'),
   }),
   z.object({ type: z.literal('role-changed'), ...stamp, participant: participantSchema }),
   z.object({

@@ -1,10 +1,13 @@
-// Request rate limits (creates and joins per user and per IP) behind a small async interface, so a
-// shared store (Redis) can replace the in-memory one when the bot runs as several processes.
+// Request rate limits (creates, joins, wrong invite codes, refused socket upgrades) behind a small
+// async interface, so a shared store (Redis) can replace the in-memory one when the bot runs as
+// several processes.
 export type RateDecision = { ok: true } | { ok: false; retryAfterMs: number };
 
 export interface RateLimiter {
   /** Counts one request for `key` and says whether it is within `limit` per `windowMs`. */
   hit(key: string, limit: number, windowMs: number): Promise<RateDecision>;
+  /** Whether one more would be within the limit, counting nothing. */
+  peek(key: string, limit: number, windowMs: number): Promise<RateDecision>;
 }
 
 /** A sliding-window log per key: exact, and small because a key never holds more than `limit` stamps. */
@@ -12,25 +15,30 @@ export function createMemoryRateLimiter(now: () => number = Date.now): RateLimit
   const logs = new Map<string, number[]>();
   let hits = 0;
 
-  const prune = (log: number[], windowMs: number, at: number): void => {
+  /** The key's stamps still in the window, or the refusal when they fill it. */
+  const check = (key: string, limit: number, windowMs: number, at: number): { log: number[]; decision: RateDecision } => {
+    const log = logs.get(key) ?? [];
     while (log.length > 0 && (log[0] ?? 0) <= at - windowMs) log.shift();
+    if (log.length >= limit) {
+      return { log, decision: { ok: false, retryAfterMs: Math.max(1, (log[0] ?? at) + windowMs - at) } };
+    }
+    return { log, decision: { ok: true } };
   };
 
   return {
     hit(key, limit, windowMs) {
       const at = now();
-      // Keys for users who never come back would pile up; an occasional sweep drops the idle ones.
+      // Keys of addresses that never come back would pile up; an occasional sweep drops the idle ones.
       if (++hits % 1000 === 0) {
         for (const [other, log] of logs) if ((log.at(-1) ?? 0) <= at - windowMs) logs.delete(other);
       }
-      const log = logs.get(key) ?? [];
-      prune(log, windowMs, at);
-      if (log.length >= limit) {
-        return Promise.resolve({ ok: false, retryAfterMs: Math.max(1, (log[0] ?? at) + windowMs - at) });
+      const { log, decision } = check(key, limit, windowMs, at);
+      if (decision.ok) {
+        log.push(at);
+        logs.set(key, log);
       }
-      log.push(at);
-      logs.set(key, log);
-      return Promise.resolve({ ok: true });
+      return Promise.resolve(decision);
     },
+    peek: (key, limit, windowMs) => Promise.resolve(check(key, limit, windowMs, now()).decision),
   };
 }

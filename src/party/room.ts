@@ -33,6 +33,26 @@ export const MAX_QUEUE_LENGTH = 200;
 export const MAX_HOLD_MS = 8_000;
 export const HOLD_RESET_MS = 60_000;
 const MIN_HOLD_MS = 1_000;
+/**
+ * What one hold costs the member it waited for, however short: a stop and a restart for everyone.
+ * A player flapping buffering true/false runs out of its MAX_HOLD_MS budget after a few holds.
+ */
+export const HOLD_CHARGE_FLOOR_MS = 1_000;
+
+/** People a host or co-host removed, remembered so they cannot come back (the oldest go first). */
+export const MAX_REMOVED = 500;
+/** Members who left a private party, remembered while their tokens could still be valid. */
+export const MAX_REVOKED = 500;
+export const REVOKED_FOR_MS = 12 * 60 * 60 * 1000;
+/** Co-hosts who are away keep their role for their return; past this many, the longest away are forgotten. */
+export const MAX_AWAY_ROLES = 50;
+
+/** The per-person budget of playback commands, shared by the player, the REST API and Discord. */
+export interface CommandLimits {
+  perSecond: number;
+  burst: number;
+}
+export const DEFAULT_COMMAND_LIMITS: CommandLimits = { perSecond: 2, burst: 10 };
 
 /**
  * A live party plays this many segments behind the live edge: every player has them loaded or on
@@ -69,6 +89,23 @@ export interface Member {
   /** Hold time used since the budget was last full, and when this member last stopped holding the room. */
   heldMs?: number;
   heldAt?: number;
+  /** A guest: a keyed hash of the address they joined from, so a removal keeps that address out too. */
+  addressKey?: string;
+  /** When a co-host who is away left (they keep their role for their return). */
+  leftAt?: number;
+}
+
+/** Someone a host or co-host removed: not let in again with the same account (a guest: nor from the same address). */
+export interface Removal {
+  userId: string;
+  at: number;
+  addressKey?: string;
+}
+
+/** Someone who left a private party: tokens issued to them until `at` no longer let them in. */
+export interface Revocation {
+  userId: string;
+  at: number;
 }
 
 /** The room is stopped because these members are buffering; the timeline is paused at the hold's position. */
@@ -109,6 +146,16 @@ export interface PartyRecord {
   /** Set while the room holds for someone buffering (wait for everyone); persisted so a restart ends it. */
   hold?: Hold;
   seq: number;
+  removed?: Removal[];
+  revoked?: Revocation[];
+}
+
+/** What changed since the writer last asked (persistence.ts); the timeline goes with every change. */
+export interface RoomChanges {
+  /** Settings, the queue, roles, removals, revocations: written before a change is acknowledged. */
+  core: boolean;
+  /** Who is present. */
+  members: boolean;
 }
 
 /** What PartyRoom.timelineRecord() keeps: written on every change, the full record less often. */
@@ -123,6 +170,16 @@ export interface JoiningUser {
   name: string;
   avatar: string | null;
   guest: boolean;
+  /** A guest's address, as a keyed hash (see Member.addressKey). */
+  addressKey?: string | undefined;
+}
+
+/** Who asks to see or enter a party: a token's user, the party it is scoped to, and when it was issued. */
+export interface Entrant {
+  userId: string;
+  tokenPartyId: string | null;
+  /** ms */
+  issuedAt: number;
 }
 
 export interface RoomError {
@@ -151,6 +208,8 @@ const CONTROL = new Set<PartyCommand['type']>([
 
 const unchanged = (): RoomResult => ({ ok: true, changed: false, events: [] });
 
+const commandsExhausted = (): RoomResult => fail(429, 'RATE_LIMITED', 'too many playback commands: wait a moment');
+
 const fail = (status: RoomError['status'], code: PartyErrorCode, message: string): RoomResult => ({
   ok: false,
   error: { status, code, message },
@@ -177,13 +236,29 @@ export function clipInfo(clip: Clip): ClipInfo {
   };
 }
 
+type Bucket = { tokens: number; at: number };
+
+/** Takes one token from a user's bucket (full at first, refilled one per `refillMs`); false when empty. */
+function spend(buckets: Map<string, Bucket>, userId: string, burst: number, refillMs: number, now: number): boolean {
+  const bucket = buckets.get(userId) ?? { tokens: burst, at: now };
+  bucket.tokens = Math.min(burst, bucket.tokens + Math.max(0, now - bucket.at) / refillMs);
+  bucket.at = now;
+  buckets.set(userId, bucket);
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
+}
+
 export class PartyRoom {
-  /** Reaction budgets by user: in memory only, like the reactions themselves (never in the record). */
-  private readonly reactionBudgets = new Map<string, { tokens: number; at: number }>();
+  /** Reaction and command budgets by user: in memory only (never in the record), gone when they leave. */
+  private readonly reactionBudgets = new Map<string, Bucket>();
+  private readonly commandBudgets = new Map<string, Bucket>();
+  private readonly changes: RoomChanges = { core: false, members: false };
 
   private constructor(
     private readonly state: PartyRecord,
     private readonly publicUrl: string,
+    private readonly commandLimits: CommandLimits,
   ) {}
 
   static create(input: {
@@ -197,9 +272,10 @@ export class PartyRoom {
     hostParticipantId: string;
     publicUrl: string;
     now: number;
+    commandLimits?: CommandLimits;
   }): PartyRoom {
     const { now, host } = input;
-    return new PartyRoom(
+    const room = new PartyRoom(
       {
         v: 1,
         id: input.id,
@@ -228,15 +304,47 @@ export class PartyRoom {
         seq: 1,
       },
       input.publicUrl,
+      input.commandLimits ?? DEFAULT_COMMAND_LIMITS,
     );
+    room.touch('core', 'members');
+    return room;
   }
 
-  static fromRecord(record: PartyRecord, publicUrl: string): PartyRoom {
-    return new PartyRoom(structuredClone(record), publicUrl);
+  static fromRecord(record: PartyRecord, publicUrl: string, commandLimits = DEFAULT_COMMAND_LIMITS): PartyRoom {
+    return new PartyRoom(structuredClone(record), publicUrl, commandLimits);
   }
 
   toRecord(): PartyRecord {
     return structuredClone(this.state);
+  }
+
+  /** The record without its members: what must be on disk before a change is acknowledged. */
+  coreRecord(): Omit<PartyRecord, 'members'> {
+    const core: Partial<PartyRecord> = { ...this.state };
+    delete core.members;
+    return structuredClone(core as Omit<PartyRecord, 'members'>);
+  }
+
+  /** Who is present, and the co-hosts who are away (the viewers who left are forgotten). */
+  memberRecords(): Member[] {
+    return structuredClone(this.state.members);
+  }
+
+  private touch(...parts: Array<keyof RoomChanges>): void {
+    for (const part of parts) this.changes[part] = true;
+  }
+
+  /** What changed since the last call, for the writer; the timeline is written with every change. */
+  takeChanges(): RoomChanges {
+    const taken = { ...this.changes };
+    this.changes.core = false;
+    this.changes.members = false;
+    return taken;
+  }
+
+  /** Whether a change of the core waits to be written. */
+  get coreChanged(): boolean {
+    return this.changes.core;
   }
 
   /** The part of the record that moves with every command: small, so it can be written each time. */
@@ -341,6 +449,7 @@ export class PartyRoom {
     const slidEnd = live.window.end + (now - live.window.at) / 1000;
     if (Math.abs(slidEnd - (window.end - live.epoch)) <= 1.5 * live.targetDuration) return unchanged();
     live.window = { start: window.start - live.epoch, end: window.end - live.epoch, at: now };
+    this.touch('core');
     return clip === this.currentClip() ? this.changed(now, null, 'sync') : { ok: true, changed: true, events: [] };
   }
 
@@ -445,6 +554,12 @@ export class PartyRoom {
     return { type: 'sync', ...this.playback(now, actorUserId) };
   }
 
+  private markStarted(now: number): void {
+    if (this.state.startedAt !== null) return;
+    this.state.startedAt = now;
+    this.touch('core');
+  }
+
   private reanchor(now: number, position: number): void {
     const { timeline } = this.state;
     timeline.anchorPosition = this.clamp(position);
@@ -465,8 +580,9 @@ export class PartyRoom {
       actor.buffering = command.buffering;
       return this.settleHold(now, actorUserId);
     }
-    if (CONTROL.has(command.type) && actor.role === 'viewer') {
-      return fail(403, 'NOT_ALLOWED', 'only the host and co-hosts control playback');
+    if (CONTROL.has(command.type)) {
+      if (actor.role === 'viewer') return fail(403, 'NOT_ALLOWED', 'only the host and co-hosts control playback');
+      if (!this.spendCommand(actor.userId, now)) return commandsExhausted();
     }
     const { timeline } = this.state;
     if (command.type === 'clip-duration') {
@@ -477,6 +593,7 @@ export class PartyRoom {
       // Re-anchor first so the position reported until now is kept, then clamp to the new length.
       if (clip === this.currentClip()) this.reanchor(now, this.position(now));
       clip.duration = command.duration;
+      this.touch('core');
       if (clip === this.currentClip()) this.reanchor(now, timeline.anchorPosition);
       return this.changed(now, actorUserId, 'sync');
     }
@@ -503,7 +620,7 @@ export class PartyRoom {
         }
         timeline.playing = true;
         delete timeline.unstarted;
-        this.state.startedAt ??= now;
+        this.markStarted(now);
         return this.changed(now, actorUserId, this.startHold(now) ? 'pause' : 'play');
       case 'pause':
         // A host's pause ends a hold: the room stays paused until someone presses play.
@@ -522,7 +639,7 @@ export class PartyRoom {
         if (this.state.hold) return this.changed(now, actorUserId, 'seek');
         timeline.playing = true;
         delete timeline.unstarted;
-        this.state.startedAt ??= now;
+        this.markStarted(now);
         return this.changed(now, actorUserId, this.startHold(now) ? 'pause' : 'play');
       }
       case 'set-rate':
@@ -546,22 +663,35 @@ export class PartyRoom {
         timeline.anchorTime = now;
         timeline.playing = true;
         delete timeline.unstarted;
-        this.state.startedAt ??= now;
+        this.markStarted(now);
         this.startHold(now);
         return this.changed(now, actorUserId, 'skip');
       }
     }
   }
 
+  private spendCommand(userId: string, now: number): boolean {
+    const { burst, perSecond } = this.commandLimits;
+    return spend(this.commandBudgets, userId, burst, 1000 / perSecond, now);
+  }
+
+  /** Before a clip is looked up: the actor may add one, and it is taken from their command budget. */
+  mayAddClip(actorUserId: string, now: number): RoomError | null {
+    const actor = this.member(actorUserId);
+    if (!actor) return { status: 403, code: 'NOT_PARTICIPANT', message: 'join the party first' };
+    if (actor.role === 'viewer') {
+      return { status: 403, code: 'NOT_ALLOWED', message: 'only the host and co-hosts add clips' };
+    }
+    const spent = this.spendCommand(actorUserId, now) ? null : commandsExhausted();
+    return spent && !spent.ok ? spent.error : null;
+  }
+
   /** A present member's reaction goes to everyone, within their budget; nothing about it is kept. */
   private react(actor: Member, emoji: ReactionEmoji, now: number): RoomResult {
     if (!actor.present) return fail(403, 'NOT_PARTICIPANT', 'join the party first');
-    const budget = this.reactionBudgets.get(actor.userId) ?? { tokens: REACTION_BURST, at: now };
-    budget.tokens = Math.min(REACTION_BURST, budget.tokens + (now - budget.at) / REACTION_REFILL_MS);
-    budget.at = now;
-    this.reactionBudgets.set(actor.userId, budget);
-    if (budget.tokens < 1) return fail(429, 'RATE_LIMITED', 'too many reactions: wait a moment');
-    budget.tokens -= 1;
+    if (!spend(this.reactionBudgets, actor.userId, REACTION_BURST, REACTION_REFILL_MS, now)) {
+      return fail(429, 'RATE_LIMITED', 'too many reactions: wait a moment');
+    }
     const message: ServerMessage = {
       type: 'reaction',
       party_id: this.state.id,
@@ -592,9 +722,12 @@ export class PartyRoom {
 
   /**
    * Makes a user present. Synchronous on purpose: the capacity check and the insert happen in one
-   * tick, so concurrent joins cannot overshoot max_participants. Returning members keep their role.
+   * tick, so concurrent joins cannot overshoot max_participants. Returning co-hosts keep their role.
    */
   join(user: JoiningUser, now: number, newParticipantId: () => string): RoomResult & { joined?: boolean } {
+    if (this.isRemoved(user.id, user.addressKey)) {
+      return fail(403, 'REMOVED', 'the host removed you from this party');
+    }
     const existing = this.member(user.id);
     if (existing?.present) {
       // Another tab, or a refreshed token: refresh the name and avatar people see next time.
@@ -610,6 +743,7 @@ export class PartyRoom {
     if (member) {
       member.present = true;
       delete member.buffering; // whatever an old tab said, a new one says again
+      delete member.leftAt;
       member.joinedAt = now;
       member.displayName = user.name;
       member.avatarUrl = user.avatar;
@@ -623,9 +757,17 @@ export class PartyRoom {
         guest: user.guest,
         joinedAt: now,
         present: true,
+        ...(user.addressKey !== undefined && { addressKey: user.addressKey }),
       };
       this.state.members.push(member);
     }
+    // Joining again (by the invite code) lets in again someone who had left.
+    const revoked = this.state.revoked ?? [];
+    if (revoked.some((entry) => entry.userId === user.id)) {
+      this.state.revoked = revoked.filter((entry) => entry.userId !== user.id);
+      this.touch('core');
+    }
+    this.touch('members');
     this.state.seq++;
     const message: ServerMessage = {
       type: 'participant-joined',
@@ -636,25 +778,122 @@ export class PartyRoom {
     return { ok: true, changed: true, events: [{ to: 'all', message }], joined: true };
   }
 
+  /**
+   * A member is no longer there. A viewer is forgotten at once (their budgets too), so a party's
+   * record holds who is present and nobody else however many come and go; the host and co-hosts
+   * keep their role for their return.
+   */
   leave(userId: string, now: number): RoomResult {
     const member = this.member(userId);
     if (!member?.present) return { ok: true, changed: false, events: [] };
     member.present = false;
     delete member.buffering;
+    if (member.role === 'viewer') this.forget(member);
+    else {
+      member.leftAt = now;
+      this.forgetLongestAway();
+    }
+    return this.departed(member, now, 'left');
+  }
+
+  /**
+   * A host or co-host takes someone out of the party: they are not let in again with the same
+   * account (a guest: nor from the same address). The host removes anyone else; a co-host, viewers.
+   */
+  remove(actorUserId: string, targetUserId: string, now: number): RoomResult {
+    const actor = this.member(actorUserId);
+    if (!actor) return fail(403, 'NOT_PARTICIPANT', 'join the party first');
+    if (actor.role === 'viewer') return fail(403, 'NOT_ALLOWED', 'only the host and co-hosts remove people');
+    const target = this.member(targetUserId);
+    if (!target) return fail(404, 'UNKNOWN_PARTICIPANT', 'that user is not in this party');
+    if (target.userId === actorUserId) return fail(400, 'INVALID_INPUT', 'you cannot remove yourself');
+    if (target.role === 'host') return fail(403, 'NOT_HOST', 'the host cannot be removed');
+    if (target.role === 'co-host' && actor.role !== 'host') {
+      return fail(403, 'NOT_HOST', 'only the host removes a co-host');
+    }
+    const wasPresent = target.present;
+    target.present = false;
+    this.forget(target);
+    const removed = this.state.removed ?? [];
+    removed.push({
+      userId: target.userId,
+      at: now,
+      ...(target.addressKey !== undefined && { addressKey: target.addressKey }),
+    });
+    this.state.removed = removed.slice(-MAX_REMOVED);
+    this.touch('core');
+    if (wasPresent) return this.departed(target, now, 'removed');
+    this.state.seq++;
+    return { ok: true, changed: true, events: [] };
+  }
+
+  /** Everyone hears that a member went; the room stops waiting for them if it was. */
+  private departed(member: Member, now: number, reason: 'left' | 'removed'): RoomResult {
+    this.touch('members');
     this.state.seq++;
     const message: ServerMessage = {
       type: 'participant-left',
       ...this.stamp(now),
       participant: this.participantInfo(member),
       participant_count: this.presentMembers().length,
+      reason,
     };
     const events: RoomEvent[] = [{ to: 'all', message }];
-    // Someone the room was waiting for is gone: it stops waiting for them.
     if (this.state.hold) {
       const settled = this.settleHold(now, null);
       if (settled.ok) events.push(...settled.events);
     }
     return { ok: true, changed: true, events };
+  }
+
+  private forget(member: Member): void {
+    this.state.members = this.state.members.filter((other) => other !== member);
+    this.reactionBudgets.delete(member.userId);
+    this.commandBudgets.delete(member.userId);
+    this.touch('members');
+  }
+
+  /** Keeps the co-hosts who are away to MAX_AWAY_ROLES, forgetting the longest away first. */
+  private forgetLongestAway(): void {
+    const away = this.state.members.filter((member) => !member.present && member.role === 'co-host');
+    away.sort((a, b) => (a.leftAt ?? 0) - (b.leftAt ?? 0));
+    for (const member of away.slice(0, Math.max(0, away.length - MAX_AWAY_ROLES))) this.forget(member);
+  }
+
+  /**
+   * Someone left a private party on purpose: the tokens they hold stop letting them in (a token is
+   * the invitation to a private party). Joining again by the invite code lets them in again.
+   */
+  revoke(userId: string, now: number): void {
+    if (userId === this.state.hostUserId) return;
+    const kept = (this.state.revoked ?? []).filter(
+      (entry) => entry.userId !== userId && entry.at > now - REVOKED_FOR_MS,
+    );
+    kept.push({ userId, at: now });
+    this.state.revoked = kept.slice(-MAX_REVOKED);
+    this.touch('core');
+  }
+
+  isRemoved(userId: string, addressKey?: string): boolean {
+    return (this.state.removed ?? []).some(
+      (entry) => entry.userId === userId || (addressKey !== undefined && entry.addressKey === addressKey),
+    );
+  }
+
+  /**
+   * May this token's holder see the party and come in? Nobody removed. A public party: anyone else.
+   * A private one: who is present, and whoever holds a token for it (a co-host who is away, a
+   * member the bot let in) unless they left after it was issued.
+   */
+  admits(entrant: Entrant): boolean {
+    if (this.isRemoved(entrant.userId)) return false;
+    if (this.state.visibility === 'public') return true;
+    const member = this.member(entrant.userId);
+    if (member?.present) return true;
+    if (!member && entrant.tokenPartyId !== this.state.id) return false;
+    return !(this.state.revoked ?? []).some(
+      (entry) => entry.userId === entrant.userId && entrant.issuedAt <= entry.at,
+    );
   }
 
   addClip(actorUserId: string, clip: Clip, now: number): RoomResult {
@@ -670,6 +909,7 @@ export class PartyRoom {
       return fail(409, 'QUEUE_FULL', `the queue holds at most ${MAX_QUEUE_LENGTH} clips`);
     }
     this.state.queue.push(clip);
+    this.touch('core');
     const events: RoomEvent[] = [];
     const { timeline } = this.state;
     if (timeline.clipIndex < 0) {
@@ -705,6 +945,8 @@ export class PartyRoom {
     if (target.role === 'host') return fail(400, 'INVALID_INPUT', 'the host is always the host');
     if (target.role === role) return { ok: true, changed: false, events: [] };
     target.role = role;
+    if (!target.present && role === 'viewer') this.forget(target);
+    this.touch('core', 'members');
     this.state.seq++;
     const message: ServerMessage = {
       type: 'role-changed',
@@ -788,9 +1030,13 @@ export class PartyRoom {
     return { userId: member.userId, from: now, until: Math.min(now + budget, hold.since + MAX_HOLD_MS) };
   }
 
-  /** Charges the hold time to the member; one the room stopped waiting for at a cap has none left. */
+  /**
+   * Charges the hold to the member (at least HOLD_CHARGE_FLOOR_MS); one the room stopped waiting for
+   * at a cap has none left.
+   */
   private release(member: Member, entry: Hold['waiting'][number], now: number, capped: boolean): void {
-    member.heldMs = capped ? MAX_HOLD_MS : Math.min(MAX_HOLD_MS, (member.heldMs ?? 0) + (now - entry.from));
+    const cost = Math.max(HOLD_CHARGE_FLOOR_MS, now - entry.from);
+    member.heldMs = capped ? MAX_HOLD_MS : Math.min(MAX_HOLD_MS, (member.heldMs ?? 0) + cost);
     member.heldAt = now;
   }
 

@@ -17,7 +17,7 @@ import {
   clientMessageSchema,
 } from './protocol.js';
 import { newErrorId } from '../errors.js';
-import { notFound, PartyError, tokenFailure } from './errors.js';
+import { PartyError, tokenFailure } from './errors.js';
 import type { PartyService } from './service.js';
 import { TokenError, type TokenClaims } from './tokens.js';
 
@@ -37,6 +37,7 @@ const createBody = z
 const guestBody = z.object({ display_name: z.string().min(1).max(64) }).strict();
 const clipBody = z.object({ source: z.string().min(1).max(2048), title: z.string().max(100).optional() }).strict();
 const cohostBody = z.object({ user_id: z.string().min(1).max(100) }).strict();
+const kickBody = cohostBody;
 const commandBody = clientMessageSchema;
 
 type Params = { id: string };
@@ -116,7 +117,7 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
           visibility: body.visibility,
           maxParticipants: body.max_participants,
           waitForEveryone: body.wait_for_everyone,
-          ip: request.ip,
+          address: request.ip,
         });
         return ok(
           reply,
@@ -132,12 +133,10 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
         );
       });
 
+      // A private party the caller may not see, and a code that names nothing, are one answer: 404.
       scope.get<{ Params: { code: string } }>('/by-code/:code', async (request, reply) => {
         const claims = await optionalAuth(request);
-        const party = await service.findByCode(request.params.code);
-        if (!party) throw notFound();
-        if (claims) assertScope(claims, party.id);
-        return ok(reply, await service.assertCanView(party.id, claims));
+        return ok(reply, await service.viewByCode(request.params.code, claims, request.ip));
       });
 
       // The path parameter is the invite code here (the reference's `:code`); every other route takes the party id.
@@ -146,7 +145,7 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
         const joined = await service.joinByCode(
           request.params.id,
           { id: claims.user.id, name: claims.user.name, avatar: claims.user.avatar },
-          { ip: request.ip, guest: claims.guest, tokenPartyId: claims.partyId },
+          { address: request.ip, guest: claims.guest, tokenPartyId: claims.partyId },
         );
         return ok(reply, {
           party: joined.party,
@@ -165,13 +164,11 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
 
       scope.get<{ Params: Params }>('/:id', async (request, reply) => {
         const claims = await optionalAuth(request);
-        if (claims) assertScope(claims, request.params.id);
         return ok(reply, await service.assertCanView(request.params.id, claims));
       });
 
       scope.get<{ Params: Params }>('/:id/participants', async (request, reply) => {
         const claims = await optionalAuth(request);
-        if (claims) assertScope(claims, request.params.id);
         const party = await service.assertCanView(request.params.id, claims);
         return ok(reply, { participants: party.participants, count: party.participants.length });
       });
@@ -181,6 +178,15 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
         assertScope(claims, request.params.id);
         await service.leave(request.params.id, claims.user.id);
         return ok(reply, { message: 'Successfully left watch party' });
+      });
+
+      // Host and co-hosts: the person is taken out of the party and cannot come back with that account.
+      scope.post<{ Params: Params }>('/:id/kick', async (request, reply) => {
+        const claims = await authenticate(request);
+        assertScope(claims, request.params.id);
+        const body = parseBody(kickBody, request.body);
+        await service.removeMember(request.params.id, claims.user.id, body.user_id);
+        return ok(reply, { message: 'Removed from the watch party' });
       });
 
       scope.post<{ Params: Params }>('/:id/end', async (request, reply) => {
@@ -265,10 +271,19 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
   }
 
   async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, partyId: string): Promise<void> {
+    // Anyone can knock: an address whose knocks keep being refused is turned away before any work.
+    const address = app.clientAddress(request);
+    try {
+      await service.guardUpgrade(address);
+    } catch (error) {
+      refuse(socket, error instanceof PartyError ? error : new PartyError(500, 'INTERNAL', 'could not check the address'));
+      return;
+    }
     let claims: TokenClaims;
     try {
       claims = await service.verifyToken(tokenFromHandshake(request));
     } catch (error) {
+      await service.refusedUpgrade(address);
       refuse(
         socket,
         error instanceof TokenError ? tokenFailure(error) : new PartyError(401, 'UNAUTHORIZED', 'bad token'),
@@ -277,10 +292,13 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
     }
     if (socket.destroyed) return;
     try {
-      await service.admitSocket(partyId, claims);
+      await service.admitSocket(partyId, claims, address);
     } catch (error) {
-      if (error instanceof PartyError) refuse(socket, error);
-      else {
+      if (error instanceof PartyError) {
+        // A refusal counts against the address; the party being briefly away does not.
+        if (error.status < 500 && error.status !== 429) await service.refusedUpgrade(address);
+        refuse(socket, error);
+      } else {
         log.error({ err: error, partyId }, 'party socket admission failed');
         refuse(socket, new PartyError(500, 'INTERNAL', 'could not open the party socket'));
       }
@@ -291,7 +309,7 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
       refuse(socket, new PartyError(503, 'SHUTTING_DOWN', 'the server is restarting: try again shortly'));
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => service.attachSocket(partyId, claims, ws));
+    wss.handleUpgrade(request, socket, head, (ws) => service.attachSocket(partyId, claims, ws, address));
   }
 
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {

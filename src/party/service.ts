@@ -11,10 +11,11 @@
 // cluster.ts) a party is owned by exactly one process: calls for a party owned elsewhere go there
 // as requests, frames come back on the party's channel, and when an owner dies the next call takes
 // the party over from the store. src/party/README.md follows a host's play through the pieces.
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.js';
+import { addressKey } from '../http/clientAddress.js';
 import type { Logger } from '../logger.js';
 import type { MetricsHooks } from '../metrics.js';
 import type { PartiClient } from '../parti/client.js';
@@ -22,7 +23,7 @@ import type { Store } from '../store/index.js';
 import type { PartyCluster } from './cluster.js';
 import { generateInviteCode, normalizeInviteCode } from './codes.js';
 import { notFound, PartyError, toPartyError } from './errors.js';
-import { createMediaResolver, parseSource, type MediaResolver, type Playable } from './media.js';
+import { assertSource, createMediaResolver, parseSource, type MediaResolver, type Playable } from './media.js';
 import type {
   ClipInfo,
   ParticipantView,
@@ -34,9 +35,9 @@ import type {
 } from './protocol.js';
 import { cleanName, createPartyOwner, MOVED, type PartyOps } from './owner.js';
 import { createPartyOwnership } from './ownership.js';
-import { createPartyPersistence } from './persistence.js';
+import { createPartyPersistence, type CodeEntry } from './persistence.js';
 import { createMemoryRateLimiter, type RateLimiter } from './rateLimit.js';
-import { DEFAULT_MAX_PARTICIPANTS, PartyRoom, type Clip, type JoiningUser } from './room.js';
+import { DEFAULT_MAX_PARTICIPANTS, PartyRoom, type Clip, type Entrant, type JoiningUser } from './room.js';
 import { createPartySockets, type SocketLimits } from './sockets.js';
 import { partyStrings } from './strings.js';
 import {
@@ -52,22 +53,50 @@ export { PartyError, socketRefusal } from './errors.js';
 export type { PartyErrorCode } from './protocol.js';
 
 const HOUR = 60 * 60 * 1000;
+const MINUTE = 60 * 1000;
+/** Wrong invite codes count in this window. */
+export const CODE_MISS_WINDOW_MS = 10 * MINUTE;
 
 export interface PartyLimits extends SocketLimits {
+  /** Parties one person may create per hour, and one address through the API. */
   createsPerHour: number;
+  createsPerAddressPerHour: number;
+  /** Joins per person per hour, and guest joins per address per hour. */
   joinsPerHour: number;
-  guestTokensPerHour: number;
+  /** Wrong invite codes per address (per person from Discord) per CODE_MISS_WINDOW_MS. */
+  codeMisses: number;
+  /** Refused socket upgrades per address per minute. */
+  badUpgradesPerMinute: number;
+  /** Playback commands per person per second (from the player, the API and Discord together); burst 5×. */
+  commandsPerSecond: number;
 }
 
 export const DEFAULT_LIMITS: PartyLimits = {
   createsPerHour: 10,
+  createsPerAddressPerHour: 10,
   joinsPerHour: 30,
-  guestTokensPerHour: 30,
+  codeMisses: 20,
+  badUpgradesPerMinute: 30,
+  commandsPerSecond: 2,
+  socketsPerPerson: 8,
   wsMessagesPerSecond: 20,
   wsBurst: 40,
   wsMaxViolations: 10,
   wsViolationWindowMs: 10_000,
 };
+
+/** The limits an operator set in the environment (README: "Limits"). */
+export function partyLimitsFrom(config: Config): Partial<PartyLimits> {
+  return {
+    createsPerHour: config.PARTY_CREATES_PER_HOUR,
+    createsPerAddressPerHour: config.PARTY_CREATES_PER_IP_PER_HOUR,
+    joinsPerHour: config.PARTY_JOINS_PER_HOUR,
+    codeMisses: config.PARTY_CODE_MISSES_PER_IP,
+    badUpgradesPerMinute: config.PARTY_BAD_UPGRADES_PER_MINUTE,
+    commandsPerSecond: config.PARTY_COMMANDS_PER_SECOND,
+    socketsPerPerson: config.PARTY_SOCKETS_PER_PERSON,
+  };
+}
 
 export interface PartyUser {
   id: string;
@@ -123,8 +152,8 @@ export interface CreatePartyInput {
   maxParticipants?: number | undefined;
   /** Hold playback while anyone's player is buffering (capped), instead of letting them catch up. */
   waitForEveryone?: boolean | undefined;
-  /** The caller's IP, for per-IP limits (REST); absent for Discord. */
-  ip?: string | undefined;
+  /** The caller's address, for per-address limits (REST); absent for Discord. */
+  address?: string | undefined;
 }
 
 export interface CreatedParty {
@@ -177,9 +206,12 @@ export interface PartyServiceEvents {
 export interface PartyService {
   createParty(input: CreatePartyInput): Promise<CreatedParty>;
   joinByCode(code: string, user: PartyUser, options?: JoinOptions): Promise<JoinResult>;
-  /** A guest token scoped to a public party, and the guest joined (rate-limited per IP). */
-  joinAsGuest(code: string, displayName: string, ip: string): Promise<GuestJoinResult>;
+  /** A guest token scoped to a public party, and the guest joined (rate-limited per address). */
+  joinAsGuest(code: string, displayName: string, address: string): Promise<GuestJoinResult>;
+  /** Leaving on purpose: in a private party, the tokens the user holds stop letting them in. */
   leave(partyId: string, userId: string): Promise<void>;
+  /** A host or co-host takes someone out of the party; they cannot come back with that account. */
+  removeMember(partyId: string, actorUserId: string, targetUserId: string): Promise<void>;
   issueToken(
     user: PartyUser,
     partyId?: string,
@@ -198,8 +230,17 @@ export interface PartyService {
   demoteCohost(partyId: string, actorUserId: string, targetUserId: string): Promise<ParticipantView>;
   endParty(partyId: string, actorUserId: string): Promise<void>;
   getParty(partyId: string): Promise<PartyDetail | null>;
-  findByCode(code: string): Promise<PartyDetail | null>;
-  /** May this token's holder see a party's details (private parties: members only)? Throws PartyError. */
+  /**
+   * Any party by its code, for Discord (which may see them all). With an asker, a wrong code counts
+   * against their budget, and past it every lookup of theirs is refused (429).
+   */
+  findByCode(code: string, asker?: Asker): Promise<PartyDetail | null>;
+  /**
+   * A party by its code as a token holder (or nobody) may see it: a private party they may not see
+   * is answered exactly as a missing one (404), and both count against the address's wrong codes.
+   */
+  viewByCode(code: string, claims: TokenClaims | null, address: string): Promise<PartyDetail>;
+  /** May this token's holder see a party's details (private parties: who it admits; else 404)? */
   assertCanView(partyId: string, claims: TokenClaims | null): Promise<PartyDetail>;
   playable(partyId: string, userId: string, clipId?: string): Promise<PlayableAnswer>;
   /**
@@ -207,9 +248,18 @@ export interface PartyService {
    * direct URL's, and where each Parti clip's signed URL points now (a live stream's CDN is its own).
    */
   mediaOrigins(detail: PartyDetail): Promise<string[]>;
+  /**
+   * The media origins of the party a page is for, when the page's token (a cookie the page set)
+   * may see it; none otherwise, so a page's headers say nothing to a stranger.
+   */
+  pageMediaOrigins(code: string, token: string | undefined): Promise<string[]>;
+  /** Throws 429 while an address is past its budget of refused socket upgrades. */
+  guardUpgrade(address: string): Promise<void>;
+  /** Counts a refused socket upgrade (no or bad token, not admitted) against its address. */
+  refusedUpgrade(address: string): Promise<void>;
   /** Checks a socket may open and makes its user present; call right before the upgrade. Throws PartyError. */
-  admitSocket(partyId: string, claims: TokenClaims): Promise<void>;
-  attachSocket(partyId: string, claims: TokenClaims, ws: WebSocket): void;
+  admitSocket(partyId: string, claims: TokenClaims, address: string): Promise<void>;
+  attachSocket(partyId: string, claims: TokenClaims, ws: WebSocket, address: string): void;
   /** Per-socket numbers, for tests and diagnostics. */
   socketStats(partyId: string): Array<{ userId: string; bufferedAmount: number; stale: boolean; skipped: number }>;
   on<E extends keyof PartyServiceEvents>(event: E, listener: (...args: PartyServiceEvents[E]) => void): () => void;
@@ -225,10 +275,17 @@ export interface PartyService {
 }
 
 export interface JoinOptions {
-  ip?: string | undefined;
+  /** The caller's address (REST); absent for Discord, whose members count by their id. */
+  address?: string | undefined;
   guest?: boolean | undefined;
   /** The party the caller's token is limited to, if any. */
   tokenPartyId?: string | null | undefined;
+}
+
+/** Who looks a code up: an address (REST) or a Discord member; their wrong codes count against them. */
+export interface Asker {
+  address?: string | undefined;
+  userId?: string | undefined;
 }
 
 const MAX_TITLE = 100;
@@ -246,13 +303,18 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const ownerLeaseMs = options.ownerLeaseMs ?? 10_000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 2_000;
   const limits: PartyLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const commandLimits = { perSecond: limits.commandsPerSecond, burst: Math.max(1, Math.round(limits.commandsPerSecond * 5)) };
   const rateLimiter = options.rateLimiter ?? cluster?.rateLimiter ?? createMemoryRateLimiter(now);
   const media: MediaResolver = createMediaResolver({
     parti,
     now,
     ...(options.playableCacheMs !== undefined && { playableCacheMs: options.playableCacheMs }),
   });
-  const signer: TokenSigner = createTokenSigner(await loadPartySecret(store, config.PARTY_SECRET), now);
+  const secret = await loadPartySecret(store, config.PARTY_SECRET);
+  const signer: TokenSigner = createTokenSigner(secret, now);
+  /** A guest's address as a party keeps it: a keyed hash, so the store never holds an address. */
+  const hashedAddress = (address: string): string =>
+    createHmac('sha256', secret).update(`address:${addressKey(address)}`).digest('base64url').slice(0, 22);
   const emitter = new EventEmitter();
   const self = cluster?.instanceId ?? 'local';
 
@@ -303,6 +365,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     now,
     self,
     publicUrl: config.PUBLIC_URL,
+    commandLimits,
     graceMs,
     joinHoldMs,
     quietEndMs,
@@ -337,20 +400,75 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
 
   // ---------------------------------------------------------------------------------------------
 
-  async function limit(key: string, count: number, message: string): Promise<void> {
-    const decision = await rateLimiter.hit(key, count, HOUR);
-    if (!decision.ok) {
-      throw new PartyError(429, 'RATE_LIMITED', message, Math.ceil(decision.retryAfterMs / 1000));
+  async function limit(key: string, count: number, windowMs: number, message: string): Promise<void> {
+    const decision = await rateLimiter.hit(key, count, windowMs);
+    if (!decision.ok) throw rateLimited(decision.retryAfterMs, message);
+  }
+
+  function rateLimited(retryAfterMs: number, message: string): PartyError {
+    return new PartyError(429, 'RATE_LIMITED', message, Math.ceil(retryAfterMs / 1000));
+  }
+
+  /** What an invite code names: this process's own parties, or the store's list with a cluster. */
+  async function codeEntry(code: string): Promise<CodeEntry | undefined> {
+    // Alone, every live party is owned here, so a miss is a miss; with a cluster, always the store,
+    // so a code costs the same work whoever owns its party.
+    const entry = cluster ? await persistence.codeEntry(code) : ownership.entryOfCode(code);
+    if (!entry || entry.visibility !== null) return entry;
+    // Written before codes kept their party's visibility.
+    const detail = await service.getParty(entry.id);
+    return detail ? { id: entry.id, visibility: detail.visibility } : undefined;
+  }
+
+  /**
+   * Looks a code up for someone who may be a stranger. `attempt` says what the asker gets of the
+   * party the code names (null: nothing, as if it did not exist). A code that names nothing and a
+   * party the asker may not have are the same answer, 404, after the same work, and both count as
+   * a wrong code; past the budget, every lookup of the asker's is 429, whatever the code.
+   */
+  async function byCode<T>(
+    code: string,
+    asker: Asker,
+    attempt: (entry: CodeEntry) => Promise<T | null>,
+  ): Promise<T> {
+    const key = `code-miss:${asker.address !== undefined ? addressKey(asker.address) : `user:${asker.userId ?? ''}`}`;
+    const open = await rateLimiter.peek(key, limits.codeMisses, CODE_MISS_WINDOW_MS);
+    if (!open.ok) throw rateLimited(open.retryAfterMs, 'too many wrong invite codes; try again later');
+    const normalized = normalizeInviteCode(code);
+    const entry = normalized === null ? undefined : await codeEntry(normalized);
+    const found = entry ? await attempt(entry) : null;
+    if (found !== null) return found;
+    await limit(key, limits.codeMisses, CODE_MISS_WINDOW_MS, 'too many wrong invite codes; try again later');
+    throw notFound();
+  }
+
+  function checkSource(input: string): void {
+    try {
+      assertSource(input);
+    } catch (error) {
+      throw toPartyError(error);
     }
   }
 
-  async function idByCode(code: string): Promise<string> {
-    const normalized = normalizeInviteCode(code);
-    if (!normalized) throw notFound();
-    const id = ownership.idOfCode(normalized) ?? (await persistence.partyOfCode(normalized));
-    if (!id) throw notFound();
-    return id;
+  /** A refusal that means "not for you" is, to a stranger, the same as nothing there. */
+  async function orNothing<T>(run: () => Promise<T>): Promise<T | null> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof PartyError && error.code === 'PARTY_NOT_FOUND') return null;
+      throw error;
+    }
   }
+
+  const entrant = (claims: TokenClaims): Entrant => ({
+    userId: claims.user.id,
+    tokenPartyId: claims.partyId,
+    issuedAt: claims.issuedAt.getTime(),
+  });
+
+  /** A token scoped to one party is good for that party only. */
+  const inScope = (claims: TokenClaims | null, partyId: string): boolean =>
+    claims === null || claims.partyId === null || claims.partyId === partyId;
 
   async function scopedToken(
     partyId: string,
@@ -365,11 +483,13 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     return { token, expires_at: expiresAt.toISOString() };
   }
 
-  const joiner = (user: PartyUser, guest: boolean): JoiningUser => ({
+  const joiner = (user: PartyUser, guest: boolean, address?: string): JoiningUser => ({
     id: user.id,
     name: user.name,
     avatar: user.avatar ?? null,
     guest,
+    // A guest's address goes with them, so removing them keeps it out too.
+    ...(guest && address !== undefined && { addressKey: hashedAddress(address) }),
   });
 
   await persistence.loadParties({
@@ -388,17 +508,27 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         throw new PartyError(400, 'INVALID_INPUT', `max_participants must be 2 to ${config.PARTY_MAX_PARTICIPANTS}`);
       }
       const title = (input.title ?? '').trim().slice(0, MAX_TITLE) || partyStrings.defaultTitle(hostName);
-      await limit(`create:user:${input.host.id}`, limits.createsPerHour, 'at most 10 parties per hour');
+      // A source that cannot be one is refused before it costs a slot.
+      if (input.source !== undefined) checkSource(input.source);
+      await limit(`create:user:${input.host.id}`, limits.createsPerHour, HOUR, 'too many parties this hour');
+      if (input.address !== undefined) {
+        await limit(
+          `create:address:${addressKey(input.address)}`,
+          limits.createsPerAddressPerHour,
+          HOUR,
+          'too many parties from this address this hour',
+        );
+      }
       const resolved =
         input.source === undefined
           ? null
           : await media.resolveNew(input.source).catch((error: unknown) => {
               throw toPartyError(error);
             });
-      const isTaken = (code: string): boolean => ownership.idOfCode(code) !== undefined;
+      const isTaken = (code: string): boolean => ownership.entryOfCode(code) !== undefined;
       let inviteCode = generateInviteCode(isTaken);
       // Other processes' codes are in the store; a clash among 887 million is rare, but cheap to rule out.
-      while (await persistence.partyOfCode(inviteCode)) inviteCode = generateInviteCode(isTaken);
+      while (await persistence.codeEntry(inviteCode)) inviteCode = generateInviteCode(isTaken);
       const at = now();
       const room = PartyRoom.create({
         id: randomUUID(),
@@ -411,6 +541,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         hostParticipantId: randomUUID(),
         publicUrl: config.PUBLIC_URL,
         now: at,
+        commandLimits,
       });
       if (resolved) {
         room.appendClip(
@@ -430,7 +561,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         );
       }
       owner.host(room, await ownership.claimNew(room.id));
-      await persistence.add(room.id, room.inviteCode);
+      await persistence.add(room.id, room.inviteCode, room.visibility);
       log.info({ partyId: room.id, hostId: input.host.id, visibility: room.visibility }, 'watch party created');
       const detail = room.detail(now());
       return {
@@ -452,13 +583,23 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     },
 
     async joinByCode(code, user, joinOptions = {}) {
-      const id = await idByCode(code);
       const guest = joinOptions.guest === true;
-      await limit(`join:user:${user.id}`, limits.joinsPerHour, 'at most 30 joins per hour');
-      if (guest && joinOptions.ip)
-        await limit(`join:ip:${joinOptions.ip}`, limits.joinsPerHour, 'at most 30 joins per hour');
+      const tokenPartyId = joinOptions.tokenPartyId ?? null;
+      const asker = joinOptions.address !== undefined ? { address: joinOptions.address } : { userId: user.id };
+      // Knowing the code is the invitation, for members; a guest token is good for its public party only.
+      const id = await byCode(code, asker, (entry) =>
+        Promise.resolve(
+          (tokenPartyId === null || tokenPartyId === entry.id) && (!guest || entry.visibility === 'public')
+            ? entry.id
+            : null,
+        ),
+      );
+      await limit(`join:user:${user.id}`, limits.joinsPerHour, HOUR, 'too many joins this hour');
+      if (guest && joinOptions.address !== undefined) {
+        await limit(`join:address:${addressKey(joinOptions.address)}`, limits.joinsPerHour, HOUR, 'too many joins this hour');
+      }
       // The owner checks again: the party may have ended meanwhile.
-      const joined = await ownership.call(id, 'join', joiner(user, guest), joinOptions.tokenPartyId ?? null);
+      const joined = await ownership.call(id, 'join', joiner(user, guest, joinOptions.address), tokenPartyId);
       return {
         party: joined.detail,
         invite_url: joined.detail.invite_url,
@@ -467,16 +608,21 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       };
     },
 
-    async joinAsGuest(code, displayName, ip) {
+    async joinAsGuest(code, displayName, address) {
       const name = cleanName(displayName);
       if (!name) throw new PartyError(400, 'INVALID_INPUT', 'display_name must not be empty');
-      const id = await idByCode(code);
-      if ((await ownership.call(id, 'detail')).visibility !== 'public') {
-        throw new PartyError(403, 'FORBIDDEN', 'this party is private: ask the host for an invite in Discord');
-      }
-      await limit(`guest:ip:${ip}`, limits.guestTokensPerHour, 'too many guest joins from this address; try later');
+      // A private party is no party at all to a guest.
+      const id = await byCode(code, { address }, (entry) =>
+        Promise.resolve(entry.visibility === 'public' ? entry.id : null),
+      );
+      await limit(
+        `guest:address:${addressKey(address)}`,
+        limits.joinsPerHour,
+        HOUR,
+        'too many guest joins from this address; try later',
+      );
       const user = { id: `guest:${randomUUID()}`, name };
-      const joined = await ownership.call(id, 'join', joiner(user, true));
+      const joined = await ownership.call(id, 'join', joiner(user, true, address));
       return {
         party: joined.detail,
         invite_url: joined.detail.invite_url,
@@ -487,6 +633,9 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     },
 
     leave: async (partyId, userId) => void (await ownership.call(partyId, 'leave', userId)),
+
+    removeMember: async (partyId, actorUserId, targetUserId) =>
+      void (await ownership.call(partyId, 'remove', actorUserId, targetUserId)),
 
     async issueToken(user, partyId, tokenOptions = {}) {
       const role = partyId === undefined ? null : await ownership.call(partyId, 'roleOf', user.id);
@@ -502,9 +651,9 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     command: (partyId, actorUserId, command) => ownership.call(partyId, 'command', actorUserId, command),
 
     async addClip(partyId, actorUserId, source, title) {
-      const role = await ownership.call(partyId, 'roleOf', actorUserId);
-      if (role === null) throw new PartyError(403, 'NOT_PARTICIPANT', 'join the party first');
-      if (role === 'viewer') throw new PartyError(403, 'NOT_ALLOWED', 'only the host and co-hosts add clips');
+      // Refusals first, before anything is fetched: a bad source, a viewer, a spent command budget.
+      checkSource(source);
+      await ownership.call(partyId, 'mayAddClip', actorUserId);
       const resolved = await media.resolveNew(source).catch((error: unknown) => {
         throw toPartyError(error);
       });
@@ -548,13 +697,49 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       }
     },
 
-    async findByCode(code) {
-      const id = await idByCode(code).catch(() => null);
-      return id ? service.getParty(id) : null;
+    async findByCode(code, asker) {
+      if (!asker) {
+        const normalized = normalizeInviteCode(code);
+        const entry = normalized === null ? undefined : await codeEntry(normalized);
+        return entry ? service.getParty(entry.id) : null;
+      }
+      return byCode(code, asker, (entry) => service.getParty(entry.id)).catch((error: unknown) => {
+        if (error instanceof PartyError && error.code === 'PARTY_NOT_FOUND') return null;
+        throw error;
+      });
     },
 
-    assertCanView: (partyId, claims) =>
-      ownership.call(partyId, 'view', claims && { user: claims.user, partyId: claims.partyId }),
+    viewByCode: (code, claims, address) =>
+      byCode(code, { address }, (entry) =>
+        // A private party's detail is asked of its owner only for a token holder: to anyone else it is
+        // nothing, after the same work as a code that names nothing.
+        inScope(claims, entry.id) && (entry.visibility === 'public' || claims !== null)
+          ? orNothing(() => ownership.call(entry.id, 'view', claims && entrant(claims)))
+          : Promise.resolve(null),
+      ),
+
+    async assertCanView(partyId, claims) {
+      if (!inScope(claims, partyId.toLowerCase())) throw notFound();
+      return ownership.call(partyId, 'view', claims && entrant(claims));
+    },
+
+    async pageMediaOrigins(code, token) {
+      const claims = token ? await signer.verify(token).catch(() => null) : null;
+      const normalized = normalizeInviteCode(code);
+      if (!claims || normalized === null) return [];
+      const entry = await codeEntry(normalized);
+      if (!entry || !inScope(claims, entry.id)) return [];
+      const detail = await orNothing(() => ownership.call(entry.id, 'view', entrant(claims)));
+      return detail ? service.mediaOrigins(detail) : [];
+    },
+
+    async guardUpgrade(address) {
+      const decision = await rateLimiter.peek(`upgrade-refused:${addressKey(address)}`, limits.badUpgradesPerMinute, MINUTE);
+      if (!decision.ok) throw rateLimited(decision.retryAfterMs, 'too many refused connections from this address');
+    },
+
+    refusedUpgrade: async (address) =>
+      void (await rateLimiter.hit(`upgrade-refused:${addressKey(address)}`, limits.badUpgradesPerMinute, MINUTE)),
 
     async mediaOrigins(detail) {
       const urls = await Promise.all(
@@ -585,15 +770,20 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       };
     },
 
-    admitSocket: async (partyId, claims) =>
+    admitSocket: async (partyId, claims, address) =>
       void (await ownership.call(
         partyId,
         'admit',
-        { id: claims.user.id, name: claims.user.name, avatar: claims.user.avatar, guest: claims.guest },
-        claims.partyId,
+        joiner({ id: claims.user.id, name: claims.user.name, avatar: claims.user.avatar }, claims.guest, address),
+        entrant(claims),
       )),
 
-    attachSocket: (partyId, claims, ws) => sockets.attachSocket(partyId, claims, ws),
+    attachSocket: (partyId, claims, ws, address) =>
+      sockets.attachSocket(
+        partyId,
+        joiner({ id: claims.user.id, name: claims.user.name, avatar: claims.user.avatar }, claims.guest, address),
+        ws,
+      ),
     socketStats: (partyId) => sockets.socketStats(partyId),
 
     on(event, listener) {

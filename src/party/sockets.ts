@@ -9,12 +9,14 @@ import type { Logger } from '../logger.js';
 import type { MetricsHooks } from '../metrics.js';
 import type { PartyCluster } from './cluster.js';
 import { PartyError, socketRefusal } from './errors.js';
-import { ENDED, FRAME, KICK, MOVED, type PartyOps, type UserSet } from './owner.js';
+import { ENDED, FRAME, KICK, MOVED, REMOVE, REMOVED_CLOSE_CODE, type PartyOps, type UserSet } from './owner.js';
 import { isPartyId, type PartyOwnership } from './ownership.js';
 import { clientMessageSchema, type ServerMessage, type ServerMessageOf } from './protocol.js';
-import type { TokenClaims } from './tokens.js';
+import type { JoiningUser } from './room.js';
 
 export interface SocketLimits {
+  /** Open sockets one person may have in one party on this process; the next is closed with 1008. */
+  socketsPerPerson: number;
   /** Sustained client messages per second per socket (token bucket refill). */
   wsMessagesPerSecond: number;
   /** Client messages a socket may send at once before the bucket is empty. */
@@ -67,7 +69,7 @@ export interface PartySocketsOptions {
 }
 
 export interface PartySockets {
-  attachSocket(partyId: string, claims: TokenClaims, ws: WebSocket): void;
+  attachSocket(partyId: string, user: JoiningUser, ws: WebSocket): void;
   /** A message for everyone in a party: to this process's sockets now, and to the other processes. */
   publish(partyId: string, message: string): void;
   /** The users with sockets on this process in a party. */
@@ -139,14 +141,15 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
       group.byUser.clear();
       dropGroup(group);
       for (const conn of conns) conn.ws.close(1000, 'party ended');
-    } else if (tag === KICK) {
+    } else if (tag === KICK || tag === REMOVE) {
       const userId = message.slice(1);
       // Their open tabs go too; closing them must not start a grace period for someone who left.
       const mine = group.byUser.get(userId) ?? new Set<Conn>();
       group.byUser.delete(userId);
       for (const conn of mine) {
         group.conns.delete(conn);
-        conn.ws.close(1000, 'left the party');
+        if (tag === KICK) conn.ws.close(1000, 'left the party');
+        else conn.ws.close(REMOVED_CLOSE_CODE, 'removed from the party');
       }
       if (group.conns.size === 0) dropGroup(group);
     } else if (tag === MOVED && !ownership.get(partyId)) {
@@ -322,11 +325,16 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
   }, pingIntervalMs);
   keepAlive.unref();
 
-  function attachSocket(partyId: string, claims: TokenClaims, ws: WebSocket): void {
+  function attachSocket(partyId: string, user: JoiningUser, ws: WebSocket): void {
     const id = partyId.toLowerCase();
-    const userId = claims.user.id;
+    const userId = user.id;
     if (closed || !isPartyId(id)) {
       ws.close(1001, 'party not available');
+      return;
+    }
+    if ((groups.get(id)?.byUser.get(userId)?.size ?? 0) >= limits.socketsPerPerson) {
+      // A clear refusal the player shows (and does not retry), not a silent cap.
+      ws.close(1008, `too many players open: at most ${limits.socketsPerPerson} per person in a party`);
       return;
     }
     const group = groupOf(id);
@@ -356,7 +364,6 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
       log.debug({ partyId: id, userId, err: error }, 'party socket error');
       detach(conn);
     });
-    const user = { id: userId, name: claims.user.name, avatar: claims.user.avatar, guest: claims.guest };
     const open = (state: ServerMessageOf<'state'>): void => {
       if (!group.conns.has(conn)) return;
       conn.ready = true;

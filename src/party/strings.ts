@@ -20,6 +20,12 @@ export const partyStrings = {
   added: (title: string, position: number) => `Added **${title}** to the queue (position ${position}).`,
   /** A party created without a title. */
   defaultTitle: (host: string) => `${host}'s watch party`,
+  removePick: (shown: number, total: number) =>
+    `Who should leave the party? They cannot come back with the same account${total > shown ? ` (showing the ${shown} who joined last of ${total})` : ''}.`,
+  removePlaceholder: 'Pick someone to remove',
+  nobodyToRemove: 'There is nobody in the party you can remove.',
+  removedMember: (name: string) => `Removed **${name}** from the party. They cannot come back with that account.`,
+  guestTag: 'guest',
   /** Someone whose name is empty once cleaned of control characters. */
   guestName: 'Guest',
 } as const;
@@ -54,10 +60,13 @@ export const panelStrings = {
   pausedLive: (where: string) => `⏸ Paused ${where}`,
   waitingLive: (names: string, where: string) => `⏳ Waiting for ${names}, ${where}`,
   goLive: 'Go live',
+  remove: 'Remove someone',
 } as const;
 
 const rateLimited = (seconds: number | undefined): string =>
-  `You are doing that too often. Try again${seconds ? ` in ${Math.ceil(seconds / 60)} min` : ' later'}.`;
+  `You are doing that too often. Try again ${
+    !seconds ? 'later' : seconds < 60 ? `in ${Math.ceil(seconds)} s` : `in ${Math.ceil(seconds / 60)} min`
+  }.`;
 
 /**
  * A member's sentence for each code. null: a code no Discord member should meet (a route, a socket
@@ -68,9 +77,10 @@ const errorSentences: Record<Exclude<PartyErrorCode, 'RATE_LIMITED'>, string | n
   PARTY_FULL: 'That watch party is full.',
   PARTY_UNAVAILABLE: 'That watch party is moving to another server. Try again in a few seconds.',
   NOT_HOST: 'Only the host can do that.',
-  NOT_ALLOWED: 'Only the host and co-hosts can control playback.',
+  NOT_ALLOWED: 'Only the host and co-hosts can do that.',
   NOT_PARTICIPANT: 'You must join the party first (the **Join** button or `/party join`).',
   UNKNOWN_PARTICIPANT: 'That member has not joined the party yet: they press **Join** or run `/party join` first.',
+  REMOVED: 'The host removed you from that watch party.',
   FORBIDDEN: 'That watch party is not open to you.',
   UNAUTHORIZED: 'That player link is not valid. Get a new one with `/party join`.',
   TOKEN_EXPIRED: 'That player link has expired. Get a new one with `/party join`.',

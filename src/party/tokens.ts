@@ -31,6 +31,8 @@ export interface TokenClaims {
   partyId: string | null;
   roleHint: RoleHint | null;
   guest: boolean;
+  /** When it was signed: a member who left a private party after this is not let in with it. */
+  issuedAt: Date;
   expiresAt: Date;
 }
 
@@ -57,6 +59,7 @@ const payloadSchema = z.object({
   pid: z.string().max(64).nullish(),
   role: z.enum(['host', 'co-host', 'viewer']).nullish(),
   guest: z.boolean().optional(),
+  iat: z.number().optional(),
   exp: z.number(),
 });
 
@@ -112,6 +115,7 @@ export function createTokenSigner(secret: Uint8Array, now: () => number = Date.n
         partyId: claims.pid ?? null,
         roleHint: claims.role ?? null,
         guest: claims.guest === true,
+        issuedAt: new Date((claims.iat ?? 0) * 1000),
         expiresAt: new Date(claims.exp * 1000),
       };
     },

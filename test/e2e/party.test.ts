@@ -143,7 +143,7 @@ describe('/party', () => {
       .button({ message: currentPanel(), customId: button(currentPanel(), 'Pause').custom_id, user: viewer })
       .reply();
     expect(refusal.ephemeral).toBe(true);
-    expect(refusal.content).toBe('Only the host and co-hosts can control playback.');
+    expect(refusal.content).toBe('Only the host and co-hosts can do that.');
     const stranger = discord.makeUser({ username: 'stranger' });
     const strangerRefusal = await discord
       .button({ message: currentPanel(), customId: button(currentPanel(), 'Skip').custom_id, user: stranger })

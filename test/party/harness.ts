@@ -64,7 +64,7 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
     },
   });
   const logger = createLogger('debug', sink);
-  const { storeUrl: givenStoreUrl, maxParticipants, cluster: clustered, ...serviceOptions } = options;
+  const { storeUrl: givenStoreUrl, maxParticipants, cluster: clustered, limits, ...serviceOptions } = options;
   const storeUrl = givenStoreUrl ?? tempStoreUrl();
   const store = await openStore(storeUrl, logger);
   const cluster = clustered ? await connectPartyCluster(storeUrl, logger) : undefined;
@@ -78,6 +78,9 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
       PARTY_MAX_PARTICIPANTS: maxParticipants ?? 1000,
     },
     cluster,
+    // Every test client is 127.0.0.1: per-address limits would count the whole suite as one stranger.
+    // The hostile tests (test/security/) set them back to what the internet gets.
+    limits: { createsPerAddressPerHour: 10_000, codeMisses: 10_000, badUpgradesPerMinute: 10_000, ...limits },
     ...serviceOptions,
   });
   const app = createHttpServer(logger, { discordReady: () => true, storeOpen: () => true, shuttingDown: () => false });

@@ -15,7 +15,7 @@ const app = createHttpServer(
 beforeAll(async () => {
   // A service whose store has gone away: every lookup fails with a plain Error.
   const failing = {
-    findByCode: () => Promise.reject(new Error('the store is gone')),
+    viewByCode: () => Promise.reject(new Error('the store is gone')),
   } as unknown as PartyService;
   registerPartyRoutes(app, failing);
   await app.ready();

@@ -134,7 +134,7 @@ describe('the Discord panel drives the web player', () => {
     const refusal = await discord
       .button({ message: panel(), customId: button(panel(), 'Play').custom_id, user: viewer })
       .reply();
-    expect(refusal.content).toBe('Only the host and co-hosts can control playback.');
+    expect(refusal.content).toBe('Only the host and co-hosts can do that.');
     await new Promise((resolve) => setTimeout(resolve, 800));
     for (const page of pages) expect((await video(page)).paused).toBe(true);
   });

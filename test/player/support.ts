@@ -365,8 +365,8 @@ export async function startPlayerStack(
     parti,
     logger,
     config,
-    // Browser tests open many sockets from one address; the per-IP join limits are for the internet.
-    limits: { joinsPerHour: 1000, guestTokensPerHour: 1000, createsPerHour: 1000 },
+    // Browser tests open many sockets from one address; the per-address limits are for the internet.
+    limits: { joinsPerHour: 1000, createsPerHour: 1000, createsPerAddressPerHour: 1000 },
     ...options,
   });
   const app = createHttpServer(logger, { discordReady: () => true, storeOpen: () => true, shuttingDown: () => false });

@@ -11,8 +11,9 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
 import { normalizeInviteCode } from '../codes.js';
 import type { PartyService } from '../service.js';
+import { pageTokenOf, PLAYER_PATH } from './pageToken.js';
 
-export const PLAYER_PATH = '/watch-parties';
+export { PLAYER_PATH };
 const ASSET_NAME = /^[\w.-]+\.(js|css|map|txt)$/;
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -167,13 +168,16 @@ export function registerPlayerRoutes<AppLogger extends FastifyBaseLogger>(
       .send(body);
   });
 
+  // One page for every well-formed code, whether it names a party or not, public or private: what the
+  // party is, and whether it exists, the page's script asks the API with its token. Only the CSP may
+  // differ, and only for a token (the page's cookie) that may see the party: clips come from many
+  // origins (direct URLs, a live stream's CDN), and the page may then load those of its queue.
   app.get<{ Params: { code: string } }>(`${PLAYER_PATH}/:code`, async (request, reply) => {
     const code = normalizeInviteCode(request.params.code);
-    const party = code ? await service.findByCode(code) : null;
-    // Clips come from many origins (direct URLs, a live stream's CDN): allow those of the queue now.
-    const origins = [...baseMedia, ...(party ? await service.mediaOrigins(party) : [])];
+    const queued = code ? await service.pageMediaOrigins(code, pageTokenOf(request.headers.cookie)) : [];
+    const origins = [...baseMedia, ...queued];
     return reply
-      .code(party ? 200 : 404)
+      .code(code ? 200 : 404)
       .header('content-type', 'text/html; charset=utf-8')
       .header('content-security-policy', contentSecurityPolicy(origins))
       .header('referrer-policy', 'no-referrer')

@@ -4,6 +4,7 @@
 import type HlsType from 'hls.js';
 import type { LevelDetails } from 'hls.js';
 import { REACTIONS, type ReactionEmoji } from '../../reactions.js';
+import { PAGE_TOKEN_COOKIE, pagePath } from '../pageToken.js';
 import { BufferingReporter, ClockSync, SYNC_TUNING, SyncController, type MediaLike, type Timeline } from '../sync.js';
 
 type Role = 'host' | 'co-host' | 'viewer';
@@ -71,10 +72,15 @@ const TEXT = {
   connected: 'Connected',
   reconnecting: (seconds: number) => `Reconnecting in ${seconds} s…`,
   ended: 'This party has ended.',
-  notFound: 'This party does not exist or has ended.',
-  privateParty: (code: string) =>
-    `This party is private. In Discord, run /party join code:${code} to get your personal link.`,
+  // A private party and a missing one are the same answer to someone without a way in.
+  notFoundOrPrivate: (code: string) =>
+    `No party to show here: it has ended, the link is wrong, or it is private. Members of a private party get their own link in Discord with /party join code:${code}.`,
   expired: 'Your link has expired. Ask Discord for a new one with /party join.',
+  removed: 'The host removed you from this party.',
+  remove: 'Remove',
+  removeLabel: (name: string) => `Remove ${name} from the party`,
+  confirmRemove: 'Remove?',
+  confirmRemoveLabel: (name: string) => `Confirm: remove ${name} from the party; they cannot come back`,
   nothingPlaying: 'Nothing is playing yet.',
   play: 'Play',
   pause: 'Pause',
@@ -103,6 +109,8 @@ const TEXT = {
 } as const;
 
 const API = '/api/v1/watch-parties';
+/** How the server closes a removed member's socket (owner.ts). */
+const REMOVED_CLOSE_CODE = 4003;
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
 function $(id: string): HTMLElement {
@@ -166,7 +174,18 @@ function takeToken(): string | null {
   return sessionStorage.getItem(tokenKey);
 }
 
+/**
+ * The page keeps its token in a cookie on its own path too: the server then lets this page's CSP name
+ * the media origins of the party's queue when it is loaded again (pageToken.ts). Null forgets it.
+ */
+function keepPageToken(value: string | null): void {
+  const secure = location.protocol === 'https:' ? '; Secure' : '';
+  const lifetime = value ? `Max-Age=${12 * 60 * 60}` : 'Max-Age=0';
+  document.cookie = `${PAGE_TOKEN_COOKIE}=${value ?? ''}; Path=${pagePath(code)}; ${lifetime}; SameSite=Strict${secure}`;
+}
+
 let token = takeToken();
+if (token) keepPageToken(token);
 let partyId = '';
 let me = { user_id: '', role: 'viewer' as Role };
 let lastSeq = -1;
@@ -392,9 +411,45 @@ function renderParticipants(): void {
       role.className = `role role-${p.role}`;
       role.textContent = TEXT.roles[p.role];
       li.append(name, role);
+      if (mayRemove(p)) li.append(removeButton(p));
       return li;
     }),
   );
+}
+
+/** The host removes anyone else; a co-host, viewers (the server decides; the page offers no more). */
+function mayRemove(p: Participant): boolean {
+  if (p.user_id === me.user_id || p.role === 'host') return false;
+  return me.role === 'host' || (me.role === 'co-host' && p.role === 'viewer');
+}
+
+/** Two presses: Remove, then Remove? (the person cannot come back, so a slip must not do it). */
+function removeButton(p: Participant): HTMLButtonElement {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'remove';
+  button.textContent = TEXT.remove;
+  button.setAttribute('aria-label', TEXT.removeLabel(p.display_name));
+  button.addEventListener('click', () => {
+    if (button.dataset.armed !== 'true') {
+      button.dataset.armed = 'true';
+      button.textContent = TEXT.confirmRemove;
+      button.setAttribute('aria-label', TEXT.confirmRemoveLabel(p.display_name));
+      return;
+    }
+    button.disabled = true;
+    void authed(`/${partyId}/kick`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: p.user_id }),
+    }).then(async (response) => {
+      if (response.ok) return;
+      button.disabled = false;
+      const failure = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
+      showNotice(failure?.error?.message ?? `HTTP ${response.status}`);
+    });
+  });
+  return button;
 }
 
 function rank(role: Role): number {
@@ -798,9 +853,16 @@ function connect(): void {
     ws = null;
     window.clearTimeout(pingTimer);
     if (ended) return;
-    // 1008 with no state received means the token was refused: a reconnect would be refused too.
+    if (event.code === REMOVED_CLOSE_CODE) {
+      controller.clear();
+      video.pause();
+      showGate(TEXT.removed);
+      return;
+    }
+    // 1008 with no state received means the server refused this socket (the token, or one player too
+    // many): a reconnect would be refused too.
     if (event.code === 1008 && lastSeq < 0) {
-      showGate(TEXT.expired);
+      showGate(event.reason || TEXT.expired);
       return;
     }
     const base = RECONNECT_DELAYS_MS[Math.min(reconnectAttempt, RECONNECT_DELAYS_MS.length - 1)] ?? 15000;
@@ -923,6 +985,7 @@ ui.guestForm.addEventListener('submit', (event) => {
     }
     token = body.data.token;
     sessionStorage.setItem(tokenKey, token);
+    keepPageToken(token);
     void start();
   });
 });
@@ -931,16 +994,17 @@ async function start(): Promise<void> {
   const response = await authed(`/by-code/${encodeURIComponent(code)}`);
   if (response.status === 401 && token) {
     sessionStorage.removeItem(tokenKey);
+    keepPageToken(null);
     token = null;
     return start();
   }
-  if (response.status === 404) return showGate(TEXT.notFound);
-  const body = (await response.json().catch(() => null)) as { data?: PartyDetail } | null;
-  // A private party answers 401 without a token and 403 to a token that is not a member's.
-  if (response.status === 401 || response.status === 403 || (!token && body?.data?.visibility === 'private')) {
-    return showGate(TEXT.privateParty(code.toUpperCase()));
-  }
-  if (!body?.data) return showGate(TEXT.notFound);
+  const body = (await response.json().catch(() => null)) as {
+    data?: PartyDetail;
+    error?: { code?: string; message?: string };
+  } | null;
+  if (response.status === 429) return showGate(body?.error?.message ?? `HTTP ${response.status}`);
+  if (body?.error?.code === 'REMOVED') return showGate(TEXT.removed);
+  if (!response.ok || !body?.data) return showGate(TEXT.notFoundOrPrivate(code.toUpperCase()));
   ui.title.textContent = body.data.title;
   document.title = body.data.title;
   if (!token) {
