@@ -89,6 +89,43 @@ describe('starting and stopping the bot', () => {
     expect(await again.stop('SIGINT')).toBe(0);
   });
 
+  it('on SIGTERM lets a running command answer, turns a new one away, and exits 0 within 10 s', async () => {
+    const guild = discord.addGuild({ name: 'Night shift' });
+    const channelId = guild.channels[0]!.id;
+    const member = discord.makeUser({ username: 'asker' });
+    const user = (query: string) =>
+      discord.command({
+        guildId: guild.id,
+        channelId,
+        user: member,
+        name: 'parti',
+        subcommand: 'user',
+        options: { query },
+      });
+    const bot = await startBot({ discord, parti });
+    // Parti takes 2.5 s to answer the profile: the command is still running when the signal comes.
+    parti.fault('user_profile', { kind: 'slow', ms: 2_500 }, { times: 1 });
+    const running = user('353044');
+    await expect.poll(() => parti.requests.some((r) => r.path.endsWith('/user_profile/353044'))).toBe(true);
+    const signalledAt = Date.now();
+    bot.child.kill('SIGTERM');
+    await bot.waitForLog('shutting down');
+
+    const late = user('123456');
+    const refused = await late.reply();
+    expect(refused.ephemeral).toBe(true);
+    expect(refused.content).toBe('The bot is restarting. Please try again in a few seconds.');
+    const answer = await running.reply(10_000);
+    expect(answer.ephemeral).toBe(false);
+    expect(answer.embeds[0]?.title).toBe('BalthierGR');
+    expect(answer.embeds[0]?.url).toBe('https://parti.com/KickBalthierGR');
+
+    expect(await bot.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(10_000);
+    // The command that came after the signal was not started: it never asked Parti anything.
+    expect(parti.requests.some((r) => r.path.includes('123456'))).toBe(false);
+  });
+
   it('`npm run deploy` registers the commands even when they did not change', async () => {
     const storeFile = tempStoreFile();
     const bot = await startBot({ discord, parti, storeFile });

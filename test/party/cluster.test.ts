@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createClient } from '@redis/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { FRAME } from '../../src/party/owner.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 import { startRedisServer } from '../support/redisServer.js';
 import { api, connect, expectContinuedTimeline, sleep, startStack, tokenFor, type Stack } from './harness.js';
@@ -204,30 +205,43 @@ describe.runIf(redisUrl)('watch parties across two servers on one Redis', () => 
     host.send({ type: 'play', position: 5 });
     await viewer.next('play');
 
-    // Drop every subscribing connection and keep them out (no new clients) while the host pauses:
-    // that pause is published while nobody is subscribed, and lost to the viewer's server.
+    // Two connections of the test's own, made while Redis still takes new ones: one to run
+    // commands, one to watch the party's channel once the servers' subscriptions are gone.
+    const channel = `${new URL(a.storeUrl).searchParams.get('prefix')}:party-channel:${party.id}`;
     const admin = createClient({ url: redis.url });
-    await admin.connect();
+    const witness = admin.duplicate();
+    await Promise.all([admin.connect(), witness.connect()]);
+    onTestFinished(async () => {
+      await Promise.allSettled([admin.quit(), witness.quit()]);
+    });
+    // Drop every subscribing connection and keep them out (no new clients) while the host pauses.
     const [, maxClients] = await admin.sendCommand<[string, string]>(['CONFIG', 'GET', 'maxclients']);
     await admin.sendCommand(['CONFIG', 'SET', 'maxclients', '1']);
     await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    const published: string[] = [];
+    await witness.subscribe(channel, (message) => published.push(message));
+    // Only the witness follows the party now: neither server does.
+    expect(await admin.sendCommand(['PUBSUB', 'NUMSUB', channel])).toEqual([channel, 1]);
+    const seenBefore = viewer.messages.length;
     host.send({ type: 'pause', position: 7 });
     await host.next('pause');
+    // The pause went out on the party's channel, and the viewer's server was not there to hear it.
+    await expect
+      .poll(() =>
+        published
+          .filter((message) => message.startsWith(FRAME))
+          .map((message) => JSON.parse(message.slice(FRAME.length)) as Record<string, unknown>),
+      )
+      .toContainEqual(expect.objectContaining({ type: 'pause', is_playing: false, anchor_position: 7 }));
     await sleep(300);
+    expect(viewer.messages.slice(seenBefore)).toEqual([]);
     await admin.sendCommand(['CONFIG', 'SET', 'maxclients', maxClients]);
-    await admin.quit();
 
-    // However the race went, the viewer ends up paused at 7 s: from the pause itself or the catch-up.
-    const deadline = Date.now() + 5_000;
-    const pausedAt7 = () =>
-      viewer.messages.some(
-        (m) =>
-          (m.type === 'pause' || m.type === 'sync' || m.type === 'state') &&
-          (m.type === 'state' ? m.party.playback : m).is_playing === false &&
-          (m.type === 'state' ? m.party.playback : m).anchor_position === 7,
-      );
-    while (!pausedAt7() && Date.now() < deadline) await sleep(50);
-    expect(pausedAt7()).toBe(true);
+    // Subscribed again, the viewer's server catches it up (state, then sync) to the paused party.
+    const state = await viewer.next('state', () => true, 5_000);
+    expect(state.party.playback).toMatchObject({ is_playing: false, anchor_position: 7 });
+    expect(await viewer.next('sync')).toMatchObject({ is_playing: false, anchor_position: 7 });
+    expect(viewer.of('pause')).toEqual([]);
     host.close();
     viewer.close();
   });

@@ -43,14 +43,26 @@ afterAll(async () => {
   await media?.close();
 });
 
+/** The type of every message each page sent on its party socket, in order, from the moment it opened. */
+const sentByPage = new WeakMap<Page, string[]>();
+
 async function openPage(url: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
   const context = await browser.newContext({ viewport });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   contexts.push(context);
   const page = await context.newPage();
+  const sent: string[] = [];
+  sentByPage.set(page, sent);
+  page.on('websocket', (socket) =>
+    socket.on('framesent', ({ payload }) => sent.push((JSON.parse(String(payload)) as { type: string }).type)),
+  );
   await page.goto(url);
   return page;
 }
+
+/** The playback commands (play, pause, seek, skip, go-live) a page sent. */
+const playbackCommandsSent = (page: Page) =>
+  (sentByPage.get(page) ?? []).filter((type) => ['play', 'pause', 'seek', 'skip', 'go-live'].includes(type));
 
 const link = (code: string, token?: string) =>
   `${stack.base}/watch-parties/${code}${token ? `#token=${encodeURIComponent(token)}` : ''}`;
@@ -105,9 +117,16 @@ describe('the watch page', () => {
     const playback = async () => (await stack.service.getParty(p.id))!.playback;
     await viewer.locator('body').press(' ');
     await viewer.locator('body').press('ArrowRight');
+    await viewer.locator('body').press('ArrowLeft');
+    // Long enough for a command to reach the server and come back to every page.
+    await sleep(1_000);
+    // The viewer's page itself keeps those keys to itself: it sends nothing for the server to refuse.
+    expect(playbackCommandsSent(viewer)).toEqual([]);
     expect(await playback()).toMatchObject({ is_playing: false, position: 0 });
+    for (const page of [host, viewer]) expect(await video(page)).toMatchObject({ paused: true });
     await host.locator('body').press(' ');
     await waitFor('the party to play', async () => (await playback()).is_playing);
+    expect(playbackCommandsSent(host)).toEqual(['play']);
     const before = (await playback()).position;
     await host.locator('body').press('ArrowRight');
     await waitFor('a 10 s jump', async () => (await playback()).position >= before + 9);

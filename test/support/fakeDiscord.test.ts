@@ -323,6 +323,38 @@ describe('fake Discord with a real discord.js client', () => {
     await expect(client.rest.get(Routes.channel(channelId))).resolves.toMatchObject({ id: channelId });
   });
 
+  it('answers a repeated nonce under enforce_nonce with the message it already made, as Discord does', async () => {
+    const post = (body: Record<string, unknown>) =>
+      client.rest.post(Routes.channelMessages(channelId), { body }) as Promise<{ id: string; nonce?: string }>;
+    const before = fake.messages(channelId).length;
+    const first = await post({ content: 'once', nonce: 'alert-1', enforce_nonce: true });
+    const again = await post({ content: 'once', nonce: 'alert-1', enforce_nonce: true });
+    expect(again.id).toBe(first.id);
+    expect(again.nonce).toBe('alert-1');
+    // Without enforce_nonce a nonce is only echoed back, and the message is made again.
+    const unenforced = await post({ content: 'once', nonce: 'alert-1' });
+    expect(unenforced.id).not.toBe(first.id);
+    expect(fake.messages(channelId).length).toBe(before + 2);
+  });
+
+  it('holds an answer on demand: the call is done, the client has not heard yet', async () => {
+    const held = fake.holdAnswer('POST', '/channels/:id/messages');
+    let answered = false;
+    const sending = textChannel()
+      .send('held back')
+      .then((message) => {
+        answered = true;
+        return message;
+      });
+    const request = await held.processed;
+    expect(request.body).toMatchObject({ content: 'held back' });
+    expect(fake.messages(channelId).at(-1)?.content).toBe('held back');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(answered).toBe(false);
+    held.release();
+    expect((await sending).content).toBe('held back');
+  });
+
   it('answers unauthenticated and unknown requests like Discord', async () => {
     const unauth = await fetch(`${fake.apiUrl}/v10/users/@me`);
     expect(unauth.status).toBe(401);

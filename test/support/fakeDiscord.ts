@@ -154,6 +154,13 @@ export interface FakeDiscord {
    * up to 3 times and 429s until they pass, so those need `times` > 3 to surface.
    */
   failRoute(method: string, pathPattern: RegExp | string, fault: FaultInit): void;
+  /**
+   * Runs the next matching REST call (method and path as for failRoute) but keeps its answer back
+   * until `release()` or until the client hangs up: Discord did it (a message exists), the bot has
+   * not heard so, as when the bot dies or the network drops right then. `processed` resolves once
+   * it ran. clearFaults() forgets holds not yet used.
+   */
+  holdAnswer(method: string, pathPattern: RegExp | string): { processed: Promise<RecordedRequest>; release(): void };
   clearFaults(): void;
   setGlobalRateLimit(perSecond: number): void;
   readonly rateLimited429s: number;
@@ -240,6 +247,7 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
     gatewayPayloads: s.gateway.received,
     gatewayCloses: s.gateway.closes,
     failRoute: (method, pattern, fault) => s.failRoute(method, pattern, fault),
+    holdAnswer: (method, pattern) => s.holdAnswer(method, pattern),
     clearFaults: () => s.clearFaults(),
     setGlobalRateLimit: (n) => s.setGlobalRateLimit(n),
     get rateLimited429s() {

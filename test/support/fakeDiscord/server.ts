@@ -122,6 +122,15 @@ interface Fault extends FaultInit {
   remaining: number;
 }
 
+/** A REST call to run but answer late (holdAnswer): one request, then it is used up. */
+interface Hold {
+  method: string;
+  match: (path: string) => boolean;
+  used: boolean;
+  processed: (request: RecordedRequest) => void;
+  released: Promise<void>;
+}
+
 interface InteractionRecord {
   id: string;
   token: string;
@@ -177,6 +186,7 @@ export class FakeDiscordServer {
   private readonly events = new EventEmitter();
   private readonly pendingWaits = new Set<(e: Error) => void>();
   private readonly faults: Fault[] = [];
+  private readonly holds: Hold[] = [];
   private readonly globalHits: number[] = [];
   private readonly buckets = new Map<string, { start: number; count: number }>();
   /** guildId → permissions value → id of the role the fake made to grant a member those permissions. */
@@ -1654,27 +1664,32 @@ export class FakeDiscordServer {
   // Faults and rate limits
 
   failRoute(method: string, pathPattern: RegExp | string, fault: FaultInit): void {
-    const match =
-      typeof pathPattern === 'string'
-        ? pathPattern.includes(':')
-          ? (() => {
-              const re = new RegExp(
-                `^${pathPattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+')}$`,
-              );
-              return (p: string) => re.test(p);
-            })()
-          : (p: string) => p === pathPattern
-        : (p: string) => pathPattern.test(p);
     this.faults.push({
       ...fault,
       method: method.toUpperCase(),
-      match,
+      match: pathMatcher(pathPattern),
       remaining: fault.times ?? Number.POSITIVE_INFINITY,
     });
   }
 
+  holdAnswer(method: string, pathPattern: RegExp | string): { processed: Promise<RecordedRequest>; release(): void } {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const processed = new Promise<RecordedRequest>((resolve) =>
+      this.holds.push({
+        method: method.toUpperCase(),
+        match: pathMatcher(pathPattern),
+        used: false,
+        processed: resolve,
+        released,
+      }),
+    );
+    return { processed, release };
+  }
+
   clearFaults(): void {
     this.faults.length = 0;
+    this.holds.length = 0;
   }
 
   setGlobalRateLimit(perSecond: number): void {
@@ -1808,12 +1823,24 @@ export class FakeDiscordServer {
     };
     try {
       const result = await matched.route.handler(ctx);
+      await this.holdBack(method, path, record, req);
       reply(result.status, result.body, rl);
     } catch (e) {
       if (e instanceof ApiError) return reply(e.status, e.toBody(), rl);
       this.internalErrors.push(e instanceof Error ? e : new Error(String(e)));
       reply(500, { message: '500: Internal Server Error', code: 0 }, rl);
     }
+  }
+
+  /** Keeps a processed call's answer back while a hold on it lasts: until released or the client hangs up. */
+  private async holdBack(method: string, path: string, record: RecordedRequest, req: IncomingMessage): Promise<void> {
+    const hold = this.holds.find((h) => !h.used && h.method === method && h.match(path));
+    if (!hold) return;
+    hold.used = true;
+    hold.processed(record);
+    const { socket } = req;
+    if (socket.destroyed) return;
+    await Promise.race([hold.released, new Promise<void>((resolve) => socket.once('close', () => resolve()))]);
   }
 
   private serveAttachment(pathname: string, res: ServerResponse): void {
@@ -1834,6 +1861,14 @@ export class FakeDiscordServer {
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
+}
+
+/** failRoute's and holdAnswer's path patterns: an exact path, a `/channels/:id/messages` template or a RegExp. */
+function pathMatcher(pathPattern: RegExp | string): (path: string) => boolean {
+  if (typeof pathPattern !== 'string') return (p) => pathPattern.test(p);
+  if (!pathPattern.includes(':')) return (p) => p === pathPattern;
+  const re = new RegExp(`^${pathPattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+')}$`);
+  return (p) => re.test(p);
 }
 
 /** Discord's shape for a member nested under something that already names the user. */
