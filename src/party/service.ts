@@ -78,7 +78,7 @@ export interface PartyUser {
 export interface PartyServiceOptions {
   store: Pick<Store, 'parties' | 'meta' | 'lease'>;
   parti: PartiClient;
-  config: Pick<Config, 'PUBLIC_URL' | 'PARTY_MAX_PARTICIPANTS'> & {
+  config: Pick<Config, 'PUBLIC_URL' | 'PARTY_MAX_PARTICIPANTS' | 'MEDIA_ALLOW_PRIVATE' | 'PARTI_PROXY_URL'> & {
     PARTY_SECRET?: string | undefined;
   };
   logger: Logger;
@@ -250,6 +250,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const media: MediaResolver = createMediaResolver({
     parti,
     now,
+    outbound: { allowPrivate: config.MEDIA_ALLOW_PRIVATE, proxyUrl: config.PARTI_PROXY_URL },
     ...(options.playableCacheMs !== undefined && { playableCacheMs: options.playableCacheMs }),
   });
   const signer: TokenSigner = createTokenSigner(await loadPartySecret(store, config.PARTY_SECRET), now);
