@@ -46,7 +46,9 @@ export const configSchema = z.object({
   PARTI_MEDIA_URL: httpUrlList
     .prefault('https://media.parti.com,https://watch.parti.com')
     .describe('bases of Parti recording paths, comma-separated, tried in order like PARTI_API_URL'),
-  PARTI_PROXY_URL: httpUrl.optional().describe('HTTP proxy for every Parti request and the push socket'),
+  PARTI_PROXY_URL: httpUrl
+    .optional()
+    .describe('HTTP proxy for every Parti request, the push socket and the media playlists the bot reads'),
   STORE_URL: z
     .string()
     .regex(/^(sqlite|redis|rediss):\/\/.+/, 'must start with sqlite:// or redis://')
@@ -72,6 +74,12 @@ export const configSchema = z.object({
     .max(100_000)
     .default(1000)
     .describe('the largest max_participants a watch party may ask for (each party defaults to 100)'),
+  MEDIA_ALLOW_PRIVATE: z
+    .stringbool({ error: 'must be true or false' })
+    .default(false)
+    .describe(
+      'true: clip URLs may point at loopback, private and link-local addresses (media on your LAN); false refuses them',
+    ),
   PUBLIC_URL: httpUrl
     .default('http://localhost:8080')
     .transform((url) => url.replace(/\/+$/, ''))

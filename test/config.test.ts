@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       HTTP_PORT: 8080,
       PUBLIC_URL: 'http://localhost:8080',
       LOG_LEVEL: 'info',
+      MEDIA_ALLOW_PRIVATE: false,
     });
     expect(config.DISCORD_GUILD_ID).toBeUndefined();
     expect(config.PARTI_PROXY_URL).toBeUndefined();
@@ -52,6 +53,7 @@ describe('loadConfig', () => {
     [{ DISCORD_TOKEN: 'x', DISCORD_GUILD_ID: 'my-guild' }, /^DISCORD_GUILD_ID must be a Discord id/],
     [{ DISCORD_TOKEN: 'x', STORE_URL: 'postgres://db' }, /^STORE_URL must start with sqlite:\/\/ or redis:\/\//],
     [{ DISCORD_TOKEN: 'x', LOG_LEVEL: 'loud' }, /^LOG_LEVEL /],
+    [{ DISCORD_TOKEN: 'x', MEDIA_ALLOW_PRIVATE: 'sometimes' }, /^MEDIA_ALLOW_PRIVATE must be true or false/],
   ])('names the bad key in one line: %o', (env, message) => {
     let thrown: unknown;
     try {
@@ -62,6 +64,12 @@ describe('loadConfig', () => {
     expect(thrown).toBeInstanceOf(ConfigError);
     expect((thrown as Error).message).toMatch(message);
     expect((thrown as Error).message).not.toContain('\n');
+  });
+
+  it('lets LAN media in only when MEDIA_ALLOW_PRIVATE says so', () => {
+    expect(loadConfig({ DISCORD_TOKEN: 'x', MEDIA_ALLOW_PRIVATE: 'true' }).MEDIA_ALLOW_PRIVATE).toBe(true);
+    expect(loadConfig({ DISCORD_TOKEN: 'x', MEDIA_ALLOW_PRIVATE: 'false' }).MEDIA_ALLOW_PRIVATE).toBe(false);
+    expect(loadConfig({ DISCORD_TOKEN: 'x', MEDIA_ALLOW_PRIVATE: '' }).MEDIA_ALLOW_PRIVATE).toBe(false);
   });
 
   it('drops a trailing slash from PUBLIC_URL so links join cleanly', () => {

@@ -2,7 +2,8 @@
 // A clip keeps only its source reference; Parti's playable URLs are signed and short-lived, so
 // they are resolved when a clip is added (to refuse what cannot play), when it starts playing, and
 // when a player asks, through a cache short enough that a URL is never handed out stale.
-import { request } from 'undici';
+import { isValidHost } from '../net/hosts.js';
+import { createOutbound, OutboundRefusal, type Outbound, type OutboundOptions } from '../net/outbound.js';
 import type { PartiClient } from '../parti/client.js';
 import { isPartiError } from '../parti/errors.js';
 import { isChannelLive } from '../parti/schemas.js';
@@ -113,6 +114,27 @@ function toId(text: string): number | null {
   return /^\d{1,15}$/.test(text) ? Number(text) : null;
 }
 
+/**
+ * An http(s) URL as typed, only if it means what it shows. The URL parser repairs or passes much of
+ * what is wrong (a `%` with no two hex digits after it, a tab inside the host, `a;b.example`), and
+ * what it passes ends up in a fetch, a page and its Content-Security-Policy. So: no whitespace,
+ * control characters or backslashes; every `%` starts an escape; none in the host (`cdn%41.example`
+ * is another host than the one shown); a host a DNS could answer for or an IP address; no user
+ * name or password; a path whose escapes decode to UTF-8.
+ */
+function strictHttpUrl(text: string): URL | null {
+  if (/[\s\p{Cc}\\]/u.test(text) || /%(?![0-9a-f]{2})/i.test(text)) return null;
+  if (/^https?:\/\/[^/?#]*%/i.test(text) || !URL.canParse(text)) return null;
+  const url = new URL(text);
+  if (!/^https?:$/.test(url.protocol) || !isValidHost(url.hostname) || url.username || url.password) return null;
+  try {
+    decodeURIComponent(url.pathname);
+  } catch {
+    return null;
+  }
+  return url;
+}
+
 /** Understands `video:{id}`, `creator:{userId}`, any Parti video or creator reference, and direct media URLs. */
 export function parseSource(input: string): ParsedSource | null {
   const text = input.trim();
@@ -126,15 +148,11 @@ export function parseSource(input: string): ParsedSource | null {
       : { kind: 'parti-live', userId: id };
   }
   if (/^https?:\/\//i.test(text)) {
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      return null;
-    }
+    const url = strictHttpUrl(text);
+    if (!url) return null;
     if (!/^(www\.)?parti\.com$/i.test(url.hostname)) {
       const match = DIRECT_MEDIA.exec(url.pathname);
-      if (!match?.[1] || url.username || url.password) return null;
+      if (!match?.[1]) return null;
       const ext = match[1].toLowerCase();
       return { kind: 'url', url: url.toString(), mediaType: ext === 'm3u8' ? 'hls' : ext === 'mp4' ? 'mp4' : 'webm' };
     }
@@ -152,12 +170,19 @@ export function parseSource(input: string): ParsedSource | null {
   }
 }
 
-const INVALID_SOURCE_MESSAGE =
-  'source must be a Parti video or creator (link, id, video:ID) or an http(s) URL ending in .m3u8, .mp4 or .webm';
-
-/** Refuses at once (MediaError INVALID_SOURCE) what cannot be a source, before it costs anything. */
-export function assertSource(input: string): void {
-  if (!parseSource(input)) throw new MediaError('INVALID_SOURCE', INVALID_SOURCE_MESSAGE);
+/**
+ * parseSource, or the refusal a person gets for what it cannot read (400 INVALID_SOURCE). Synchronous
+ * and cheap: a source is checked with it before anything is spent on the request.
+ */
+export function requireSource(input: string): ParsedSource {
+  const parsed = parseSource(input);
+  if (!parsed) {
+    throw new MediaError(
+      'INVALID_SOURCE',
+      'source must be a Parti video or creator (link, id, video:ID) or an http(s) URL ending in .m3u8, .mp4 or .webm',
+    );
+  }
+  return parsed;
 }
 
 export interface MediaResolver {
@@ -177,8 +202,8 @@ const MAX_PLAYLIST_BYTES = 1024 * 1024;
  * is followed, the whole read has 5 s, and a body past 1 MiB is cut off and refused. What it says is
  * only ever parsed as a playlist, never shown to anyone.
  */
-async function fetchPlaylist(url: string): Promise<string> {
-  const response = await request(url, {
+async function fetchPlaylist(outbound: Outbound, url: string): Promise<string> {
+  const response = await outbound.request(new URL(url), {
     signal: AbortSignal.timeout(PLAYLIST_TIMEOUT_MS),
     headers: { accept: 'application/vnd.apple.mpegurl, */*' },
   });
@@ -203,8 +228,11 @@ export function createMediaResolver(deps: {
   now?: () => number;
   /** How long a resolved playable URL is handed out again (the player is told to refresh then). */
   playableCacheMs?: number;
+  /** Where playlists may be read from, and through which proxy (src/net/outbound.ts). */
+  outbound?: OutboundOptions;
 }): MediaResolver {
   const { parti } = deps;
+  const outbound = createOutbound(deps.outbound);
   const now = deps.now ?? Date.now;
   const playableCacheMs = deps.playableCacheMs ?? PLAYABLE_CACHE_MS;
   const cache = new Map<string, Playable>();
@@ -293,12 +321,28 @@ export function createMediaResolver(deps: {
   async function liveWindow(source: ClipSource): Promise<LiveWindow | null> {
     if (source.kind === 'parti-video' || (source.kind === 'url' && source.mediaType !== 'hls')) return null;
     const { url } = await playable(source);
-    let text = await fetchPlaylist(url);
+    let text = await fetchPlaylist(outbound, url);
     const variant = masterVariants(text)?.[0];
-    if (variant !== undefined) text = await fetchPlaylist(new URL(variant, url).href);
+    if (variant !== undefined) text = await fetchPlaylist(outbound, new URL(variant, url).href);
     const playlist = parseMediaPlaylist(text);
     if (!playlist) throw new Error('not an HLS playlist');
     return liveWindowOf(playlist);
+  }
+
+  /**
+   * A new clip's live window, or null for a recording. A playlist that cannot be read now is still a
+   * clip (it plays as a recording would), but one at an address the server will not read from is
+   * refused: the same URL would otherwise be accepted, and put in front of every viewer's browser.
+   * Links the server never reads (.mp4, .webm) are held to the same addresses.
+   */
+  async function probeLive(source: ClipSource): Promise<LiveWindow | null> {
+    try {
+      if (source.kind === 'url' && source.mediaType !== 'hls') await outbound.check(new URL(source.url));
+      return await liveWindow(source);
+    } catch (error) {
+      if (error instanceof OutboundRefusal) throw new MediaError('INVALID_SOURCE', 'that address is not allowed');
+      return null;
+    }
   }
 
   return {
@@ -306,12 +350,10 @@ export function createMediaResolver(deps: {
     liveWindow,
 
     async resolveNew(input) {
-      const parsed = parseSource(input);
-      if (!parsed) throw new MediaError('INVALID_SOURCE', INVALID_SOURCE_MESSAGE);
-      const source = await toSource(parsed);
+      const source = await toSource(requireSource(input));
       const resolved = await describe(source);
       cache.set(sourceToString(source), resolved.playable);
-      const window = await liveWindow(source).catch(() => null);
+      const window = await probeLive(source);
       if (!window) return { source, ...resolved };
       // Positions start at the window's start as it is now, so they read like seconds since the party tuned in.
       const live: LiveClip = {

@@ -23,7 +23,7 @@ import type { Store } from '../store/index.js';
 import type { PartyCluster } from './cluster.js';
 import { generateInviteCode, normalizeInviteCode } from './codes.js';
 import { notFound, PartyError, toPartyError } from './errors.js';
-import { assertSource, createMediaResolver, parseSource, type MediaResolver, type Playable } from './media.js';
+import { createMediaResolver, requireSource, parseSource, type MediaResolver, type Playable } from './media.js';
 import type {
   ClipInfo,
   ParticipantView,
@@ -107,7 +107,7 @@ export interface PartyUser {
 export interface PartyServiceOptions {
   store: Pick<Store, 'parties' | 'meta' | 'lease'>;
   parti: PartiClient;
-  config: Pick<Config, 'PUBLIC_URL' | 'PARTY_MAX_PARTICIPANTS'> & {
+  config: Pick<Config, 'PUBLIC_URL' | 'PARTY_MAX_PARTICIPANTS' | 'MEDIA_ALLOW_PRIVATE' | 'PARTI_PROXY_URL'> & {
     PARTY_SECRET?: string | undefined;
   };
   logger: Logger;
@@ -308,6 +308,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const media: MediaResolver = createMediaResolver({
     parti,
     now,
+    outbound: { allowPrivate: config.MEDIA_ALLOW_PRIVATE, proxyUrl: config.PARTI_PROXY_URL },
     ...(options.playableCacheMs !== undefined && { playableCacheMs: options.playableCacheMs }),
   });
   const secret = await loadPartySecret(store, config.PARTY_SECRET);
@@ -444,7 +445,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
 
   function checkSource(input: string): void {
     try {
-      assertSource(input);
+      requireSource(input);
     } catch (error) {
       throw toPartyError(error);
     }

@@ -35,6 +35,9 @@ export interface Stack {
 export type StackOptions = Omit<PartyServiceOptions, 'store' | 'parti' | 'config' | 'logger' | 'cluster'> & {
   storeUrl?: string;
   maxParticipants?: number;
+  /** Default true: the fake Parti and the tests' media servers are on 127.0.0.1. */
+  mediaAllowPrivate?: boolean;
+  proxyUrl?: string;
   /** Join the party cluster on the store's Redis (storeUrl must be redis://), as src/index.ts does. */
   cluster?: boolean;
 };
@@ -64,7 +67,15 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
     },
   });
   const logger = createLogger('debug', sink);
-  const { storeUrl: givenStoreUrl, maxParticipants, cluster: clustered, limits, ...serviceOptions } = options;
+  const {
+    storeUrl: givenStoreUrl,
+    maxParticipants,
+    cluster: clustered,
+    mediaAllowPrivate,
+    proxyUrl,
+    limits,
+    ...serviceOptions
+  } = options;
   const storeUrl = givenStoreUrl ?? tempStoreUrl();
   const store = await openStore(storeUrl, logger);
   const cluster = clustered ? await connectPartyCluster(storeUrl, logger) : undefined;
@@ -76,6 +87,8 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
     config: {
       PUBLIC_URL: 'https://bot.example',
       PARTY_MAX_PARTICIPANTS: maxParticipants ?? 1000,
+      MEDIA_ALLOW_PRIVATE: mediaAllowPrivate ?? true,
+      PARTI_PROXY_URL: proxyUrl,
     },
     cluster,
     // Every test client is 127.0.0.1: per-address limits would count the whole suite as one stranger.

@@ -341,8 +341,12 @@ export interface PlayerStack {
 
 /** The party server like test/party/harness.ts starts it, plus the player routes and a fresh bundle. */
 export async function startPlayerStack(
-  options: Partial<Omit<PartyServiceOptions, 'store' | 'parti' | 'config' | 'logger'>> = {},
+  options: Partial<Omit<PartyServiceOptions, 'store' | 'parti' | 'config' | 'logger'>> & {
+    /** A store that already holds parties (they are restored); default a new one. */
+    storeUrl?: string;
+  } = {},
 ): Promise<PlayerStack> {
+  const { storeUrl, ...serviceOptions } = options;
   const work = mkdtempSync(join(tmpdir(), 'player-test-'));
   const assetsDir = join(work, 'assets');
   await bundlePlayer(assetsDir);
@@ -357,9 +361,15 @@ export async function startPlayerStack(
       },
     }),
   );
-  const store = await openStore(`sqlite://${join(work, 'store.sqlite')}`, logger);
+  const store = await openStore(storeUrl ?? `sqlite://${join(work, 'store.sqlite')}`, logger);
   const parti = partiClientFor(fake, store, logger);
-  const config = { PUBLIC_URL: 'https://bot.example', PARTI_MEDIA_URL: [fake.mediaUrl], PARTY_MAX_PARTICIPANTS: 100 };
+  const config = {
+    PUBLIC_URL: 'https://bot.example',
+    PARTI_MEDIA_URL: [fake.mediaUrl],
+    PARTY_MAX_PARTICIPANTS: 100,
+    // The fake Parti and the tests' media servers are on 127.0.0.1.
+    MEDIA_ALLOW_PRIVATE: true,
+  };
   const service = await createPartyService({
     store,
     parti,
@@ -367,7 +377,7 @@ export async function startPlayerStack(
     config,
     // Browser tests open many sockets from one address; the per-address limits are for the internet.
     limits: { joinsPerHour: 1000, createsPerHour: 1000, createsPerAddressPerHour: 1000 },
-    ...options,
+    ...serviceOptions,
   });
   const app = createHttpServer(logger, { discordReady: () => true, storeOpen: () => true, shuttingDown: () => false });
   registerPartyRoutes(app, service);

@@ -77,6 +77,8 @@ export function botEnv(options: StartBotOptions, storeFile: string): Record<stri
     HTTP_PORT: '0',
     HTTP_HOST: '127.0.0.1',
     LOG_LEVEL: 'debug',
+    // The fake Parti and the tests' media servers are on 127.0.0.1.
+    MEDIA_ALLOW_PRIVATE: 'true',
     ...options.env,
   };
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));

@@ -9,6 +9,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
+import { isValidHost } from '../../net/hosts.js';
 import { normalizeInviteCode } from '../codes.js';
 import type { PartyService } from '../service.js';
 import { pageTokenOf, PLAYER_PATH } from './pageToken.js';
@@ -36,17 +37,36 @@ function defaultAssetsDir(): string {
   return existsSync(beside) ? beside : join(here, '../../../dist/party/player/assets');
 }
 
+/**
+ * `scheme://host[:port]` of an http(s) URL, rebuilt from the parsed URL, or null. Null too for a host
+ * that no DNS answers for (`a;b.example` parses): it would end up in the policy, where `;` ends a
+ * directive and `,` a policy. And for an IPv6 literal, which CSP's source grammar has no form for.
+ */
 function originOf(url: string): string | null {
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.origin : null;
-  } catch {
+  if (!URL.canParse(url)) return null;
+  const { protocol, hostname, port } = new URL(url);
+  if ((protocol !== 'https:' && protocol !== 'http:') || hostname.startsWith('[') || !isValidHost(hostname)) {
     return null;
   }
+  return `${protocol}//${hostname}${port ? `:${port}` : ''}`;
 }
 
+/** A CSP host source: an origin, or `scheme://*.name` for every subdomain (Parti's media hosts). */
+function mediaSource(origin: string): string | null {
+  const wildcard = /^(https?:\/\/)\*\./i.exec(origin);
+  if (!wildcard?.[1]) return originOf(origin);
+  const rest = originOf(wildcard[1] + origin.slice(wildcard[0].length));
+  return rest && rest.replace('//', '//*.');
+}
+
+/**
+ * The player page's policy. Origins can come from what a host typed (a clip's URL, stored perhaps
+ * before such URLs were checked), so each is rebuilt from its parsed form, and anything that is
+ * not a clean origin is left out rather than copied into the header.
+ */
 export function contentSecurityPolicy(mediaOrigins: Iterable<string>): string {
-  const media = [...new Set(mediaOrigins)].join(' ');
+  const sources = [...mediaOrigins].map(mediaSource).filter((source): source is string => source !== null);
+  const media = [...new Set(sources)].join(' ');
   return [
     "default-src 'none'",
     "script-src 'self'",
