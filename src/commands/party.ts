@@ -204,7 +204,8 @@ const MAX_SELECT_OPTIONS = 25;
  */
 function removalPicker(detail: PartyDetail, actorUserId: string): BaseMessageOptions {
   const actor = detail.participants.find((p) => p.user_id === actorUserId);
-  if (!actor || actor.role === 'viewer') throw new PartyError(403, 'NOT_ALLOWED', 'only the host and co-hosts remove people');
+  if (!actor || actor.role === 'viewer')
+    throw new PartyError(403, 'NOT_ALLOWED', 'only the host and co-hosts remove people');
   const removable = detail.participants
     .filter((p) => p.user_id !== actorUserId && p.role !== 'host' && (actor.role === 'host' || p.role === 'viewer'))
     .sort((a, b) => b.joined_at.localeCompare(a.joined_at));

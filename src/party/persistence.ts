@@ -6,9 +6,9 @@
 //   members:{id}   who is present, and the co-hosts who are away (viewers who left are forgotten)
 //   timeline:{id}  position, playing, seq, hold: small, and moves with every command
 // The writer runs in passes, one at a time, each one transaction (setMany) for every party it
-// writes. A change of the core is acknowledged only once it is on disk: callers wait on committed(),
-// which makes the next pass come at once. The timeline is written in the next tick after a change;
-// the members within persistDelayMs. A restart or a takeover reads all three back (readRecord).
+// writes. The timeline is written in the next tick after a change, the core too when someone waits
+// for it, the members within persistDelayMs. A change is answered only once it is on disk: callers
+// wait on committed(). A restart or a takeover reads all three back (readRecord).
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
 import type { PartyCluster } from './cluster.js';
@@ -44,8 +44,9 @@ export interface PartyPersistence {
   /** A party changed: its timeline is written in the next tick, the rest within persistDelayMs. */
   markDirty(id: string): void;
   /**
-   * Resolves once the party's core as it is now (settings, queue, roles, removals) is on disk; at
-   * once when nothing of it waits to be written. Answer a change only after this.
+   * Resolves once the party's core as it is now (settings, queue, roles, removals) and its timeline
+   * are on disk; at once when nothing of them waits to be written. Answer a change only after this
+   * (frames to the party's sockets go out first: they must not wait for a disk).
    */
   committed(id: string): Promise<void>;
   /** Writes everything pending now. */
@@ -174,10 +175,13 @@ export function createPartyPersistence(options: PartyPersistenceOptions): PartyP
       }
       if (parts.members) entries.push({ key: partyKeys.members(id), value: room.memberRecords() });
     }
+    const touched = new Set(withCore);
     for (const id of timelines) {
       const room = roomOf(id);
+      if (!room) continue;
+      touched.add(id);
       // A core carries the timeline as of its write; a separate timeline then is only a repeat.
-      if (room && !withCore.has(id)) entries.push({ key: partyKeys.timeline(id), value: room.timelineRecord() });
+      if (!withCore.has(id)) entries.push({ key: partyKeys.timeline(id), value: room.timelineRecord() });
     }
     timelines.clear();
     const gone = coalesced ? [...deleted] : [];
@@ -195,11 +199,11 @@ export function createPartyPersistence(options: PartyPersistenceOptions): PartyP
       // With a cluster the index is a Redis set changed in place; alone, it is this list.
       if (writeIndex && !cluster) await store.parties.set(partyKeys.index, [...options.ownedIds()]);
     })();
-    for (const id of withCore) inFlight.set(id, write);
+    for (const id of touched) inFlight.set(id, write);
     try {
       await write;
     } finally {
-      for (const id of withCore) if (inFlight.get(id) === write) inFlight.delete(id);
+      for (const id of touched) if (inFlight.get(id) === write) inFlight.delete(id);
     }
     if (coalesced) for (const id of full) options.written(id);
   }
@@ -224,7 +228,8 @@ export function createPartyPersistence(options: PartyPersistenceOptions): PartyP
     const stored = await store.parties.get<StoredCore | PartyRecord>(partyKeys.record(id));
     if (!stored) return null;
     let record: PartyRecord;
-    if (stored.v === 1) record = stored; // the whole party in one key, as written before the split
+    if (stored.v === 1)
+      record = stored; // the whole party in one key, as written before the split
     else if (stored.v === 2) {
       record = { ...stored, v: 1, members: (await store.parties.get<Member[]>(partyKeys.members(id))) ?? [] };
     } else return null;
@@ -245,6 +250,8 @@ export function createPartyPersistence(options: PartyPersistenceOptions): PartyP
         changed.add(id);
         return passSoon();
       }
+      // The timeline goes in the next pass anyway; an answer waits for it.
+      if (timelines.has(id)) return passSoon();
       return inFlight.get(id) ?? Promise.resolve();
     },
 

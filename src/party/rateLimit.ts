@@ -16,7 +16,12 @@ export function createMemoryRateLimiter(now: () => number = Date.now): RateLimit
   let hits = 0;
 
   /** The key's stamps still in the window, or the refusal when they fill it. */
-  const check = (key: string, limit: number, windowMs: number, at: number): { log: number[]; decision: RateDecision } => {
+  const check = (
+    key: string,
+    limit: number,
+    windowMs: number,
+    at: number,
+  ): { log: number[]; decision: RateDecision } => {
     const log = logs.get(key) ?? [];
     while (log.length > 0 && (log[0] ?? 0) <= at - windowMs) log.shift();
     if (log.length >= limit) {

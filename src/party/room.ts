@@ -891,9 +891,7 @@ export class PartyRoom {
     const member = this.member(entrant.userId);
     if (member?.present) return true;
     if (!member && entrant.tokenPartyId !== this.state.id) return false;
-    return !(this.state.revoked ?? []).some(
-      (entry) => entry.userId === entrant.userId && entrant.issuedAt <= entry.at,
-    );
+    return !(this.state.revoked ?? []).some((entry) => entry.userId === entrant.userId && entrant.issuedAt <= entry.at);
   }
 
   addClip(actorUserId: string, clip: Clip, now: number): RoomResult {

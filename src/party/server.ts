@@ -276,7 +276,10 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
     try {
       await service.guardUpgrade(address);
     } catch (error) {
-      refuse(socket, error instanceof PartyError ? error : new PartyError(500, 'INTERNAL', 'could not check the address'));
+      refuse(
+        socket,
+        error instanceof PartyError ? error : new PartyError(500, 'INTERNAL', 'could not check the address'),
+      );
       return;
     }
     let claims: TokenClaims;

@@ -303,7 +303,10 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const ownerLeaseMs = options.ownerLeaseMs ?? 10_000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 2_000;
   const limits: PartyLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const commandLimits = { perSecond: limits.commandsPerSecond, burst: Math.max(1, Math.round(limits.commandsPerSecond * 5)) };
+  const commandLimits = {
+    perSecond: limits.commandsPerSecond,
+    burst: Math.max(1, Math.round(limits.commandsPerSecond * 5)),
+  };
   const rateLimiter = options.rateLimiter ?? cluster?.rateLimiter ?? createMemoryRateLimiter(now);
   const media: MediaResolver = createMediaResolver({
     parti,
@@ -315,7 +318,10 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const signer: TokenSigner = createTokenSigner(secret, now);
   /** A guest's address as a party keeps it: a keyed hash, so the store never holds an address. */
   const hashedAddress = (address: string): string =>
-    createHmac('sha256', secret).update(`address:${addressKey(address)}`).digest('base64url').slice(0, 22);
+    createHmac('sha256', secret)
+      .update(`address:${addressKey(address)}`)
+      .digest('base64url')
+      .slice(0, 22);
   const emitter = new EventEmitter();
   const self = cluster?.instanceId ?? 'local';
 
@@ -427,11 +433,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
    * party the asker may not have are the same answer, 404, after the same work, and both count as
    * a wrong code; past the budget, every lookup of the asker's is 429, whatever the code.
    */
-  async function byCode<T>(
-    code: string,
-    asker: Asker,
-    attempt: (entry: CodeEntry) => Promise<T | null>,
-  ): Promise<T> {
+  async function byCode<T>(code: string, asker: Asker, attempt: (entry: CodeEntry) => Promise<T | null>): Promise<T> {
     const key = `code-miss:${asker.address !== undefined ? addressKey(asker.address) : `user:${asker.userId ?? ''}`}`;
     const open = await rateLimiter.peek(key, limits.codeMisses, CODE_MISS_WINDOW_MS);
     if (!open.ok) throw rateLimited(open.retryAfterMs, 'too many wrong invite codes; try again later');
@@ -597,7 +599,12 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       );
       await limit(`join:user:${user.id}`, limits.joinsPerHour, HOUR, 'too many joins this hour');
       if (guest && joinOptions.address !== undefined) {
-        await limit(`join:address:${addressKey(joinOptions.address)}`, limits.joinsPerHour, HOUR, 'too many joins this hour');
+        await limit(
+          `join:address:${addressKey(joinOptions.address)}`,
+          limits.joinsPerHour,
+          HOUR,
+          'too many joins this hour',
+        );
       }
       // The owner checks again: the party may have ended meanwhile.
       const joined = await ownership.call(id, 'join', joiner(user, guest, joinOptions.address), tokenPartyId);
@@ -735,7 +742,11 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     },
 
     async guardUpgrade(address) {
-      const decision = await rateLimiter.peek(`upgrade-refused:${addressKey(address)}`, limits.badUpgradesPerMinute, MINUTE);
+      const decision = await rateLimiter.peek(
+        `upgrade-refused:${addressKey(address)}`,
+        limits.badUpgradesPerMinute,
+        MINUTE,
+      );
       if (!decision.ok) throw rateLimited(decision.retryAfterMs, 'too many refused connections from this address');
     },
 

@@ -7,11 +7,13 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import WebSocket from 'ws';
+import type { TrustProxy } from '../../src/http/clientAddress.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createPartiClient, type PartiClient } from '../../src/parti/client.js';
 import { connectPartyCluster, type PartyCluster } from '../../src/party/cluster.js';
 import type { ServerMessage } from '../../src/party/protocol.js';
+import { registerPlayerRoutes } from '../../src/party/player/routes.js';
 import { registerPartyRoutes } from '../../src/party/server.js';
 import { createPartyService, type PartyService, type PartyServiceOptions } from '../../src/party/service.js';
 import { openStore, type Store } from '../../src/store/index.js';
@@ -40,6 +42,10 @@ export type StackOptions = Omit<PartyServiceOptions, 'store' | 'parti' | 'config
   proxyUrl?: string;
   /** Join the party cluster on the store's Redis (storeUrl must be redis://), as src/index.ts does. */
   cluster?: boolean;
+  /** TRUST_PROXY as parsed (default off: the TCP peer is the client). */
+  trustProxy?: TrustProxy;
+  /** Serve the player page too (its bundle need not be built: the page's headers are what is asked). */
+  player?: boolean;
 };
 
 export function tempStoreUrl(): string {
@@ -74,6 +80,8 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
     mediaAllowPrivate,
     proxyUrl,
     limits,
+    trustProxy,
+    player,
     ...serviceOptions
   } = options;
   const storeUrl = givenStoreUrl ?? tempStoreUrl();
@@ -96,8 +104,14 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
     limits: { createsPerAddressPerHour: 10_000, codeMisses: 10_000, badUpgradesPerMinute: 10_000, ...limits },
     ...serviceOptions,
   });
-  const app = createHttpServer(logger, { discordReady: () => true, storeOpen: () => true, shuttingDown: () => false });
+  const app = createHttpServer(
+    logger,
+    { discordReady: () => true, storeOpen: () => true, shuttingDown: () => false },
+    undefined,
+    trustProxy,
+  );
   registerPartyRoutes(app, service);
+  if (player) registerPlayerRoutes(app, service, { PARTI_MEDIA_URL: [fake.mediaUrl] });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -130,9 +144,9 @@ export async function api(
   stack: Stack,
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; raw?: string } = {},
+  options: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
 ): Promise<ApiAnswer> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: string | undefined;
   if (options.raw !== undefined) {
@@ -220,12 +234,12 @@ export async function connect(
   stack: Stack,
   partyId: string,
   token: string | null,
-  options: { header?: boolean; autoPong?: boolean } = {},
+  options: { header?: boolean; autoPong?: boolean; headers?: Record<string, string> } = {},
 ): Promise<PartyClient> {
   const url = `${stack.wsBase}${API}/${partyId}/ws`;
   const protocols = token && !options.header ? ['watch-party.v1', `bearer.${token}`] : ['watch-party.v1'];
   const ws = new WebSocket(url, protocols, {
-    ...(token && options.header ? { headers: { authorization: `Bearer ${token}` } } : {}),
+    headers: { ...options.headers, ...(token && options.header ? { authorization: `Bearer ${token}` } : {}) },
     autoPong: options.autoPong ?? true,
   });
   const client = new PartyClient(ws);
@@ -252,9 +266,10 @@ export async function refusedStatus(
   stack: Stack,
   partyId: string,
   token: string | null,
+  headers?: Record<string, string>,
 ): Promise<{ status: number; body: any }> {
   try {
-    await connect(stack, partyId, token);
+    await connect(stack, partyId, token, headers ? { headers } : {});
   } catch (error) {
     const e = error as { status?: number; body?: any };
     if (e.status) return { status: e.status, body: e.body };
