@@ -93,6 +93,7 @@ describe('/party', () => {
       '+10 s',
       'Skip',
       'End',
+      'Remove someone',
       'Open player',
     ]);
     partyId = (button(panel, 'Play').custom_id as string).split(':')[2]!;
@@ -188,6 +189,48 @@ describe('/party', () => {
     expect(info.embeds[0]?.fields?.find((f) => f.name === 'Up next')?.value).toBe(
       "1. I'm Live on Parti — worldoftshirts2001",
     );
+  });
+
+  it('Remove someone: the host picks from a private list, the member is out and cannot come back', async () => {
+    const troll = discord.makeUser({ username: 'troll' });
+    const join = await discord
+      .button({ message: currentPanel(), customId: button(currentPanel(), 'Join').custom_id, user: troll })
+      .reply();
+    const player = await connectPlayer(button(join, 'Open the player').url);
+    const closed = new Promise<number>((resolve) => player.ws.once('close', (code) => resolve(code)));
+
+    // Someone who is only watching is not offered the list.
+    const bystander = discord.makeUser({ username: 'bystander' });
+    await discord
+      .button({ message: currentPanel(), customId: button(currentPanel(), 'Join').custom_id, user: bystander })
+      .reply();
+    const refused = await discord
+      .button({
+        message: currentPanel(),
+        customId: button(currentPanel(), 'Remove someone').custom_id,
+        user: bystander,
+      })
+      .reply();
+    expect(refused).toMatchObject({ ephemeral: true, content: 'Only the host and co-hosts can do that.' });
+
+    const picker = await discord
+      .button({ message: currentPanel(), customId: button(currentPanel(), 'Remove someone').custom_id, user: host })
+      .reply();
+    expect(picker.ephemeral).toBe(true);
+    const menu = picker.components[0]?.components?.[0];
+    const options = (menu?.options ?? []) as Array<{ label: string; value: string }>;
+    expect(options.map((o) => o.value)).toContain(troll.id);
+    expect(options.map((o) => o.value)).not.toContain(host.id);
+
+    const done = await discord
+      .select({ message: picker, customId: menu.custom_id, user: host, values: [troll.id] })
+      .reply();
+    expect(done.content).toMatch(/^Removed \*\*troll\*\* from the party\./);
+    expect(await closed).toBe(4003);
+    const again = await discord
+      .button({ message: currentPanel(), customId: button(currentPanel(), 'Join').custom_id, user: troll })
+      .reply();
+    expect(again).toMatchObject({ ephemeral: true, content: 'The host removed you from that watch party.' });
   });
 
   it("answers a refused /party command in the party's words, not the API's", async () => {

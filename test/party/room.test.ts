@@ -598,3 +598,133 @@ describe('PartyRoom reactions', () => {
     expect(clientMessageSchema.safeParse({ type: 'reaction', emoji: '👍', text: 'hi' }).success).toBe(false);
   });
 });
+
+describe('PartyRoom: what the writer is told changed', () => {
+  const snapshot = (r: PartyRoom) => ({
+    core: JSON.stringify(r.coreRecord()),
+    members: JSON.stringify(r.memberRecords()),
+  });
+
+  it('flags the core or the members whenever they change, and nothing else moves them', () => {
+    // A scripted evening: after each step, whatever part of the record changed must have been flagged
+    // (what is not flagged is not written, and a restart would not have it).
+    const r = room({ waitForEveryone: true });
+    r.takeChanges();
+    let t = T0;
+    const steps: Array<[string, () => unknown]> = [
+      ['join', () => r.join({ id: 'v1', name: 'V1', avatar: null, guest: false }, (t += 10), nextId)],
+      [
+        'join again',
+        () => r.join({ id: 'v2', name: 'V2', avatar: null, guest: true, addressKey: 'k2' }, (t += 10), nextId),
+      ],
+      ['promote', () => r.setRole('host', 'v1', 'co-host', (t += 10))],
+      ['play', () => r.applyCommand('host', { type: 'play' }, (t += 10))],
+      ['seek', () => r.applyCommand('v1', { type: 'seek', position: 30 }, (t += 10))],
+      ['duration', () => r.applyCommand('host', { type: 'clip-duration', clip_id: 'a', duration: 90 }, (t += 10))],
+      ['buffering', () => r.applyCommand('v2', { type: 'buffering', buffering: true }, (t += 10))],
+      ['ready', () => r.applyCommand('v2', { type: 'buffering', buffering: false }, (t += 10))],
+      ['add clip', () => r.addClip('v1', clip('c'), (t += 10))],
+      ['skip', () => r.applyCommand('host', { type: 'skip' }, (t += 10))],
+      ['co-host leaves', () => r.leave('v1', (t += 10))],
+      ['revoke', () => r.revoke('v1', (t += 10))],
+      ['co-host back', () => r.join({ id: 'v1', name: 'V1', avatar: null, guest: false }, (t += 10), nextId)],
+      ['remove', () => r.remove('host', 'v2', (t += 10))],
+      ['viewer leaves', () => r.leave('v1', (t += 10))],
+    ];
+    for (const [name, step] of steps) {
+      const before = snapshot(r);
+      step();
+      const after = snapshot(r);
+      const flagged = r.takeChanges();
+      if (after.core !== before.core) {
+        // The core carries the timeline too; a timeline-only change is the timeline key's to write.
+        const strip = (json: string) => {
+          const record = JSON.parse(json) as Record<string, unknown>;
+          for (const key of ['seq', 'timeline', 'hold']) delete record[key];
+          return JSON.stringify(record);
+        };
+        if (strip(after.core) !== strip(before.core)) expect(flagged.core, name).toBe(true);
+      }
+      if (after.members !== before.members) {
+        // Buffering flags and hold budgets are only ever for the running room.
+        const strip = (json: string) =>
+          JSON.stringify(
+            (JSON.parse(json) as Array<Record<string, unknown>>).map((member) => {
+              for (const key of ['buffering', 'heldMs', 'heldAt']) delete member[key];
+              return member;
+            }),
+          );
+        if (strip(after.members) !== strip(before.members)) expect(flagged.members, name).toBe(true);
+      }
+    }
+  });
+});
+
+describe('PartyRoom: removal, leaving and budgets', () => {
+  const guest = (id: string, addressKey?: string) => ({
+    id,
+    name: id,
+    avatar: null,
+    guest: true,
+    ...(addressKey && { addressKey }),
+  });
+
+  it('forgets a viewer who leaves and keeps a co-host away, up to a cap', () => {
+    const r = room({ max: 500 });
+    r.join(guest('viewer'), T0, nextId);
+    r.leave('viewer', T0 + 1);
+    expect(r.member('viewer')).toBeUndefined();
+    for (let i = 0; i < 60; i++) {
+      r.join(guest(`co${i}`), T0 + 10 + i, nextId);
+      r.setRole('host', `co${i}`, 'co-host', T0 + 10 + i);
+      r.leave(`co${i}`, T0 + 100 + i);
+    }
+    const away = r.memberRecords().filter((m) => !m.present);
+    expect(away).toHaveLength(50);
+    expect(r.member('co59')?.role).toBe('co-host');
+    expect(r.member('co0')).toBeUndefined();
+  });
+
+  it('keeps a removed account, and a removed guest’s address, out; bounded', () => {
+    const r = room();
+    r.join(guest('troll', 'addr-1'), T0, nextId);
+    expect(r.remove('host', 'troll', T0 + 1).ok).toBe(true);
+    expect(r.join(guest('troll'), T0 + 2, nextId)).toMatchObject({ ok: false, error: { code: 'REMOVED' } });
+    expect(r.join(guest('troll-again', 'addr-1'), T0 + 3, nextId)).toMatchObject({
+      ok: false,
+      error: { code: 'REMOVED' },
+    });
+    expect(r.join(guest('neighbour', 'addr-2'), T0 + 4, nextId).ok).toBe(true);
+    for (let i = 0; i < 600; i++) {
+      r.join(guest(`g${i}`), T0 + 10 + i, nextId);
+      r.remove('host', `g${i}`, T0 + 10 + i);
+    }
+    expect(r.coreRecord().removed).toHaveLength(500);
+  });
+
+  it('admits to a private party who is present, or holds its token and has not left since', () => {
+    const r = room();
+    const id = r.id;
+    r.join({ id: 'm', name: 'M', avatar: null, guest: false }, T0, nextId);
+    expect(r.admits({ userId: 'm', tokenPartyId: null, issuedAt: T0 })).toBe(true);
+    expect(r.admits({ userId: 'stranger', tokenPartyId: null, issuedAt: T0 })).toBe(false);
+    expect(r.admits({ userId: 'invited', tokenPartyId: id, issuedAt: T0 })).toBe(true);
+    r.revoke('m', T0 + 1000);
+    r.leave('m', T0 + 1000);
+    expect(r.admits({ userId: 'm', tokenPartyId: id, issuedAt: T0 })).toBe(false);
+    expect(r.admits({ userId: 'm', tokenPartyId: id, issuedAt: T0 + 2000 })).toBe(true);
+    r.join({ id: 'm', name: 'M', avatar: null, guest: false }, T0 + 3000, nextId);
+    expect(r.coreRecord().revoked ?? []).toEqual([]);
+  });
+
+  it('takes playback commands from one budget per person: a burst, then a refill', () => {
+    const r = PartyRoom.fromRecord(room().toRecord(), 'https://bot.example', { perSecond: 2, burst: 3 });
+    const seek = (at: number) => r.applyCommand('host', { type: 'seek', position: 1 }, at);
+    expect([seek(T0), seek(T0), seek(T0), seek(T0)].map((result) => result.ok)).toEqual([true, true, true, false]);
+    expect(seek(T0 + 499).ok).toBe(false);
+    expect(seek(T0 + 500).ok).toBe(true);
+    expect(r.mayAddClip('host', T0 + 500)).toMatchObject({ code: 'RATE_LIMITED' });
+    // sync-request and reactions are not playback commands.
+    expect(r.applyCommand('host', { type: 'sync-request' }, T0 + 500).ok).toBe(true);
+  });
+});
