@@ -262,6 +262,10 @@ export function createPartyOwner(options: PartyOwnerOptions) {
 
     /** A party as someone may see it: a private one only for whom it admits (else it does not exist). */
     view(party: Owned, entrant: Entrant | null): PartyDetail {
+      // Someone removed knows the party: they are told why they cannot come back.
+      if (entrant && party.room.isRemoved(entrant.userId)) {
+        throw new PartyError(403, 'REMOVED', 'the host removed you from this party');
+      }
       if (party.room.visibility === 'private' && !(entrant && party.room.admits(entrant))) throw notFound();
       return party.room.detail(now());
     },

@@ -250,9 +250,9 @@ export interface PartyService {
   mediaOrigins(detail: PartyDetail): Promise<string[]>;
   /**
    * The media origins of the party a page is for, when the page's token (a cookie the page set)
-   * may see it; none otherwise, so a page's headers say nothing to a stranger.
+   * may see it; null otherwise, so a page's headers say nothing to a stranger.
    */
-  pageMediaOrigins(code: string, token: string | undefined): Promise<string[]>;
+  pageMediaOrigins(code: string, token: string | undefined): Promise<string[] | null>;
   /** Throws 429 while an address is past its budget of refused socket upgrades. */
   guardUpgrade(address: string): Promise<void>;
   /** Counts a refused socket upgrade (no or bad token, not admitted) against its address. */
@@ -734,11 +734,15 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     async pageMediaOrigins(code, token) {
       const claims = token ? await signer.verify(token).catch(() => null) : null;
       const normalized = normalizeInviteCode(code);
-      if (!claims || normalized === null) return [];
+      if (!claims || normalized === null) return null;
       const entry = await codeEntry(normalized);
-      if (!entry || !inScope(claims, entry.id)) return [];
-      const detail = await orNothing(() => ownership.call(entry.id, 'view', entrant(claims)));
-      return detail ? service.mediaOrigins(detail) : [];
+      if (!entry || !inScope(claims, entry.id)) return null;
+      // Any refusal (not a member any more, removed) is a page like anyone's.
+      const detail = await ownership.call(entry.id, 'view', entrant(claims)).catch((error: unknown) => {
+        if (error instanceof PartyError) return null;
+        throw error;
+      });
+      return detail ? service.mediaOrigins(detail) : null;
     },
 
     async guardUpgrade(address) {

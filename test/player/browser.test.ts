@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import NodeWebSocket from 'ws';
+import { PAGE_TOKEN_COOKIE } from '../../src/party/player/pageToken.js';
 import {
   expectInSync,
   launchChromium,
@@ -83,19 +84,27 @@ const expectAllInSync = (pages: Page[], partyId: string, label: string, limitMs 
   expectInSync(stack.service, pages, partyId, label, { limitMs });
 
 describe('the web player page', () => {
-  it('is served with a strict CSP and no referrer, and unknown codes are a 404', async () => {
+  it('is served with a strict CSP and no referrer; the queue’s media origins only to a token that may see it', async () => {
     const created = await stack.service.createParty({ host: { id: 'csp-host', name: 'H' }, source: clipA });
+    const mediaOrigin = new RegExp(`connect-src 'self' [^;]*${media.url.replace(/[.:/]/g, '\\$&')}`);
     const response = await fetch(link(stack.base, created.invite_code));
     const csp = response.headers.get('content-security-policy') ?? '';
     expect(response.status).toBe(200);
     expect(response.headers.get('referrer-policy')).toBe('no-referrer');
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
-    expect(csp).toMatch(new RegExp(`connect-src 'self' [^;]*${media.url.replace(/[.:/]/g, '\\$&')}`));
+    expect(csp).not.toMatch(mediaOrigin);
     expect(csp).toMatch(/media-src 'self' blob:/);
     const html = await response.text();
     expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
-    expect((await fetch(`${stack.base}/watch-parties/ZZZZZZ`)).status).toBe(404);
+    // The page's own cookie (the host's token here) lets the page load what the party plays.
+    const withToken = await fetch(link(stack.base, created.invite_code), {
+      headers: { cookie: `${PAGE_TOKEN_COOKIE}=${created.token}` },
+    });
+    expect(withToken.headers.get('content-security-policy')).toMatch(mediaOrigin);
+    // Any well-formed code gets the same page (the script then asks what it names); a malformed one is 404.
+    expect((await fetch(`${stack.base}/watch-parties/ZZZZZZ`)).status).toBe(200);
+    expect((await fetch(`${stack.base}/watch-parties/nope!`)).status).toBe(404);
     expect((await fetch(`${stack.base}/watch-parties/assets/main.js`)).headers.get('content-type')).toMatch(
       /javascript/,
     );

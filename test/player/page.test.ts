@@ -204,6 +204,32 @@ describe('the watch page', () => {
     expect(await other.locator('#sync-status').isVisible()).toBe(false);
   });
 
+  it('lets the host remove someone from the list of people, in two presses; the page removed says so and stays out', async () => {
+    const p = await party('public');
+    const host = await connected(await openPage(link(p.invite_code, p.token)));
+    const troll = await connected(await openPage(link(p.invite_code, await p.viewerToken('troll'))));
+    const friend = await connected(await openPage(link(p.invite_code, await p.viewerToken('friend'))));
+    // Viewers are offered no such button.
+    expect(await friend.getByRole('button', { name: /^Remove / }).count()).toBe(0);
+    const remove = host.getByRole('button', { name: 'Remove troll from the party' });
+    await remove.click();
+    // One press only arms it: the troll is still there.
+    await sleep(500);
+    expect((await stack.service.getParty(p.id))!.participants.map((x) => x.user_id)).toContain('troll');
+    await host.getByRole('button', { name: 'Confirm: remove troll from the party; they cannot come back' }).click();
+    await troll.locator('#gate-text').waitFor();
+    expect(await troll.locator('#gate-text').innerText()).toBe('The host removed you from this party.');
+    await waitFor(
+      'the troll gone from the host’s list',
+      async () => !(await host.locator('#participants').innerText()).includes('troll'),
+    );
+    // Coming back with the same link is no use.
+    await troll.reload();
+    await troll.locator('#gate-text').waitFor();
+    expect(await troll.locator('#gate-text').innerText()).toBe('The host removed you from this party.');
+    expect(await friend.locator('#participants').innerText()).not.toContain('troll');
+  });
+
   it('names every control for a screen reader, and fits a 320 px phone without sideways scrolling', async () => {
     const p = await party();
     for (const [who, token] of [

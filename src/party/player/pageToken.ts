@@ -4,6 +4,11 @@
 // party: the page stores it here once it has one, and the server reads it when the page is loaded
 // again. It is sent to the page's path only, never to the API (which reads the Authorization header).
 export const PAGE_TOKEN_COOKIE = 'watch_party_token';
+/**
+ * The page says in this meta tag whether the server took its cookie (`taken`) or not (`none`): a page
+ * holding a token the server did not see stores it and loads itself once more, before it loads media.
+ */
+export const PAGE_TOKEN_META = 'watch-party-page-token';
 
 /** Where the player pages are: `{PLAYER_PATH}/{code}` is a party's invite link. */
 export const PLAYER_PATH = '/watch-parties';

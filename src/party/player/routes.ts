@@ -12,7 +12,7 @@ import type { Config } from '../../config.js';
 import { isValidHost } from '../../net/hosts.js';
 import { normalizeInviteCode } from '../codes.js';
 import type { PartyService } from '../service.js';
-import { pageTokenOf, PLAYER_PATH } from './pageToken.js';
+import { PAGE_TOKEN_META, pageTokenOf, PLAYER_PATH } from './pageToken.js';
 
 export { PLAYER_PATH };
 const ASSET_NAME = /^[\w.-]+\.(js|css|map|txt)$/;
@@ -82,13 +82,16 @@ export function contentSecurityPolicy(mediaOrigins: Iterable<string>): string {
   ].join('; ');
 }
 
-// No user data in the shell: titles and names are filled in by the script with textContent.
-const PAGE = `<!doctype html>
+// No user data in the shell: titles and names are filled in by the script with textContent. The one
+// thing that differs between answers is whether the page's token (its cookie) was taken, which only
+// the holder of a token that may see the party can make true.
+const page = (tokenTaken: boolean): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<meta name="${PAGE_TOKEN_META}" content="${tokenTaken ? 'taken' : 'none'}">
 <title>Watch party</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${PLAYER_PATH}/assets/player.css">
@@ -194,8 +197,8 @@ export function registerPlayerRoutes<AppLogger extends FastifyBaseLogger>(
   // origins (direct URLs, a live stream's CDN), and the page may then load those of its queue.
   app.get<{ Params: { code: string } }>(`${PLAYER_PATH}/:code`, async (request, reply) => {
     const code = normalizeInviteCode(request.params.code);
-    const queued = code ? await service.pageMediaOrigins(code, pageTokenOf(request.headers.cookie)) : [];
-    const origins = [...baseMedia, ...queued];
+    const queued = code ? await service.pageMediaOrigins(code, pageTokenOf(request.headers.cookie)) : null;
+    const origins = [...baseMedia, ...(queued ?? [])];
     return reply
       .code(code ? 200 : 404)
       .header('content-type', 'text/html; charset=utf-8')
@@ -203,6 +206,6 @@ export function registerPlayerRoutes<AppLogger extends FastifyBaseLogger>(
       .header('referrer-policy', 'no-referrer')
       .header('x-content-type-options', 'nosniff')
       .header('cache-control', 'no-store')
-      .send(PAGE);
+      .send(page(queued !== null));
   });
 }

@@ -4,7 +4,7 @@
 import type HlsType from 'hls.js';
 import type { LevelDetails } from 'hls.js';
 import { REACTIONS, type ReactionEmoji } from '../../reactions.js';
-import { PAGE_TOKEN_COOKIE, pagePath } from '../pageToken.js';
+import { PAGE_TOKEN_COOKIE, PAGE_TOKEN_META, pagePath } from '../pageToken.js';
 import { BufferingReporter, ClockSync, SYNC_TUNING, SyncController, type MediaLike, type Timeline } from '../sync.js';
 
 type Role = 'host' | 'co-host' | 'viewer';
@@ -186,6 +186,19 @@ function keepPageToken(value: string | null): void {
 
 let token = takeToken();
 if (token) keepPageToken(token);
+
+/**
+ * A page served before the server saw its token (a first visit, or just after a guest join) has a CSP
+ * that names no media of the party: it loads itself again, once, now that the cookie is set.
+ */
+function reloadForMedia(): boolean {
+  const taken = document.querySelector(`meta[name="${PAGE_TOKEN_META}"]`)?.getAttribute('content') === 'taken';
+  const once = `watch-party-page-reload:${code.toUpperCase()}`;
+  if (!token || taken || sessionStorage.getItem(once)) return false;
+  sessionStorage.setItem(once, '1');
+  location.reload();
+  return true;
+}
 let partyId = '';
 let me = { user_id: '', role: 'viewer' as Role };
 let lastSeq = -1;
@@ -986,11 +999,12 @@ ui.guestForm.addEventListener('submit', (event) => {
     token = body.data.token;
     sessionStorage.setItem(tokenKey, token);
     keepPageToken(token);
-    void start();
+    if (!reloadForMedia()) void start();
   });
 });
 
 async function start(): Promise<void> {
+  if (reloadForMedia()) return;
   const response = await authed(`/by-code/${encodeURIComponent(code)}`);
   if (response.status === 401 && token) {
     sessionStorage.removeItem(tokenKey);
