@@ -36,6 +36,14 @@ const hostile = {
   categoryShown: 'Gaming [Click me](https://evil.example) <@123456789012345678>',
 };
 
+/** The creator's stream as Parti lists it and announces it. */
+const stream = {
+  user_name: hostile.creatorName,
+  event_title: hostile.streamTitle,
+  category_name: hostile.category,
+  viewers_count: 12,
+};
+
 let discord: FakeDiscord;
 let parti: FakeParti;
 let bot: BotProcess;
@@ -199,12 +207,7 @@ describe('a Parti creator whose name, stream title and category are hostile', ()
       .reply();
     expectHarmless('/alerts add reply', saved.embeds[0]?.fields?.[0]?.value, `Creator **${hostile.creatorNameShown}**`);
 
-    parti.goLive(CREATOR, {
-      user_name: hostile.creatorName,
-      event_title: hostile.streamTitle,
-      category_name: hostile.category,
-      viewers_count: 12,
-    });
+    parti.goLive(CREATOR, stream);
     const alert = await discord.waitForMessage(
       alertsChannel,
       (m) => m.author.id === discord.botUser.id && !m.interactionId && m.embeds.length > 0,
@@ -236,6 +239,8 @@ describe('a Parti creator whose name, stream title and category are hostile', ()
         })
         .reply();
 
+    // Live already if the alert test ran (the same stream again changes nothing).
+    parti.setLive(CREATOR, stream);
     await expect
       .poll(async () => (await lookup('live')).embeds[0]?.description, { timeout: 6_000 })
       .not.toBe('Nobody is live on Parti right now.');
