@@ -8,10 +8,12 @@ import {
   type APIActionRowComponent,
   type APIComponentInMessageActionRow,
   type APIEmbed,
+  type APIEmbedField,
 } from 'discord.js';
-import { colors, discordTime, truncate } from '../discord/format.js';
+import { colors, discordTime, escapeDiscord, truncate } from '../discord/format.js';
+import { cleanText } from '../text.js';
 import { cardStrings } from './strings.js';
-import { DEFAULT_TEMPLATE, escapeForDiscord, renderTemplate } from './template.js';
+import { DEFAULT_TEMPLATE, renderTemplate } from './template.js';
 
 /** One creator's stream as the alert service tracks it. */
 export interface TrackedStream {
@@ -54,20 +56,25 @@ function linkRow(label: string, url: string): APIActionRowComponent<APIComponent
     .toJSON();
 }
 
+/** The Category field, when the stream has a category with anything visible in it. */
+function categoryField(category: string | undefined): [APIEmbedField] | undefined {
+  const value = category && escapeDiscord(category, 1024);
+  return value ? [{ name: cardStrings.category, value, inline: true }] : undefined;
+}
+
 export function liveCard(stream: TrackedStream, options: { sample?: boolean } = {}): CardBody {
   const embed = new EmbedBuilder()
     .setColor(colors.live)
     .setAuthor({
-      name: truncate(`${stream.userName} · ${cardStrings.live}`, 256),
+      // An author name is plain text: cleaned, never escaped (a backslash would show).
+      name: truncate(`${cleanText(stream.userName, 200)} · ${cardStrings.live}`, 256),
       url: stream.creatorUrl,
       ...(stream.avatarUrl ? { iconURL: stream.avatarUrl } : {}),
     })
-    .setTitle(truncate(stream.title, 256))
+    .setTitle(escapeDiscord(stream.title, 256) || cardStrings.untitled)
     .setURL(stream.creatorUrl)
     .addFields(
-      ...(stream.category
-        ? [{ name: cardStrings.category, value: truncate(stream.category, 1024), inline: true }]
-        : []),
+      ...(categoryField(stream.category) ?? []),
       ...(stream.viewers != null
         ? [{ name: cardStrings.viewers, value: stream.viewers.toLocaleString('en-US'), inline: true }]
         : []),
@@ -96,20 +103,18 @@ export function endedCard(stream: TrackedStream): CardBody {
   const embed = new EmbedBuilder()
     .setColor(colors.muted)
     .setAuthor({
-      name: truncate(`${stream.userName} · ${cardStrings.ended}`, 256),
+      name: truncate(`${cleanText(stream.userName, 200)} · ${cardStrings.ended}`, 256),
       url: stream.creatorUrl,
       ...(stream.avatarUrl ? { iconURL: stream.avatarUrl } : {}),
     })
-    .setTitle(truncate(stream.title, 256))
+    .setTitle(escapeDiscord(stream.title, 256) || cardStrings.untitled)
     .setURL(stream.recordingUrl ?? stream.creatorUrl)
-    .setDescription(cardStrings.wasLive(escapeForDiscord(stream.userName)))
+    .setDescription(cardStrings.wasLive(escapeDiscord(stream.userName, 200)))
     .addFields(
       { name: cardStrings.duration, value: formatDuration(endedAt - stream.startedAt), inline: true },
       { name: cardStrings.peak, value: stream.peakViewers.toLocaleString('en-US'), inline: true },
       { name: cardStrings.endedAt, value: discordTime(endedAt / 1000), inline: true },
-      ...(stream.category
-        ? [{ name: cardStrings.category, value: truncate(stream.category, 1024), inline: true }]
-        : []),
+      ...(categoryField(stream.category) ?? []),
     );
   if (stream.avatarUrl) embed.setThumbnail(stream.avatarUrl);
   return {
@@ -125,9 +130,9 @@ export function endedCard(stream: TrackedStream): CardBody {
 export function alertText(template: string | undefined, stream: TrackedStream, roleId: string | undefined): string {
   return truncate(
     renderTemplate(template ?? DEFAULT_TEMPLATE, {
-      creator: escapeForDiscord(stream.userName),
-      title: escapeForDiscord(stream.title),
-      category: escapeForDiscord(stream.category ?? ''),
+      creator: escapeDiscord(stream.userName, 200),
+      title: escapeDiscord(stream.title, 256),
+      category: escapeDiscord(stream.category ?? '', 200),
       viewers: stream.viewers != null ? stream.viewers.toLocaleString('en-US') : '',
       url: stream.creatorUrl,
       role: roleId ? `<@&${roleId}>` : '',

@@ -1,7 +1,7 @@
 // What go-live alerts say to Discord members, in one place so it can be translated later: the
 // /alerts command's answers, the alert cards, and why a subscription is paused.
 import type { DiscordRefusal } from '../discord/errors.js';
-import { escapeMarkdown } from '../discord/format.js';
+import { escapeDiscord, inlineCode } from '../discord/format.js';
 import { PLACEHOLDERS } from './template.js';
 
 export const alertStrings = {
@@ -17,14 +17,13 @@ export const alertStrings = {
     `I cannot ping ${role}: make the role mentionable (Server Settings → Roles) or give me **Mention @everyone, @here, and All Roles**.`,
   limit: (max: number) =>
     `This server already has ${max} alerts, the most it can have. Remove one with \`/alerts remove\` first.`,
-  unknownCreator: (query: string) =>
-    `I could not find a Parti creator for \`${query.slice(0, 80).replace(/`/g, "'")}\`.`,
+  unknownCreator: (query: string) => `I could not find a Parti creator for ${inlineCode(query, 80)}.`,
   saved: 'Alert saved',
   updated: 'Alert updated',
   follows: 'Follows',
-  creator: (name: string) => `Creator **${escapeMarkdown(name)}**`,
+  creator: (name: string) => `Creator **${escapeDiscord(name, 200)}**`,
   category: (name: string) =>
-    `Category **${escapeMarkdown(name)}** (every creator who goes live in it, at most %cap% an hour)`,
+    `Category **${escapeDiscord(name, 200)}** (every creator who goes live in it, at most %cap% an hour)`,
   channel: 'Channel',
   role: 'Pings',
   nobody: 'nobody',

@@ -20,8 +20,9 @@ export function unknownPlaceholders(template: string): string[] {
 }
 
 /**
- * Fills a template. Values from Parti (names, titles) are escaped so they cannot format or mention
- * anything; `{role}` is the one value that is a real mention, and `allowedMentions` limits it to that role.
+ * Fills a template as the admin wrote it. The values are already what Discord may show: the caller
+ * escapes what came from Parti (names, titles) so it cannot format, link or mention anything;
+ * `{role}` is the one value that is a real mention, and `allowedMentions` limits it to that role.
  */
 export function renderTemplate(template: string, values: TemplateValues): string {
   return template
@@ -29,15 +30,5 @@ export function renderTemplate(template: string, values: TemplateValues): string
       (PLACEHOLDERS as readonly string[]).includes(name) ? values[name as Placeholder] : whole,
     )
     .replace(/[ \t]{2,}/g, ' ')
-    .trim();
-}
-
-/** Neutralises markdown and mention syntax in text that came from Parti. */
-export function escapeForDiscord(text: string): string {
-  return text
-    .replace(/([\\*_~`|>[\]()#-])/g, '\\$1')
-    .replace(/@/g, '@\u200b')
-    .replace(/<(?=[@#:a])/g, '<\u200b')
-    .replace(/\s+/g, ' ')
     .trim();
 }

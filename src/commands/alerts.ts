@@ -17,7 +17,7 @@ import { LimitReached, type Subscription } from '../alerts/subscriptions.js';
 import { alertStrings as t } from '../alerts/strings.js';
 import { MAX_TEMPLATE_LENGTH, unknownPlaceholders } from '../alerts/template.js';
 import type { SubscriptionStatus } from '../alerts/posting.js';
-import { colors, discordTime, escapeMarkdown, truncate } from '../discord/format.js';
+import { colors, discordTime, escapeDiscord, truncate } from '../discord/format.js';
 import { decodePageRef, isExpired, pageButtons, type PageRef } from '../discord/paging.js';
 import { noMentions, respond } from '../discord/respond.js';
 import { UserError } from '../errors.js';
@@ -27,6 +27,7 @@ import { categoryChoices, resolveCategory } from '../lookups/lists.js';
 import { categoryLabel } from '../parti/schemas.js';
 import { isPartiError } from '../parti/errors.js';
 import { strings } from '../strings.js';
+import { cleanText } from '../text.js';
 import type { Deps } from '../deps.js';
 import { focusedOption, subcommandArgs } from './args.js';
 import type { Command, CommandData } from './command.js';
@@ -50,8 +51,8 @@ const REQUIRED = [
 
 function describeTarget(sub: Subscription): string {
   return sub.target.kind === 'creator'
-    ? `**${escapeMarkdown(sub.target.name)}**`
-    : `category **${escapeMarkdown(sub.target.name)}**`;
+    ? `**${escapeDiscord(sub.target.name, 200)}**`
+    : `category **${escapeDiscord(sub.target.name, 200)}**`;
 }
 
 function requireAdmin(interaction: ChatInputCommandInteraction | { memberPermissions: PermissionsBitField | null }) {
@@ -317,7 +318,8 @@ export default {
       .map((sub) => {
         const channel = interaction.guild?.channels.cache.get(sub.channelId)?.name ?? sub.channelId;
         const kind = sub.target.kind === 'creator' ? 'creator' : 'category';
-        return { name: truncate(`${sub.target.name} (${kind}) → #${channel}`, 100), value: sub.id };
+        // A choice's name is plain text: cleaned, not escaped.
+        return { name: truncate(`${cleanText(sub.target.name, 60)} (${kind}) → #${channel}`, 100), value: sub.id };
       })
       .filter((choice) => !typed || choice.name.toLowerCase().includes(typed));
   },

@@ -17,7 +17,7 @@ import {
   type User,
 } from 'discord.js';
 import type { Deps } from '../deps.js';
-import { colors, escapeMarkdown, truncate } from '../discord/format.js';
+import { colors, escapeDiscord } from '../discord/format.js';
 import { noMentions, respond } from '../discord/respond.js';
 import { UserError } from '../errors.js';
 import { renderPanel } from '../party/panel.js';
@@ -25,6 +25,7 @@ import type { PartyDetail } from '../party/protocol.js';
 import { MAX_HOLD_MS } from '../party/room.js';
 import { PartyError, type PartyUser } from '../party/service.js';
 import { partyStrings as t } from '../party/strings.js';
+import { cleanText } from '../text.js';
 import { subcommandArgs } from './args.js';
 import type { Command, CommandData } from './command.js';
 
@@ -216,8 +217,8 @@ function removalPicker(detail: PartyDetail, actorUserId: string): BaseMessageOpt
     .setPlaceholder(t.removePlaceholder)
     .addOptions(
       shown.map((p) => ({
-        // Option labels are plain text, never markdown: only their length is Discord's to limit.
-        label: truncate(p.user.display_name, 100),
+        // Option labels are plain text, never markdown: cleaned, not escaped.
+        label: cleanText(p.user.display_name, 100) || p.user_id,
         value: p.user_id,
         description: p.user_id.startsWith('guest:') ? `${p.role} · ${t.guestTag}` : p.role,
       })),
@@ -249,7 +250,10 @@ export default {
     switch (subcommand) {
       case 'join': {
         const url = await personalLink(deps, detail, interaction.user, interaction.member.displayName);
-        await interaction.reply({ ...linkReply(t.joined(detail.title), url), flags: MessageFlags.Ephemeral });
+        await interaction.reply({
+          ...linkReply(t.joined(escapeDiscord(detail.title, 300)), url),
+          flags: MessageFlags.Ephemeral,
+        });
         return;
       }
       case 'info': {
@@ -279,7 +283,7 @@ export default {
           interaction,
           async () => {
             const { clip, queue } = await deps.party.addClip(detail.id, interaction.user.id, source, title);
-            return { content: t.added(escapeMarkdown(clip.title), queue.length) };
+            return { content: t.added(escapeDiscord(clip.title, 300), queue.length) };
           },
           { ephemeral: true },
         );
@@ -299,7 +303,7 @@ export default {
     // The service decides who may remove whom; a refusal reaches the member through the one catch.
     await deps.party.removeMember(id, interaction.user.id, userId);
     log.info({ partyId: id, removed: userId }, 'watch party member removed from Discord');
-    await interaction.update({ content: t.removedMember(escapeMarkdown(name ?? userId)), components: [] });
+    await interaction.update({ content: t.removedMember(escapeDiscord(name ?? userId, 100)), components: [] });
   },
 
   async button(interaction, { deps }, args) {
@@ -317,7 +321,10 @@ export default {
     if (action === 'join') {
       const displayName = interaction.inCachedGuild() ? interaction.member.displayName : undefined;
       const url = await personalLink(deps, detail, interaction.user, displayName);
-      await interaction.reply({ ...linkReply(t.joined(detail.title), url), flags: MessageFlags.Ephemeral });
+      await interaction.reply({
+        ...linkReply(t.joined(escapeDiscord(detail.title, 300)), url),
+        flags: MessageFlags.Ephemeral,
+      });
       return;
     }
     if (action === 'end') {

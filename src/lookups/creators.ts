@@ -5,7 +5,7 @@ import type { PartiClient } from '../parti/client.js';
 import { isPartiError } from '../parti/errors.js';
 import { isChannelLive, type ChannelInfo, type LiveChannel, type UserProfile } from '../parti/schemas.js';
 import { creatorPageUrl, parsePartiReference, videoPageUrl, type SocialService } from '../parti/urls.js';
-import { colors, discordTime, escapeLinkText, escapeMarkdown, truncate } from '../discord/format.js';
+import { colors, discordTime, escapeDiscord, truncate } from '../discord/format.js';
 import { UserError } from '../errors.js';
 import { lookupStrings as t } from './strings.js';
 
@@ -87,7 +87,7 @@ export async function creatorCard(parti: PartiClient, userId: number): Promise<B
     listing = list.find((entry) => entry.user_id === userId);
   }
 
-  const name = profile.user_name?.trim() || t.unnamedCreator(userId);
+  const name = escapeDiscord(profile.user_name ?? '', 200) || t.unnamedCreator(userId);
   const url = creatorUrl(profile);
   const avatar = imageUrl(profile.avatar_link);
   const embed = new EmbedBuilder()
@@ -96,7 +96,8 @@ export async function creatorCard(parti: PartiClient, userId: number): Promise<B
     .setFooter({ text: t.partiId(userId) });
   if (url) embed.setURL(url);
   if (avatar) embed.setThumbnail(avatar);
-  if (profile.description?.trim()) embed.setDescription(truncate(profile.description.trim(), 1000));
+  const description = escapeDiscord(profile.description ?? '', 1000);
+  if (description) embed.setDescription(description);
 
   const fields: { name: string; value: string; inline?: boolean }[] = [];
   if (profile.members != null)
@@ -105,26 +106,27 @@ export async function creatorCard(parti: PartiClient, userId: number): Promise<B
     fields.push({ name: t.channelsJoined, value: profile.channels_joined.toLocaleString('en-US'), inline: true });
   }
   if (profile.social_media && profile.social_username) {
-    const label = socialLabels[profile.social_media] ?? profile.social_media;
-    fields.push({ name: t.linkedAccount, value: truncate(`${label}: ${profile.social_username}`, 1024), inline: true });
+    const label = socialLabels[profile.social_media] ?? escapeDiscord(profile.social_media, 100);
+    fields.push({
+      name: t.linkedAccount,
+      value: `${label}: ${escapeDiscord(profile.social_username, 200)}`,
+      inline: true,
+    });
   }
   if (live && info) {
     const event = info.channel_info?.livestream_event_info;
     const stream = info.channel_info?.stream;
-    const title = listing?.event_title ?? event?.event_name ?? t.untitledStream;
+    const title = escapeDiscord(listing?.event_title ?? event?.event_name ?? '', 300) || t.untitledStream;
     const viewers = stream?.viewer_count ?? listing?.viewers_count;
     const started = stream?.start_time ? Date.parse(stream.start_time) : Number.NaN;
     const details = [
-      listing?.category_name,
+      listing?.category_name ? escapeDiscord(listing.category_name, 100) : undefined,
       viewers != null ? t.viewers(viewers) : undefined,
       Number.isFinite(started) ? t.startedAt(discordTime(started / 1000)) : undefined,
     ].filter(Boolean);
     fields.push({
       name: t.liveNow,
-      value: truncate(
-        `**${url ? `[${escapeLinkText(title)}](${url})` : escapeMarkdown(title)}**\n${details.join(' · ')}`,
-        1024,
-      ),
+      value: truncate(`**${url ? `[${title}](${url})` : title}**\n${details.join(' · ')}`, 1024),
     });
     const preview = imageUrl(event?.livestream_preview_file ?? listing?.event_file);
     if (preview) embed.setImage(preview);
@@ -134,7 +136,7 @@ export async function creatorCard(parti: PartiClient, userId: number): Promise<B
   if (recent.status === 'fulfilled' && recent.value.length > 0) {
     const lines = recent.value.slice(0, 5).map((stream) => {
       const parts = [
-        `[${escapeLinkText(stream.event_title?.trim() || t.untitledStream)}](${videoPageUrl(stream.event_id)})`,
+        `[${escapeDiscord(stream.event_title ?? '', 100) || t.untitledStream}](${videoPageUrl(stream.event_id)})`,
         stream.total_viewers != null ? t.views(stream.total_viewers) : undefined,
         stream.event_end_ts ? discordTime(stream.event_end_ts) : undefined,
       ].filter(Boolean);

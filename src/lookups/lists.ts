@@ -5,7 +5,8 @@ import { EmbedBuilder } from 'discord.js';
 import type { PartiClient } from '../parti/client.js';
 import { categoryLabel, type Category } from '../parti/schemas.js';
 import { videoPageUrl } from '../parti/urls.js';
-import { colors, discordTime, escapeLinkText, escapeMarkdown, truncate } from '../discord/format.js';
+import { colors, discordTime, escapeDiscord, truncate } from '../discord/format.js';
+import { cleanText } from '../text.js';
 import { UserError } from '../errors.js';
 import { creatorUrl } from './creators.js';
 import { lookupStrings as t } from './strings.js';
@@ -54,7 +55,11 @@ export async function categoryChoices(parti: PartiClient, typed: string): Promis
       return aStarts - bStarts || categoryLabel(a).localeCompare(categoryLabel(b));
     })
     .slice(0, 25)
-    .map((category) => ({ name: categoryLabel(category).slice(0, 100), value: String(category.category_id) }));
+    .map((category) => ({
+      // A choice's name is plain text: cleaned, not escaped.
+      name: cleanText(categoryLabel(category), 100) || String(category.category_id),
+      value: String(category.category_id),
+    }));
 }
 
 /** Names and page links for the creators on one page; a profile that fails to load just has no link. */
@@ -76,14 +81,15 @@ async function creatorsById(
 }
 
 function creatorLink(name: string, url: string | undefined): string {
-  return url ? `[${escapeLinkText(name)}](${url})` : `**${escapeMarkdown(name)}**`;
+  return url ? `[${escapeDiscord(name, 100)}](${url})` : `**${escapeDiscord(name, 100)}**`;
 }
 
+/** A category's name as list titles and sentences show it (escaped), or its id when Parti does not list it. */
 async function categoryName(parti: PartiClient, id: string | undefined): Promise<string | undefined> {
   if (!id) return undefined;
   const categories = await parti.getCategories().catch(() => [] as Category[]);
   const category = categories.find((entry) => String(entry.category_id) === id);
-  return category ? categoryLabel(category) : `#${id}`;
+  return (category && escapeDiscord(categoryLabel(category), 100)) || `#${id}`;
 }
 
 function pageCount(total: number): number {
@@ -125,10 +131,11 @@ async function livePage(parti: PartiClient, categoryId: string | undefined, page
     const who = creators.get(entry.user_id);
     const name = entry.user_name ?? who?.name ?? t.unnamedCreator(entry.user_id);
     const details = [
-      entry.category_name && !categoryId ? escapeMarkdown(entry.category_name) : undefined,
+      entry.category_name && !categoryId ? escapeDiscord(entry.category_name, 100) : undefined,
       entry.viewers_count != null ? `👁 ${entry.viewers_count.toLocaleString('en-US')}` : undefined,
     ].filter(Boolean);
-    const title = entry.event_title?.trim() ? ` — ${escapeMarkdown(truncate(entry.event_title.trim(), 80))}` : '';
+    const escaped = escapeDiscord(entry.event_title ?? '', 80);
+    const title = escaped ? ` — ${escaped}` : '';
     return `**${page * PAGE_SIZE + index + 1}.** ${creatorLink(name, who?.url)}${title}\n${details.join(' · ')}`;
   });
   embed
@@ -158,11 +165,11 @@ async function schedulePage(parti: PartiClient, categoryId: string | undefined, 
     const start = event.event_start_ts ?? 0;
     const who = event.user_id != null ? creators.get(event.user_id) : undefined;
     const name = event.user_name ?? who?.name;
-    const header = `**${escapeMarkdown(truncate(event.event_title?.trim() || t.untitledStream, 100))}**`;
+    const header = `**${escapeDiscord(event.event_title ?? '', 100) || t.untitledStream}**`;
     const details = [
       `${discordTime(start, 'F')} (${discordTime(start, 'R')})`,
       name ? t.by(creatorLink(name, who?.url)) : undefined,
-      event.category_name && !categoryId ? escapeMarkdown(event.category_name) : undefined,
+      event.category_name && !categoryId ? escapeDiscord(event.category_name, 100) : undefined,
     ].filter(Boolean);
     return `${header}\n${details.join(' · ')}`;
   });
@@ -193,15 +200,15 @@ async function recentPage(
   ]);
   const embed = new EmbedBuilder()
     .setColor(colors.brand)
-    .setTitle(t.recentTitle(creator?.user_name ?? undefined, category));
+    .setTitle(t.recentTitle(escapeDiscord(creator?.user_name ?? '', 100) || undefined, category));
   if (streams.length === 0) {
     return { embed: embed.setDescription(t.recentEmpty), hasNext: false };
   }
   const lines = streams.slice(0, PAGE_SIZE).map((stream) => {
-    const title = `[${escapeLinkText(truncate(stream.event_title?.trim() || t.untitledStream, 100))}](${videoPageUrl(stream.event_id)})`;
+    const title = `[${escapeDiscord(stream.event_title ?? '', 100) || t.untitledStream}](${videoPageUrl(stream.event_id)})`;
     const details = [
-      !userId && stream.user_name ? escapeMarkdown(stream.user_name) : undefined,
-      stream.category_name && !categoryId ? escapeMarkdown(stream.category_name) : undefined,
+      !userId && stream.user_name ? escapeDiscord(stream.user_name, 100) : undefined,
+      stream.category_name && !categoryId ? escapeDiscord(stream.category_name, 100) : undefined,
       stream.total_viewers != null ? t.views(stream.total_viewers) : undefined,
       stream.event_end_ts ? t.ended(discordTime(stream.event_end_ts)) : undefined,
     ].filter(Boolean);
@@ -252,7 +259,7 @@ export async function categoriesEmbed(parti: PartiClient): Promise<EmbedBuilder>
     .map((category) => {
       const count =
         liveBy.get(category.name?.toLowerCase() ?? '') ?? liveBy.get(category.display_name?.toLowerCase() ?? '') ?? 0;
-      return `**${escapeMarkdown(categoryLabel(category))}**${count ? ` — ${t.liveCount(count)}` : ''}`;
+      return `**${escapeDiscord(categoryLabel(category), 100)}**${count ? ` — ${t.liveCount(count)}` : ''}`;
     });
   return embed.setDescription(truncate(lines.join('\n'), 4096));
 }

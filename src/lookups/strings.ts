@@ -1,15 +1,17 @@
 // What /parti says to members, in one place so it can be translated later.
+import { inlineCode } from '../discord/format.js';
+
 export const lookupStrings = {
   unreadableQuery: (query: string) =>
-    `I could not read \`${query.slice(0, 80).replace(/`/g, "'")}\` as a Parti creator. Try a Parti id, a creator link, a video link, or \`twitter:name\`.`,
+    `I could not read ${inlineCode(query, 80)} as a Parti creator. Try a Parti id, a creator link, a video link, or \`twitter:name\`.`,
   unknownUser: (id: number) => `Parti has no user with id ${id}.`,
   unknownVideo: (id: number) => `Parti has no video with id ${id}.`,
-  unknownName: (name: string) => `Parti has no creator named \`${name.slice(0, 80).replace(/`/g, "'")}\`.`,
+  unknownName: (name: string) => `Parti has no creator named ${inlineCode(name, 80)}.`,
   unknownSocial: (service: string, name: string) =>
-    `No Parti creator is linked to the ${service} account \`${name.slice(0, 80).replace(/`/g, "'")}\`.`,
+    `No Parti creator is linked to the ${service} account ${inlineCode(name, 80)}.`,
   notLinked: (name: string) => `${name} has not linked this Discord account to Parti.`,
   unknownCategory: (input: string) =>
-    `There is no Parti category called \`${input.slice(0, 50).replace(/`/g, "'")}\`. Pick one from the list as you type.`,
+    `There is no Parti category called ${inlineCode(input, 50)}. Pick one from the list as you type.`,
   unnamedCreator: (id: number) => `Parti user ${id}`,
   partiId: (id: number) => `Parti id ${id}`,
   members: 'Members',

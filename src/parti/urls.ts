@@ -27,15 +27,23 @@ function splitDiscord(handle: string): { username: string; discriminator: string
 export const CREATOR_PAGE_TEMPLATE = `${PARTI_WEB_ORIGIN}/{slug}`;
 
 /**
+ * A path segment percent-encoded, parentheses too: the link goes inside Discord's `[text](url)`,
+ * which a `)` from a creator's name would otherwise close.
+ */
+function pathSegment(text: string): string {
+  return encodeURIComponent(text).replace(/[()]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
  * A creator's public page (see CREATOR_PAGE_TEMPLATE), from the account they signed up with. For
  * Discord pass `username`, `username#1234` or `username/1234`.
  */
 export function creatorPageUrl(socialMedia: string, slug: string): string {
   const service = socialMedia.trim().toLowerCase();
-  let path = encodeURIComponent(slug.trim());
+  let path = pathSegment(slug.trim());
   if (service === 'discord') {
     const { username, discriminator } = splitDiscord(slug.trim().replace(/\/(\d{1,4})$/, '#$1'));
-    path = `${encodeURIComponent(username)}/${discriminator}`;
+    path = `${pathSegment(username)}/${discriminator}`;
   }
   return CREATOR_PAGE_TEMPLATE.replace('{service}', encodeURIComponent(service)).replace('{slug}', path);
 }

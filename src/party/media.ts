@@ -8,6 +8,7 @@ import type { PartiClient } from '../parti/client.js';
 import { isPartiError } from '../parti/errors.js';
 import { isChannelLive } from '../parti/schemas.js';
 import { liveHlsUrl, parsePartiReference, videoPageUrl, type PartiReference } from '../parti/urls.js';
+import { cleanText } from '../text.js';
 import { liveWindowOf, masterVariants, parseMediaPlaylist, type LiveClock, type LiveWindow } from './hls.js';
 
 export type MediaType = 'hls' | 'mp4' | 'webm';
@@ -97,15 +98,10 @@ export function titleFromUrl(url: URL): string {
         return segment;
       }
     });
-  const words = (name: string) =>
-    name
-      .replace(/\.[a-z0-9]{2,5}$/i, '')
-      .replace(/[-_.+]+/g, ' ')
-      .replace(/\s+/g, ' ')
-      .trim();
+  const words = (name: string) => cleanText(name.replace(/\.[a-z0-9]{2,5}$/i, '').replace(/[-_.+]+/g, ' '), 100);
   for (let i = segments.length - 1; i >= 0; i--) {
     const name = words(segments[i]!);
-    if (name && !GENERIC_NAMES.test(name) && !/^\d+p?$/.test(name)) return name.slice(0, 100);
+    if (name && !GENERIC_NAMES.test(name) && !/^\d+p?$/.test(name)) return name;
   }
   return url.hostname;
 }
@@ -261,10 +257,9 @@ export function createMediaResolver(deps: {
           throw partiFailure(error, `Parti has no video ${source.videoId}`);
         }
         if (!url) throw new MediaError('UNPLAYABLE_SOURCE', `Parti video ${source.videoId} has no recording to play`);
-        const title =
-          [stream.event_title, stream.user_name].filter(Boolean).join(' — ') || videoPageUrl(source.videoId);
+        const title = cleanText([stream.event_title, stream.user_name].filter(Boolean).join(' — '), 100);
         return {
-          title: title.slice(0, 100),
+          title: title || videoPageUrl(source.videoId),
           thumbnailUrl: stream.event_file ?? null,
           mediaType: 'hls',
           playable: { url, mediaType: 'hls', expiresAt },
@@ -280,9 +275,9 @@ export function createMediaResolver(deps: {
         const channel = info.channel_info?.channel;
         const url = isChannelLive(info) ? liveHlsUrl(channel?.playback_url, channel?.playback_auth_token) : null;
         if (!url) throw new MediaError('UNPLAYABLE_SOURCE', `Parti creator ${source.userId} is not live`);
-        const title = info.channel_info?.livestream_event_info?.event_name ?? `Parti creator ${source.userId} (live)`;
+        const title = cleanText(info.channel_info?.livestream_event_info?.event_name ?? '', 100);
         return {
-          title: title.slice(0, 100),
+          title: title || `Parti creator ${source.userId} (live)`,
           thumbnailUrl: info.channel_info?.livestream_event_info?.livestream_preview_file ?? null,
           mediaType: 'hls',
           playable: { url, mediaType: 'hls', expiresAt },

@@ -6,6 +6,7 @@
 // change is persisted (persistence.ts). room.ts stays pure: this is where its clock and timers are.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
+import { cleanText } from '../text.js';
 import { notFound, PartyError, roomFailure } from './errors.js';
 import type { ClipSource, MediaResolver } from './media.js';
 import type { OpTable, Owned, PartyOwnership } from './ownership.js';
@@ -45,19 +46,9 @@ export const REMOVED_CLOSE_CODE = 4003;
 
 const MAX_NAME = 32;
 
-/** A display name as people may see it. */
+/** A display name as people may see it (src/text.ts says what goes). */
 export function cleanName(name: string): string {
-  // Control characters and bidi overrides would let a name rewrite the text around it.
-  return [...name]
-    .filter((char) => {
-      const code = char.codePointAt(0) ?? 0;
-      return (
-        code >= 0x20 && code !== 0x7f && !(code >= 0x202a && code <= 0x202e) && !(code >= 0x2066 && code <= 0x2069)
-      );
-    })
-    .join('')
-    .trim()
-    .slice(0, MAX_NAME);
+  return cleanText(name, MAX_NAME);
 }
 
 /** Who has sockets somewhere, as far as the owner needs to know. */

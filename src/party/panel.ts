@@ -14,7 +14,7 @@ import {
   type REST,
 } from 'discord.js';
 import { discordRefusal } from '../discord/errors.js';
-import { colors, discordTime, escapeMarkdown, truncate } from '../discord/format.js';
+import { colors, discordTime, escapeDiscord, truncate } from '../discord/format.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
 import { partyKeys } from './persistence.js';
@@ -48,7 +48,7 @@ export interface PanelBody {
 export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
   const embed = new EmbedBuilder()
     .setColor(ended ? colors.muted : colors.brand)
-    .setTitle(`🎬 ${truncate(detail.title, 240)}`);
+    .setTitle(`🎬 ${escapeDiscord(detail.title, 240)}`);
   if (ended) {
     return { embeds: [embed.setDescription(t.ended).toJSON()], components: [] };
   }
@@ -56,7 +56,7 @@ export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
   const position = formatPosition(detail.current_position_seconds);
   const { duration, live, hold, waiting_for: waiting } = detail.playback;
   const at = duration ? `${position} / ${formatPosition(duration)}` : position;
-  const names = truncate(waiting.map((who) => escapeMarkdown(who.display_name)).join(', '), 200);
+  const names = truncate(waiting.map((who) => escapeDiscord(who.display_name, 100)).join(', '), 200);
   // A live stream has no timeline people know: where the party is, is how far behind live.
   const where = live ? t.behindLive(Math.round(live.live_point - detail.current_position_seconds)) : '';
   const state = live
@@ -72,7 +72,7 @@ export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
         : t.paused(at);
   embed.setDescription(
     current
-      ? `**${t.nowPlaying}:** ${truncate(escapeMarkdown(current.title), 200)}${current.kind === 'parti-live' ? ` (${t.live})` : ''}\n${state} · ${t.asOf(discordTime(Date.now() / 1000, 't'))}`
+      ? `**${t.nowPlaying}:** ${escapeDiscord(current.title, 200)}${current.kind === 'parti-live' ? ` (${t.live})` : ''}\n${state} · ${t.asOf(discordTime(Date.now() / 1000, 't'))}`
       : t.nothingPlaying,
   );
   const next = detail.queue.slice(detail.playback.clip_index + 1, detail.playback.clip_index + 4);
@@ -84,7 +84,7 @@ export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
       ? [
           {
             name: t.upNext,
-            value: truncate(next.map((clip, i) => `${i + 1}. ${escapeMarkdown(clip.title)}`).join('\n'), 1024),
+            value: truncate(next.map((clip, i) => `${i + 1}. ${escapeDiscord(clip.title, 300)}`).join('\n'), 1024),
           },
         ]
       : []),

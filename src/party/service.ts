@@ -20,6 +20,7 @@ import type { Logger } from '../logger.js';
 import type { MetricsHooks } from '../metrics.js';
 import type { PartiClient } from '../parti/client.js';
 import type { Store } from '../store/index.js';
+import { cleanText } from '../text.js';
 import type { PartyCluster } from './cluster.js';
 import { generateInviteCode, normalizeInviteCode } from './codes.js';
 import { notFound, PartyError, toPartyError } from './errors.js';
@@ -510,7 +511,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (!Number.isInteger(max) || max < 2 || max > config.PARTY_MAX_PARTICIPANTS) {
         throw new PartyError(400, 'INVALID_INPUT', `max_participants must be 2 to ${config.PARTY_MAX_PARTICIPANTS}`);
       }
-      const title = (input.title ?? '').trim().slice(0, MAX_TITLE) || partyStrings.defaultTitle(hostName);
+      const title = cleanText(input.title ?? '', MAX_TITLE) || partyStrings.defaultTitle(hostName);
       // A source that cannot be one is refused before it costs a slot.
       if (input.source !== undefined) checkSource(input.source);
       await limit(`create:user:${input.host.id}`, limits.createsPerHour, HOUR, 'too many parties this hour');
@@ -667,7 +668,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       });
       const clip: Clip = {
         id: randomUUID(),
-        title: title?.trim().slice(0, MAX_TITLE) || resolved.title,
+        title: cleanText(title ?? '', MAX_TITLE) || resolved.title,
         source: resolved.source,
         mediaType: resolved.mediaType,
         duration: null,

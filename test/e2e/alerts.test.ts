@@ -166,7 +166,8 @@ describe('delivering alerts', () => {
     expect(alert!.allowed_mentions).toEqual({ parse: [], roles: [pingRole] });
     expect(alert!.mention_roles).toEqual([pingRole]);
     const card = alert!.embeds[0]!;
-    expect(card.title).toBe('Games and music *tonight*');
+    // Discord renders markdown in embed titles: the stars show as typed, not as italics.
+    expect(card.title).toBe('Games and music \\*tonight\\*');
     expect(card.author?.name).toBe('BalthierGR · LIVE on Parti');
     expect(card.fields).toEqual(
       expect.arrayContaining([

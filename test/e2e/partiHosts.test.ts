@@ -135,7 +135,8 @@ describe.each(scenarios)('when $name', ({ offline, answers }) => {
     parti.setLive(MINK, { event_title: `Mink via ${answers}`, viewers_count: 7 });
     const alert = await discord.waitForMessage(
       alertsChannel,
-      (m: FakeMessage) => m.embeds[0]?.title === `Mink via ${answers}`,
+      // The title as Discord gets it: markdown escaped (`prod\-api`).
+      (m: FakeMessage) => m.embeds[0]?.title === `Mink via ${answers.replace(/-/g, '\\-')}`,
       15_000,
     );
     expect(alert.embeds[0]?.author?.name).toBe('Inquisitive Mink · LIVE on Parti');

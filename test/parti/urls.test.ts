@@ -100,6 +100,8 @@ describe('creatorPageUrl', () => {
     ['twitter', 'KickBalthierGR', 'https://parti.com/KickBalthierGR'],
     ['parti', '247CryptoTracker', 'https://parti.com/247CryptoTracker'],
     ['parti', 'Jack Doherty', 'https://parti.com/Jack%20Doherty'],
+    // Inside Discord's [text](url) a bare ")" would end the link.
+    ['parti', 'Me (live)', 'https://parti.com/Me%20%28live%29'],
     ['discord', 'sazboxgaming', 'https://parti.com/sazboxgaming/0'],
     ['discord', 'drb666#0', 'https://parti.com/drb666/0'],
     ['discord', 'olduser#1234', 'https://parti.com/olduser/1234'],

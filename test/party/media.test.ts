@@ -13,6 +13,12 @@ describe('titleFromUrl', () => {
     expect(title('https://cdn.example/films/Le%20Voyage/720p/index.m3u8?sig=abc')).toBe('Le Voyage');
     expect(title('https://cdn.example/index.m3u8')).toBe('cdn.example');
   });
+
+  it('keeps no reversal, zero-width or control character a path can carry', () => {
+    const title = (url: string) => titleFromUrl(new URL(url));
+    expect(title('https://cdn.example/%E2%80%AEgnp.exe%E2%80%8B%0A%07/video.mp4')).toBe('gnp exe');
+    expect(title('https://cdn.example/%E3%85%A4%E2%80%8B/video.mp4')).toBe('cdn.example');
+  });
 });
 
 describe('reading a live playlist', () => {

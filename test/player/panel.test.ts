@@ -150,8 +150,8 @@ describe('the Discord panel drives the web player', () => {
         options: { source: `${media.url}/second.mp4`, title: 'The <b>second</b> *feature*' },
       })
       .reply();
-    // Discord shows the title as typed: the markdown in it is escaped.
-    expect(added.content).toBe('Added **The <b\\>second</b\\> \\*feature\\*** to the queue (position 2).');
+    // Discord shows the title as typed: the markdown and the `<` that would open a mention are escaped.
+    expect(added.content).toBe('Added **The \\<b\\>second\\</b\\> \\*feature\\*** to the queue (position 2).');
     const first = (await playerStats(pages[0]!)).clipId;
     await discord.button({ message: panel(), customId: button(panel(), 'Skip').custom_id, user: host }).reply();
     for (const page of pages) {
