@@ -17,8 +17,6 @@
 // BENCH_BUSY_CORES=1 npm run bench:party runs the fan-out with that many other processes each keeping
 // a core busy (a busy loop), as a machine shared with other work would be.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -50,6 +48,7 @@ import {
   type Peer,
 } from './party/common.js';
 import { roomId } from './party/frame.js';
+import { memoryOf, probeFileFor, probeScript, removeProbes, type Memory } from './party/memory.js';
 
 const SIZES = [100, 1_000];
 const MEM_PARTIES = 100;
@@ -64,24 +63,6 @@ const progress = progressFor('bench:party');
 // ---------------------------------------------------------------------------------------------
 // Servers under test, each its own process, each with a preload that reports memory on SIGUSR2.
 
-const probeDir = mkdtempSync(join(tmpdir(), 'party-bench-'));
-const probeScript = join(probeDir, 'probe.cjs');
-writeFileSync(
-  probeScript,
-  `const fs = require('node:fs');
-require('node:v8').setFlagsFromString('--expose-gc');
-const gc = require('node:vm').runInNewContext('gc');
-let n = 0;
-process.on('SIGUSR2', () => {
-  gc();
-  gc();
-  const out = process.env.BENCH_PROBE_FILE;
-  fs.writeFileSync(out + '.tmp', JSON.stringify({ n: ++n, ...process.memoryUsage() }));
-  fs.renameSync(out + '.tmp', out);
-});
-`,
-);
-
 interface Server {
   kind: Kind;
   pid: number;
@@ -91,11 +72,10 @@ interface Server {
   stop(): Promise<void>;
 }
 
-let probeCount = 0;
 const [discord, parti] = await Promise.all([startFakeDiscord(), startFakeParti()]);
 
 async function startServer(kind: Kind): Promise<Server> {
-  const probeFile = join(probeDir, `${kind}-${++probeCount}.json`);
+  const probeFile = probeFileFor(kind);
   if (kind === 'ours') {
     const bot = await startBot({
       discord,
@@ -150,30 +130,8 @@ async function startServer(kind: Kind): Promise<Server> {
   };
 }
 
-interface Memory {
-  rss: number;
-  heapUsed: number;
-}
-
-function readProbe(file: string): (Memory & { n: number }) | null {
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Memory & { n: number }) : null;
-}
-
 /** RSS and heap of a server process right after two full GCs there. */
-async function snapshot(server: Server): Promise<Memory> {
-  const seen = readProbe(server.probeFile)?.n ?? 0;
-  process.kill(server.pid, 'SIGUSR2');
-  const deadline = Date.now() + 10_000;
-  let probe = readProbe(server.probeFile);
-  while ((probe?.n ?? 0) <= seen) {
-    if (Date.now() > deadline) throw new Error(`${server.kind} server did not report its memory`);
-    await sleep(20);
-    probe = readProbe(server.probeFile);
-  }
-  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? Number.NaN);
-  return { rss: rssKb * 1024, heapUsed: probe!.heapUsed };
-}
+const snapshot = (server: Server): Promise<Memory> => memoryOf(server.pid, server.probeFile);
 
 // ---------------------------------------------------------------------------------------------
 // Clients: the same for all three servers (the `ws` client is in ./party/common.ts).
@@ -416,7 +374,7 @@ try {
   progress(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 } finally {
   await Promise.all([discord.close(), parti.close()]);
-  rmSync(probeDir, { recursive: true, force: true });
+  removeProbes();
 }
 // Client sockets closed above may still be in their closing handshakes; nothing is left to wait for.
 process.exit(0);

@@ -54,6 +54,9 @@ describe('loadConfig', () => {
     [{ DISCORD_TOKEN: 'x', STORE_URL: 'postgres://db' }, /^STORE_URL must start with sqlite:\/\/ or redis:\/\//],
     [{ DISCORD_TOKEN: 'x', LOG_LEVEL: 'loud' }, /^LOG_LEVEL /],
     [{ DISCORD_TOKEN: 'x', MEDIA_ALLOW_PRIVATE: 'sometimes' }, /^MEDIA_ALLOW_PRIVATE must be true or false/],
+    [{ DISCORD_TOKEN: 'x', TRUST_PROXY: 'true' }, /^TRUST_PROXY would believe any client about its own address/],
+    [{ DISCORD_TOKEN: 'x', TRUST_PROXY: 'proxy.local' }, /^TRUST_PROXY has "proxy.local", which is not an address/],
+    [{ DISCORD_TOKEN: 'x', PARTY_SOCKETS_PER_PERSON: '0' }, /^PARTY_SOCKETS_PER_PERSON /],
   ])('names the bad key in one line: %o', (env, message) => {
     let thrown: unknown;
     try {
@@ -64,6 +67,15 @@ describe('loadConfig', () => {
     expect(thrown).toBeInstanceOf(ConfigError);
     expect((thrown as Error).message).toMatch(message);
     expect((thrown as Error).message).not.toContain('\n');
+  });
+
+  it('believes forwarded addresses only from the proxies TRUST_PROXY names (off by default)', () => {
+    expect(loadConfig({ DISCORD_TOKEN: 'x' }).TRUST_PROXY).toEqual({ kind: 'off' });
+    expect(loadConfig({ DISCORD_TOKEN: 'x', TRUST_PROXY: '1' }).TRUST_PROXY).toEqual({ kind: 'hops', hops: 1 });
+    expect(loadConfig({ DISCORD_TOKEN: 'x', TRUST_PROXY: 'loopback,10.0.0.0/8' }).TRUST_PROXY).toEqual({
+      kind: 'list',
+      entries: ['loopback', '10.0.0.0/8'],
+    });
   });
 
   it('lets LAN media in only when MEDIA_ALLOW_PRIVATE says so', () => {
