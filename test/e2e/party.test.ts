@@ -7,7 +7,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot, tempStoreFile, type BotProcess } from '../support/bot.js';
-import { startFakeDiscord, type FakeDiscord, type FakeGuild, type FakeMessage } from '../support/fakeDiscord.js';
+import {
+  button,
+  startFakeDiscord,
+  type FakeDiscord,
+  type FakeGuild,
+  type FakeMessage,
+} from '../support/fakeDiscord.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 
 let discord: FakeDiscord;
@@ -24,14 +30,6 @@ let partyId: string;
 
 function party(subcommand: string, options: Record<string, unknown>, user = host) {
   return discord.command({ guildId: guild.id, channelId, user, name: 'party', subcommand, options: options as never });
-}
-
-function button(message: FakeMessage, label: string) {
-  const found = message.components
-    .flatMap((row: any) => row.components ?? [])
-    .find((component: any) => component.label === label);
-  if (!found) throw new Error(`no "${label}" button on ${JSON.stringify(message.components)}`);
-  return found;
 }
 
 function currentPanel(): FakeMessage {

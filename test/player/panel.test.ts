@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot, type BotProcess } from '../support/bot.js';
-import { startFakeDiscord, type FakeDiscord, type FakeMessage } from '../support/fakeDiscord.js';
+import { button, startFakeDiscord, type FakeDiscord, type FakeMessage } from '../support/fakeDiscord.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 import { launchChromium, makeMedia, playerStats, sleep, startMediaServer, waitFor } from './support.js';
 import { freePort } from '../support/freePort.js';
@@ -21,12 +21,6 @@ let guildId: string;
 let host: ReturnType<FakeDiscord['makeUser']>;
 let viewer: ReturnType<FakeDiscord['makeUser']>;
 let pages: Page[] = [];
-
-function button(message: FakeMessage, label: string): any {
-  const found = message.components.flatMap((row: any) => row.components ?? []).find((c: any) => c.label === label);
-  if (!found) throw new Error(`no "${label}" button`);
-  return found;
-}
 
 // Evaluated in the page; typed without the DOM library, which this test's tsconfig leaves out.
 const video = (page: Page): Promise<{ paused: boolean; currentTime: number }> =>

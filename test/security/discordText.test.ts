@@ -10,7 +10,13 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot, tempStoreFile, type BotProcess } from '../support/bot.js';
 import { hiddenCharacters, maskedLinks, mentionForms, shownText, SPOOF } from '../support/discordMarkdown.js';
-import { startFakeDiscord, type FakeDiscord, type FakeGuild, type FakeMessage } from '../support/fakeDiscord.js';
+import {
+  button,
+  startFakeDiscord,
+  type FakeDiscord,
+  type FakeGuild,
+  type FakeMessage,
+} from '../support/fakeDiscord.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 
 const { maskedLink, everyone, mention, rlo, zeroWidth } = SPOOF;
@@ -74,14 +80,6 @@ function expectHarmless(where: string, markdown: string | undefined, shown: stri
 
 function field(message: FakeMessage, name: string): string | undefined {
   return message.embeds[0]?.fields?.find((f) => f.name === name)?.value;
-}
-
-function button(message: FakeMessage, label: string) {
-  const found = message.components
-    .flatMap((row: any) => row.components ?? [])
-    .find((component: any) => component.label === label);
-  if (!found) throw new Error(`no "${label}" button on ${JSON.stringify(message.components)}`);
-  return found;
 }
 
 async function connect(partyId: string, token: string): Promise<WebSocket> {

@@ -60,6 +60,15 @@ export {
 } from './fakeDiscord/permissions.js';
 export { guildIdOnShard, snowflake, snowflakeTime } from './fakeDiscord/snowflake.js';
 
+/** The component of a message (a button, a select) whose label is `label`; throws, naming what is there, when none is. */
+export function button(message: Pick<FakeMessage, 'components'>, label: string): any {
+  const found = message.components
+    .flatMap((row: any) => row.components ?? [])
+    .find((component: any) => component.label === label);
+  if (!found) throw new Error(`no "${label}" button on ${JSON.stringify(message.components)}`);
+  return found;
+}
+
 export interface FakeDiscord {
   /** `http://127.0.0.1:PORT/api`: give it to discord.js as `rest.api`. */
   readonly apiUrl: string;
