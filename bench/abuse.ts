@@ -60,7 +60,7 @@ const bot = await startBot({
   discord,
   parti,
   env: {
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
     PARTY_SECRET: SECRET,
     // Churn is what is measured, not the per-address join and create limits that would stop it first.
     PARTY_JOINS_PER_HOUR: '1000000',

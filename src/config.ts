@@ -139,28 +139,28 @@ export const configSchema = z.object({
     .number()
     .int()
     .min(1)
-    .max(10_000)
+    .max(1_000_000)
     .default(10)
     .describe('watch parties one person may create per hour'),
   PARTY_CREATES_PER_IP_PER_HOUR: z.coerce
     .number()
     .int()
     .min(1)
-    .max(10_000)
+    .max(1_000_000)
     .default(10)
     .describe('watch parties one client address may create per hour through the API, whoever signs in'),
   PARTY_JOINS_PER_HOUR: z.coerce
     .number()
     .int()
     .min(1)
-    .max(10_000)
+    .max(1_000_000)
     .default(30)
     .describe('watch-party joins per person per hour, and guest joins per client address per hour'),
   PARTY_CODE_MISSES_PER_IP: z.coerce
     .number()
     .int()
     .min(1)
-    .max(10_000)
+    .max(1_000_000)
     .default(20)
     .describe(
       'wrong invite codes one client address may try per 10 minutes before every code lookup from it is refused',
@@ -176,7 +176,7 @@ export const configSchema = z.object({
     .number()
     .int()
     .min(1)
-    .max(10_000)
+    .max(1_000_000)
     .default(30)
     .describe('refused socket upgrades (no or bad token, not admitted) per client address per minute'),
   PARTY_COMMANDS_PER_SECOND: z.coerce
