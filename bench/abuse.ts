@@ -171,7 +171,9 @@ try {
   const row = (name: string, values: number[]) =>
     `| ${name} | ${values.length} | ${ms(percentile(values, 50))} | ${ms(percentile(values, 95))} | ${ms(percentile(values, 99))} | ${ms(Math.max(...values))} |`;
   console.log(`\n## bench:abuse — ${CYCLES} guest join/leave cycles against one party`);
-  console.log(`load average before: ${loadAverage()}; churn took ${(churnMs / 1000).toFixed(1)} s (${Math.round(CYCLES / (churnMs / 1000))} cycles/s)\n`);
+  console.log(
+    `load average before: ${loadAverage()}; churn took ${(churnMs / 1000).toFixed(1)} s (${Math.round(CYCLES / (churnMs / 1000))} cycles/s)\n`,
+  );
   console.log('| measure | before | after | goal | met |');
   console.log('| --- | --- | --- | --- | --- |');
   console.log(

@@ -14,17 +14,13 @@
 // everyone opens the socket); RSS (/proc/<pid>/status) and V8 heap used (a preload in the server
 // answering SIGUSR2 after a full GC) before and after, idle.
 // Run: npm run bench:party
+// npm run bench:party -- --parties 100 --sockets 10000 runs the many-parties mode instead (party/many.ts).
 // BENCH_BUSY_CORES=1 npm run bench:party runs the fan-out with that many other processes each keeping
 // a core busy (a busy loop), as a machine shared with other work would be.
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { io as ioClient } from 'socket.io-client';
-import { repoRoot, startBot } from '../test/support/bot.js';
-import { startFakeDiscord } from '../test/support/fakeDiscord.js';
-import { startFakeParti } from '../test/support/fakeParti.js';
 import {
   bearerProtocols,
   CONNECT_CONCURRENCY,
@@ -42,93 +38,33 @@ import {
   REST_CONCURRENCY,
   ROUNDS,
   Rounds,
-  SECRET,
   seconds,
   takeRoundsInTurn,
   type Peer,
 } from './party/common.js';
 import { roomId } from './party/frame.js';
-import { memoryOf, probeFileFor, probeScript, removeProbes, type Memory } from './party/memory.js';
+import { benchMany } from './party/many.js';
+import { memoryOf, removeProbes, type Memory } from './party/memory.js';
+import { closeFakes, LABEL, startServer as startAnyServer, type Kind, type Server } from './party/servers.js';
 
 const SIZES = [100, 1_000];
 const MEM_PARTIES = 100;
 const MEM_PER_PARTY = 100;
 const SETTLE_MS = 3_000;
 
-type Kind = 'raw' | 'ours' | 'io';
-const LABEL: Record<Kind, string> = { raw: 'raw ws floor', ours: 'ours (bot process)', io: 'socket.io' };
-
 const progress = progressFor('bench:party');
 
-// ---------------------------------------------------------------------------------------------
-// Servers under test, each its own process, each with a preload that reports memory on SIGUSR2.
-
-interface Server {
-  kind: Kind;
-  pid: number;
-  httpBase: string;
-  wsBase: string;
-  probeFile: string;
-  stop(): Promise<void>;
-}
-
-const [discord, parti] = await Promise.all([startFakeDiscord(), startFakeParti()]);
-
-async function startServer(kind: Kind): Promise<Server> {
-  const probeFile = probeFileFor(kind);
-  if (kind === 'ours') {
-    const bot = await startBot({
-      discord,
-      parti,
-      env: {
-        LOG_LEVEL: 'info',
-        PARTY_SECRET: SECRET,
-        PARTY_MAX_PARTICIPANTS: String(Math.max(...SIZES)),
-        NODE_OPTIONS: `--require ${probeScript}`,
-        BENCH_PROBE_FILE: probeFile,
-      },
-    });
-    return {
-      kind,
-      pid: bot.child.pid!,
-      httpBase: bot.url,
-      wsBase: bot.url.replace(/^http/, 'ws'),
-      probeFile,
-      async stop() {
-        await bot.stop();
-      },
-    };
-  }
-  const file = join(repoRoot, 'bench/party', kind === 'raw' ? 'rawServer.ts' : 'ioServer.ts');
-  const child = spawn(process.execPath, ['--require', probeScript, '--import', 'tsx', file], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, BENCH_PROBE_FILE: probeFile },
-    stdio: ['ignore', 'pipe', 'inherit'],
+/**
+ * The fan-out's hosts seek once a round, every 90 ms or so (rounds go round-robin over three servers),
+ * far above what a person does: the command budget is raised, as are the per-address limits that would
+ * count the benchmark's 100 parties from 127.0.0.1 as one stranger's.
+ */
+const startServer = (kind: Kind): Promise<Server> =>
+  startAnyServer(kind, {
+    PARTY_MAX_PARTICIPANTS: String(Math.max(...SIZES)),
+    PARTY_COMMANDS_PER_SECOND: '100',
+    PARTY_CREATES_PER_IP_PER_HOUR: '1000',
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${kind} server did not start`)), 20_000);
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = /^listening (\d+)$/.exec(line);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    void exited.then(() => reject(new Error(`${kind} server exited`)));
-  });
-  return {
-    kind,
-    pid: child.pid!,
-    httpBase: `http://127.0.0.1:${port}`,
-    wsBase: `ws://127.0.0.1:${port}`,
-    probeFile,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 /** RSS and heap of a server process right after two full GCs there. */
 const snapshot = (server: Server): Promise<Memory> => memoryOf(server.pid, server.probeFile);
@@ -291,6 +227,30 @@ async function memory(kind: Kind): Promise<MemoryRow> {
 
 // ---------------------------------------------------------------------------------------------
 
+// The many-parties mode: npm run bench:party -- --parties 100 --sockets 10000 [--seconds 20] [--clients 2]
+const argv = process.argv.slice(2);
+const flag = (name: string): number | undefined => {
+  const at = argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(argv[at + 1]) : undefined;
+};
+const manyParties = flag('parties');
+if (manyParties !== undefined) {
+  try {
+    await benchMany({
+      parties: manyParties,
+      sockets: flag('sockets') ?? manyParties * 100,
+      seconds: flag('seconds') ?? 20,
+      clients: flag('clients') ?? 2,
+      cpuProfileDir: process.env.BENCH_CPU_PROFILE,
+      progress,
+    });
+  } finally {
+    await closeFakes();
+    removeProbes();
+  }
+  process.exit(0);
+}
+
 const busyCores = Number(process.env.BENCH_BUSY_CORES ?? 0);
 const busy = Array.from({ length: busyCores }, () =>
   spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }),
@@ -373,7 +333,7 @@ try {
   }
   progress(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 } finally {
-  await Promise.all([discord.close(), parti.close()]);
+  await closeFakes();
   removeProbes();
 }
 // Client sockets closed above may still be in their closing handshakes; nothing is left to wait for.

@@ -1,6 +1,70 @@
 // Prometheus metrics (prom-client), served at GET /metrics: what an operator graphs and alerts on.
 // Modules get small hook functions, so none of them depends on prom-client itself.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** perf_hooks samples the loop every this many ms; a sample is how much later than that it came. */
+const LOOP_RESOLUTION_MS = 10;
+const LOOP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/**
+ * Event-loop delay from perf_hooks.monitorEventLoopDelay (a libuv timer every 10 ms, in C++, so
+ * measuring costs nothing), kept as a Prometheus histogram: every few seconds, and at each scrape,
+ * what perf_hooks recorded since is moved into the histogram's buckets (exactly, by its percentiles)
+ * and perf_hooks starts again. Also the largest delay since start.
+ */
+function eventLoopDelay(registry: Registry): void {
+  const monitor = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  monitor.enable();
+  const histogram = new Histogram({
+    name: 'parti_bot_event_loop_delay_seconds',
+    help: 'How late the event loop ran a 10 ms timer (perf_hooks.monitorEventLoopDelay): a long one is a stall everyone waits for',
+    buckets: LOOP_BUCKETS,
+    registers: [registry],
+    collect: () => drain(),
+  });
+  let max = 0;
+  new Gauge({
+    name: 'parti_bot_event_loop_delay_max_seconds',
+    help: 'The longest event-loop delay since start',
+    registers: [registry],
+    collect() {
+      drain();
+      this.set(max);
+    },
+  });
+  const delayAt = (percentile: number): number =>
+    Math.max(0, monitor.percentile(percentile) / 1e9 - LOOP_RESOLUTION_MS / 1000);
+  /** The percentile at which perf_hooks' delays pass `bound` (binary search on its own histogram). */
+  const percentileOf = (bound: number): number => {
+    if (delayAt(100) <= bound) return 100;
+    let [low, high] = [0, 100];
+    for (let i = 0; i < 30; i++) {
+      const middle = (low + high) / 2;
+      if (delayAt(middle) <= bound) low = middle;
+      else high = middle;
+    }
+    return low;
+  };
+  function drain(): void {
+    const count = monitor.count;
+    if (count === 0) return;
+    max = Math.max(max, delayAt(100));
+    // Each bucket's samples are observed at the delay halfway through them: the counts are exact.
+    let below = 0;
+    let from = 0;
+    for (const bound of [...LOOP_BUCKETS, Number.POSITIVE_INFINITY]) {
+      const to = Number.isFinite(bound) ? percentileOf(bound) : 100;
+      const upTo = Math.round((count * to) / 100);
+      const value = delayAt((from + to) / 2);
+      for (let n = below; n < upTo; n++) histogram.observe(value);
+      below = Math.max(below, upTo);
+      from = to;
+    }
+    monitor.reset();
+  }
+  setInterval(drain, 5_000).unref();
+}
 
 export interface MetricsHooks {
   /** one upstream Parti attempt: its route, `ok` or the PartiError kind, and its duration */
@@ -26,6 +90,7 @@ export interface Metrics extends MetricsHooks {
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'parti_bot_' });
+  eventLoopDelay(registry);
   const partiRequests = new Counter({
     name: 'parti_bot_parti_requests_total',
     help: 'Requests to the Parti API, by route and outcome (ok or the error kind)',
