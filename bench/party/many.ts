@@ -63,8 +63,8 @@ function clientProcess(job: unknown): { child: ChildProcess; lines: AsyncIterabl
     cwd: repoRoot,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  child.stdin!.write(`${JSON.stringify(job)}\n`);
-  return { child, lines: createInterface({ input: child.stdout! })[Symbol.asyncIterator]() };
+  child.stdin.write(`${JSON.stringify(job)}\n`);
+  return { child, lines: createInterface({ input: child.stdout })[Symbol.asyncIterator]() };
 }
 
 async function line(lines: AsyncIterableIterator<string>): Promise<any> {
