@@ -7,6 +7,7 @@
 // and heap after full GCs, before the parties and with every socket open, ÷ N), and how many
 // RATE_LIMITED errors the hosts got; for ours also its event-loop delay (/metrics).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,8 +33,12 @@ interface Result {
   samples: number[];
   rateLimited: number;
   sent: number;
+  /** What the open sockets added, ÷ N (ours: after every REST join). */
   rssPerSocket: number;
   heapPerSocket: number;
+  /** Everything a participant costs: from before the parties were made to every socket open, ÷ N. */
+  rssPerParticipant: number;
+  /** ours: the event-loop delay during the run, from /metrics (bucket bounds, ms). */
   eventLoop?: { p99: number; max: number; over50ms: number; count: number };
 }
 
@@ -73,35 +78,42 @@ async function line(lines: AsyncIterableIterator<string>): Promise<any> {
   return JSON.parse(next.value);
 }
 
-/** The event-loop delay histogram on /metrics: its p99 bucket bound, max bucket, and how many samples passed 50 ms. */
-async function eventLoopOf(server: Server): Promise<Result['eventLoop']> {
+type Buckets = Array<{ le: number; count: number }>;
+
+/** The event-loop delay histogram's buckets on /metrics (cumulative since the bot started). */
+async function loopBuckets(server: Server): Promise<Buckets> {
   const text = await (await fetch(`${server.httpBase}/metrics`)).text();
-  const buckets = [...text.matchAll(/^parti_bot_event_loop_delay_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => ({
+  return [...text.matchAll(/^parti_bot_event_loop_delay_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => ({
     le: m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]),
     count: Number(m[2]),
   }));
-  const count = buckets.at(-1)?.count ?? 0;
+}
+
+/** What the histogram gained between two reads: the p99 bucket, the largest bucket hit, samples over 50 ms. */
+function loopBetween(before: Buckets, after: Buckets): Result['eventLoop'] {
+  const gained = after.map((bucket, i) => ({ le: bucket.le, count: bucket.count - (before[i]?.count ?? 0) }));
+  const count = gained.at(-1)?.count ?? 0;
   if (count === 0) return undefined;
-  const at = (q: number) => buckets.find((b) => b.count >= q * count)?.le ?? Number.NaN;
-  const le50 = buckets.find((b) => b.le >= 0.05)?.count ?? count;
-  const max = /^parti_bot_event_loop_delay_max_seconds (\S+)/m.exec(text)?.[1];
-  return { p99: at(0.99) * 1000, max: Number(max ?? Number.NaN) * 1000, over50ms: count - le50, count };
+  const p99 = gained.find((b) => b.count >= 0.99 * count)?.le ?? Number.NaN;
+  const max = gained.find((b) => b.count === count)?.le ?? Number.NaN;
+  const upTo50 = gained.find((b) => b.le >= 0.05)?.count ?? count;
+  return { p99: p99 * 1000, max: max * 1000, over50ms: count - upTo50, count };
 }
 
 async function runOne(kind: Kind, options: ManyOptions, size: number): Promise<Result> {
-  const cpuProf =
-    kind === 'ours' && options.cpuProfileDir ? `--cpu-prof --cpu-prof-dir=${options.cpuProfileDir}` : undefined;
+  const profile = kind === 'ours' && options.cpuProfileDir !== undefined;
   const server = await startServer(kind, {
     PARTY_MAX_PARTICIPANTS: String(size),
     // Every party comes from 127.0.0.1: the per-address create limit is for strangers, not this.
     PARTY_CREATES_PER_IP_PER_HOUR: '100000',
-    ...(cpuProf && { NODE_OPTIONS: cpuProf }),
   });
   const clients: Array<ReturnType<typeof clientProcess>> = [];
   try {
     await sleep(1_000);
     const before = await memoryOf(server.pid, server.probeFile);
     const parties = await partiesOn(server, options, size);
+    // Ours: the parties exist and everyone has joined over REST; what the sockets add is measured apart.
+    const joined = kind === 'ours' ? await memoryOf(server.pid, server.probeFile) : before;
     for (let c = 0; c < options.clients; c += 1) {
       const mine = parties.filter((_, p) => p % options.clients === c).map((sockets) => ({ sockets }));
       clients.push(clientProcess({ parties: mine, seconds: options.seconds }));
@@ -110,7 +122,12 @@ async function runOne(kind: Kind, options: ManyOptions, size: number): Promise<R
     options.progress(`${LABEL[kind]}: ${options.sockets} sockets open`);
     await sleep(3_000);
     const after = await memoryOf(server.pid, server.probeFile);
+    const loopBefore = kind === 'ours' ? await loopBuckets(server) : [];
+    if (profile) process.kill(server.pid, 'SIGWINCH'); // the probe starts a CPU profile (memory.ts)
     for (const client of clients) client.child.stdin!.write('go\n');
+    // Read as the last commands land, before the clients hang up (10,000 sockets closing at once is
+    // work of its own, and not what this measures).
+    const loopAfter = kind === 'ours' ? sleep(options.seconds * 1000 + 500).then(() => loopBuckets(server)) : undefined;
     const results = (await Promise.all(clients.map((client) => line(client.lines)))) as Array<{
       samples: number[];
       rateLimited: number;
@@ -121,14 +138,25 @@ async function runOne(kind: Kind, options: ManyOptions, size: number): Promise<R
       samples: results.flatMap((r) => r.samples),
       rateLimited: results.reduce((sum, r) => sum + r.rateLimited, 0),
       sent: results.reduce((sum, r) => sum + r.sent, 0),
-      rssPerSocket: (after.rss - before.rss) / options.sockets,
-      heapPerSocket: (after.heapUsed - before.heapUsed) / options.sockets,
+      rssPerSocket: (after.rss - joined.rss) / options.sockets,
+      heapPerSocket: (after.heapUsed - joined.heapUsed) / options.sockets,
+      rssPerParticipant: (after.rss - before.rss) / options.sockets,
     };
     if (kind === 'ours') {
-      const eventLoop = await eventLoopOf(server);
+      const eventLoop = loopBetween(loopBefore, (await loopAfter)!);
       if (eventLoop) result.eventLoop = eventLoop;
     }
-    options.progress(`${LABEL[kind]}: ${result.sent} commands, ${result.samples.length} deliveries`);
+    if (profile) {
+      process.kill(server.pid, 'SIGWINCH');
+      const written = `${server.probeFile}.cpuprofile`;
+      for (let i = 0; i < 100 && !existsSync(written); i++) await sleep(100);
+      const to = join(options.cpuProfileDir!, `ours-${Date.now()}.cpuprofile`);
+      copyFileSync(written, to);
+      options.progress(`CPU profile of the run: ${to}`);
+    }
+    options.progress(
+      `${LABEL[kind]}: ${result.sent} commands, ${result.samples.length} deliveries, p50 ${ms(percentile(result.samples, 50))}, p99 ${ms(percentile(result.samples, 99))}, RATE_LIMITED ${result.rateLimited}`,
+    );
     return result;
   } finally {
     for (const client of clients) client.child.kill();
@@ -149,9 +177,9 @@ export async function benchMany(options: ManyOptions): Promise<void> {
     const p = (q: number) => percentile(r.samples, q);
     const floor = (q: number) => percentile(raw.samples, q);
     return (
-      `| ${LABEL[r.kind]} | ${r.samples.length} | ${ms(p(50))} | ${ms(p(95))} | ${ms(p(99))} | ${ms(Math.max(...r.samples))} | ` +
+      `| ${LABEL[r.kind]} | ${r.samples.length} | ${ms(p(50))} | ${ms(p(95))} | ${ms(p(99))} | ${ms(r.samples.reduce((a, b) => Math.max(a, b), 0))} | ` +
       `${ratio(p(50), floor(50))} / ${ratio(p(99), floor(99))} | ${kib(r.rssPerSocket)} (${ratio(r.rssPerSocket, raw.rssPerSocket)}) | ` +
-      `${kib(r.heapPerSocket)} | ${r.rateLimited} |`
+      `${kib(r.heapPerSocket)} | ${kib(r.rssPerParticipant)} | ${r.rateLimited} |`
     );
   };
   console.log(
@@ -165,7 +193,7 @@ export async function benchMany(options: ManyOptions): Promise<void> {
   const loop = results.get('ours')!.eventLoop;
   if (loop) {
     console.log(
-      `\nours, event-loop delay (/metrics, parti_bot_event_loop_delay_seconds, since start): p99 ≤ ${ms(loop.p99)}, max ${ms(loop.max)}, ${loop.over50ms} of ${loop.count} samples over 50 ms`,
+      `\nours, event-loop delay during the run (/metrics, parti_bot_event_loop_delay_seconds): p99 ≤ ${ms(loop.p99)}, max ≤ ${ms(loop.max)}, ${loop.over50ms} of ${loop.count} samples over 50 ms`,
     );
   }
 }

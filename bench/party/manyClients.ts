@@ -118,5 +118,6 @@ await new Promise<void>((resolve) => {
 // Late arrivals of the last round.
 await new Promise((resolve) => setTimeout(resolve, 1000));
 for (const party of parties) for (const client of party.clients) client.close();
-console.log(JSON.stringify({ samples: samples.map((value) => Math.round(value * 1000) / 1000), rateLimited, sent }));
-process.exit(0);
+// A pipe takes a large write in pieces: exit only once all of it is out.
+const report = JSON.stringify({ samples: samples.map((value) => Math.round(value * 1000) / 1000), rateLimited, sent });
+process.stdout.write(`${report}\n`, () => process.exit(0));

@@ -22,6 +22,24 @@ process.on('SIGUSR2', () => {
   fs.writeFileSync(out + '.tmp', JSON.stringify({ n: ++n, ...process.memoryUsage() }));
   fs.renameSync(out + '.tmp', out);
 });
+// SIGWINCH starts a CPU profile, and the next one writes it to BENCH_PROBE_FILE + '.cpuprofile'.
+const inspector = require('node:inspector');
+let session = null;
+process.on('SIGWINCH', () => {
+  if (!session) {
+    session = new inspector.Session();
+    session.connect();
+    session.post('Profiler.enable');
+    session.post('Profiler.setSamplingInterval', { interval: 200 });
+    session.post('Profiler.start');
+    return;
+  }
+  session.post('Profiler.stop', (error, result) => {
+    if (!error) fs.writeFileSync(process.env.BENCH_PROBE_FILE + '.cpuprofile', JSON.stringify(result.profile));
+    session.disconnect();
+    session = null;
+  });
+});
 `,
 );
 

@@ -32,6 +32,7 @@ import {
   type PartyRecord,
   type RoomResult,
 } from './room.js';
+import type { StallClock } from './stallClock.js';
 import { partyStrings } from './strings.js';
 
 /** Tags of the messages on a party's channel (and of local delivery): a frame, the end, a kick, a move. */
@@ -71,6 +72,8 @@ export interface PartyOwnerOptions {
   liveRefreshMs: number;
   /** Users another process reported are let go when it has not reported them for this long. */
   ownerLeaseMs: number;
+  /** How long the loop was just held up: a backlog read after it is forgiven (stallClock.ts). */
+  stalls: Pick<StallClock, 'stallMs'>;
   /** The users with sockets on this process in a party (sockets.ts). */
   localUsers: (partyId: string) => UserSet;
   /** A message for everyone in a party: this process's sockets now, the other processes' through the channel (sockets.ts). */
@@ -319,7 +322,7 @@ export function createPartyOwner(options: PartyOwnerOptions) {
 
     /** A socket's message: refusals and `actor` events come back for that socket. */
     message(party: Owned, userId: string, command: PartyCommand): ServerMessage[] {
-      const result = party.room.applyCommand(userId, command, now());
+      const result = party.room.applyCommand(userId, command, now(), options.stalls.stallMs());
       if (!result.ok) {
         return [{ type: 'error', code: result.error.code, message: result.error.message, request_type: command.type }];
       }

@@ -145,7 +145,10 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
 
   async function edit(partyId: string, body: PanelBody): Promise<void> {
     const ref = await panelOf(partyId);
-    if (!ref) return;
+    if (ref) await editAt(ref, partyId, body);
+  }
+
+  async function editAt(ref: PanelRef, partyId: string, body: PanelBody): Promise<void> {
     lastEdit.set(partyId, Date.now());
     try {
       await rest.patch(Routes.channelMessage(ref.channelId, ref.messageId), { body });
@@ -160,19 +163,21 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
     }
   }
 
-  function schedule(detail: PartyDetail): void {
-    if (pending.has(detail.id)) return;
-    const wait = Math.max(0, (lastEdit.get(detail.id) ?? 0) + PANEL_EDIT_INTERVAL_MS - Date.now());
+  function schedule(partyId: string): void {
+    if (pending.has(partyId)) return;
+    const wait = Math.max(0, (lastEdit.get(partyId) ?? 0) + PANEL_EDIT_INTERVAL_MS - Date.now());
     const timer = setTimeout(() => {
-      pending.delete(detail.id);
-      // Render what is true when the edit goes out, not when it was scheduled.
-      void party
-        .getParty(detail.id)
-        .then((latest) => latest && edit(detail.id, renderPanel(latest)))
-        .catch((error: unknown) => log.warn({ err: error, partyId: detail.id }, 'party panel refresh failed'));
+      pending.delete(partyId);
+      // Render what is true when the edit goes out, not when it was scheduled; nothing for a party
+      // that has no panel (one made over the API).
+      void (async () => {
+        const ref = await panelOf(partyId);
+        const latest = ref && (await party.getParty(partyId));
+        if (ref && latest) await editAt(ref, partyId, renderPanel(latest));
+      })().catch((error: unknown) => log.warn({ err: error, partyId }, 'party panel refresh failed'));
     }, wait);
     timer.unref();
-    pending.set(detail.id, timer);
+    pending.set(partyId, timer);
   }
 
   const offState = party.on('state', schedule);

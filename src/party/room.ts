@@ -566,8 +566,11 @@ export class PartyRoom {
     timeline.anchorTime = now;
   }
 
-  /** play / pause / seek / skip / set-rate / clip-duration / sync-request / reaction, with the role check. */
-  applyCommand(actorUserId: string, command: PartyCommand, now: number): RoomResult {
+  /**
+   * play / pause / seek / skip / set-rate / clip-duration / sync-request / reaction, with the role
+   * check. `stallMs`: how long the server was just held up (stallClock.ts), forgiven in the budget.
+   */
+  applyCommand(actorUserId: string, command: PartyCommand, now: number, stallMs = 0): RoomResult {
     const actor = this.member(actorUserId);
     if (!actor) return fail(403, 'NOT_PARTICIPANT', 'join the party first');
     if (command.type === 'reaction') return this.react(actor, command.emoji, now);
@@ -582,7 +585,7 @@ export class PartyRoom {
     }
     if (CONTROL.has(command.type)) {
       if (actor.role === 'viewer') return fail(403, 'NOT_ALLOWED', 'only the host and co-hosts control playback');
-      if (!this.spendCommand(actor.userId, now)) return commandsExhausted();
+      if (!this.spendCommand(actor.userId, now, stallMs)) return commandsExhausted();
     }
     const { timeline } = this.state;
     if (command.type === 'clip-duration') {
@@ -670,9 +673,10 @@ export class PartyRoom {
     }
   }
 
-  private spendCommand(userId: string, now: number): boolean {
+  private spendCommand(userId: string, now: number, stallMs = 0): boolean {
     const { burst, perSecond } = this.commandLimits;
-    return spend(this.commandBudgets, userId, burst, 1000 / perSecond, now);
+    // A backlog the server read late (after a stall) may run over the burst by what the stall refilled.
+    return spend(this.commandBudgets, userId, burst + (stallMs / 1000) * perSecond, 1000 / perSecond, now);
   }
 
   /** Before a clip is looked up: the actor may add one, and it is taken from their command budget. */

@@ -40,6 +40,7 @@ import { createPartyPersistence, type CodeEntry } from './persistence.js';
 import { createMemoryRateLimiter, type RateLimiter } from './rateLimit.js';
 import { DEFAULT_MAX_PARTICIPANTS, PartyRoom, type Clip, type Entrant, type JoiningUser } from './room.js';
 import { createPartySockets, type SocketLimits } from './sockets.js';
+import { createStallClock } from './stallClock.js';
 import { partyStrings } from './strings.js';
 import {
   createTokenSigner,
@@ -199,8 +200,8 @@ export interface PlayableAnswer {
 }
 
 export interface PartyServiceEvents {
-  /** After every coalesced change of a party (at most one per persist delay): refresh a panel. */
-  state: [party: PartyDetail];
+  /** After every coalesced change of a party (at most one per persist delay): refresh its panel, if any. */
+  state: [partyId: string];
   ended: [info: { party: PartyDetail; reason: 'host' | 'idle' }];
 }
 
@@ -327,6 +328,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
   const self = cluster?.instanceId ?? 'local';
 
   let closed = false;
+  const stalls = createStallClock();
 
   // The pieces call one another in a circle (a socket's message runs an op on the owner side, whose
   // frames go back out through the sockets), so each is handed what it needs of the others as
@@ -340,7 +342,9 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     ownedIds: () => ownership.parties().map((party) => party.room.id),
     written(id) {
       const party = ownership.get(id);
-      if (party) emitter.emit('state', party.room.detail(now()));
+      // Only the id: most parties have no Discord panel, and a whole detail for each of them, four
+      // times a second, was most of what this process built and threw away under load.
+      if (party) emitter.emit('state', id);
     },
   });
   const ownership = createPartyOwnership<PartyOps>({
@@ -364,6 +368,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     drainCheckMs,
     pingIntervalMs,
     metrics: options.metrics,
+    stalls,
   });
   const owner = createPartyOwner({
     ownership,
@@ -379,6 +384,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     quietEndMs,
     ownerLeaseMs,
     liveRefreshMs: options.liveRefreshMs ?? 10_000,
+    stalls,
     localUsers: (partyId) => sockets.localUsers(partyId),
     publish: (partyId, message) => sockets.publish(partyId, message),
     ended: (info) => emitter.emit('ended', info),
@@ -814,6 +820,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
       if (closed) return;
       closed = true;
       clearInterval(leaseTimer);
+      stalls.stop();
       owner.close();
       ownership.close();
       sockets.close();

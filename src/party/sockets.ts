@@ -13,6 +13,10 @@ import { ENDED, FRAME, KICK, MOVED, REMOVE, REMOVED_CLOSE_CODE, type PartyOps, t
 import { isPartyId, type PartyOwnership } from './ownership.js';
 import { clientMessageSchema, type ServerMessage, type ServerMessageOf } from './protocol.js';
 import type { JoiningUser } from './room.js';
+import type { StallClock } from './stallClock.js';
+
+/** The keep-alive pings a slice of the sockets this often. */
+const KEEPALIVE_TICK_MS = 100;
 
 export interface SocketLimits {
   /** Open sockets one person may have in one party on this process; the next is closed with 1008. */
@@ -30,6 +34,8 @@ interface Conn {
   ws: WebSocket;
   userId: string;
   group: SocketGroup;
+  /** The keep-alive slot it is pinged in. */
+  slot: Set<Conn>;
   /** False until the first `state` went out; frames before it are already in that state. */
   ready: boolean;
   alive: boolean;
@@ -66,6 +72,8 @@ export interface PartySocketsOptions {
   /** Protocol ping period; a socket that has not answered the previous ping is terminated. */
   pingIntervalMs: number;
   metrics: Pick<MetricsHooks, 'partyMessageIn' | 'partyMessagesOut'> | undefined;
+  /** How long the loop was just held up: a backlog read after it is forgiven (stallClock.ts). */
+  stalls: Pick<StallClock, 'stallMs'>;
 }
 
 export interface PartySockets {
@@ -86,6 +94,7 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
   const { cluster, ownership, log, now, self, limits, slowClientBytes, drainCheckMs, pingIntervalMs, metrics } =
     options;
   const groups = new Map<string, SocketGroup>();
+  const stalls = options.stalls;
   const NO_USERS: ReadonlySet<string> = new Set();
   const staleConns = new Set<Conn>();
   let drainTimer: NodeJS.Timeout | undefined;
@@ -140,7 +149,10 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
       group.conns.clear();
       group.byUser.clear();
       dropGroup(group);
-      for (const conn of conns) conn.ws.close(1000, 'party ended');
+      for (const conn of conns) {
+        conn.slot.delete(conn);
+        conn.ws.close(1000, 'party ended');
+      }
     } else if (tag === KICK || tag === REMOVE) {
       const userId = message.slice(1);
       // Their open tabs go too; closing them must not start a grace period for someone who left.
@@ -148,6 +160,7 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
       group.byUser.delete(userId);
       for (const conn of mine) {
         group.conns.delete(conn);
+        conn.slot.delete(conn);
         if (tag === KICK) conn.ws.close(1000, 'left the party');
         else conn.ws.close(REMOVED_CLOSE_CODE, 'removed from the party');
       }
@@ -207,7 +220,9 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
 
   function takeToken(conn: Conn): boolean {
     const at = now();
-    conn.tokens = Math.min(limits.wsBurst, conn.tokens + ((at - conn.refilledAt) / 1000) * limits.wsMessagesPerSecond);
+    // A backlog read after the server stalled may run over the burst by what the stall refilled.
+    const burst = limits.wsBurst + (stalls.stallMs() / 1000) * limits.wsMessagesPerSecond;
+    conn.tokens = Math.min(burst, conn.tokens + ((at - conn.refilledAt) / 1000) * limits.wsMessagesPerSecond);
     conn.refilledAt = at;
     if (conn.tokens < 1) return false;
     conn.tokens -= 1;
@@ -294,6 +309,7 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
     const { group } = conn;
     if (!group.conns.delete(conn)) return;
     staleConns.delete(conn);
+    conn.slot.delete(conn);
     const mine = group.byUser.get(conn.userId);
     mine?.delete(conn);
     if (mine?.size === 0) {
@@ -311,18 +327,30 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
 
   const allConns = (): Conn[] => [...groups.values()].flatMap((group) => [...group.conns]);
 
-  const keepAlive = setInterval(() => {
-    for (const conn of allConns()) {
-      if (!conn.alive) {
-        log.debug({ partyId: conn.group.partyId, userId: conn.userId }, 'party socket missed a ping; terminated');
-        conn.ws.terminate();
-        detach(conn);
-        continue;
+  // Keep-alive: every socket is pinged once per pingIntervalMs, and one that has not answered the last
+  // ping by then is terminated. The sockets are dealt into slots, one slot pinged per tick, so the
+  // pings (a write each) and the pongs coming back are spread over the interval: 10,000 pinged in one
+  // turn of the loop held it for a good part of a second, and every party's frames waited.
+  const slotCount = Math.max(1, Math.round(pingIntervalMs / KEEPALIVE_TICK_MS));
+  const slots: Array<Set<Conn>> = Array.from({ length: slotCount }, () => new Set<Conn>());
+  let nextSlot = 0;
+  let slotTick = 0;
+  const keepAlive = setInterval(
+    () => {
+      const slot = slots[slotTick++ % slotCount]!;
+      for (const conn of slot) {
+        if (!conn.alive) {
+          log.debug({ partyId: conn.group.partyId, userId: conn.userId }, 'party socket missed a ping; terminated');
+          conn.ws.terminate();
+          detach(conn);
+          continue;
+        }
+        conn.alive = false;
+        if (conn.ws.readyState === conn.ws.OPEN) conn.ws.ping();
       }
-      conn.alive = false;
-      conn.ws.ping();
-    }
-  }, pingIntervalMs);
+    },
+    Math.max(1, Math.floor(pingIntervalMs / slotCount)),
+  );
   keepAlive.unref();
 
   function attachSocket(partyId: string, user: JoiningUser, ws: WebSocket): void {
@@ -338,10 +366,12 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
       return;
     }
     const group = groupOf(id);
+    const slot = slots[nextSlot++ % slotCount]!;
     const conn: Conn = {
       ws,
       userId,
       group,
+      slot,
       ready: false,
       alive: true,
       stale: false,
@@ -352,6 +382,7 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
       lastRateErrorAt: 0,
     };
     group.conns.add(conn);
+    slot.add(conn);
     const mine = group.byUser.get(userId) ?? new Set<Conn>();
     mine.add(conn);
     group.byUser.set(userId, mine);
@@ -427,6 +458,7 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
         group.byUser.clear();
       }
       groups.clear();
+      for (const slot of slots) slot.clear();
     },
   };
 }

@@ -554,7 +554,7 @@ describe('connection lifecycle', () => {
     await first.service.command(id, 'restart-host', { type: 'play' });
     const playedAt = Date.now();
     const states: string[] = [];
-    first.service.on('state', (party) => states.push(party.id));
+    first.service.on('state', (partyId) => states.push(partyId));
     await first.close();
     expect(states).toContain(id);
 
