@@ -6,8 +6,8 @@
 //   members:{id}   who is present, and the co-hosts who are away (viewers who left are forgotten)
 //   timeline:{id}  position, playing, seq, hold: small, and moves with every command
 // The writer runs in passes, one at a time, each one transaction (setMany) for every party it
-// writes. The timeline is written in the next tick after a change, the core too when someone waits
-// for it, the members within persistDelayMs. A change is answered only once it is on disk: callers
+// writes. The timeline is written within 50 ms of a change, the members within persistDelayMs, and
+// either, with the core, in the next tick when an answer waits for them. A change is answered only once it is on disk: callers
 // wait on committed(). A restart or a takeover reads all three back (readRecord).
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
@@ -41,7 +41,7 @@ export interface CodeEntry {
 type StoredCore = Omit<PartyRecord, 'v' | 'members'> & { v: 2 };
 
 export interface PartyPersistence {
-  /** A party changed: its timeline is written in the next tick, the rest within persistDelayMs. */
+  /** A party changed: its timeline is written within 50 ms, the rest within persistDelayMs. */
   markDirty(id: string): void;
   /**
    * Resolves once the party's core as it is now (settings, queue, roles, removals) and its timeline
@@ -85,6 +85,9 @@ export interface PartyPersistenceOptions {
   written: (id: string) => void;
 }
 
+/** A changed timeline is written within this long (sooner when an answer waits for it). */
+const TIMELINE_DELAY_MS = 50;
+
 interface Deferred {
   promise: Promise<void>;
   resolve: () => void;
@@ -117,6 +120,7 @@ export function createPartyPersistence(options: PartyPersistenceOptions): PartyP
   let indexDirty = false;
   let soon: { timer: NodeJS.Immediate; done: Deferred } | undefined;
   let later: NodeJS.Timeout | undefined;
+  let timelineTimer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
   let closed = false;
 
@@ -146,7 +150,12 @@ export function createPartyPersistence(options: PartyPersistenceOptions): PartyP
     timelines.add(id);
     changed.add(id);
     if (closed) return;
-    void passSoon();
+    // Timelines wait a moment for each other (one write for every party's change within it), unless
+    // an answer waits for one: committed() asks for the next pass at once.
+    timelineTimer ??= setTimeout(() => {
+      timelineTimer = undefined;
+      void passSoon();
+    }, TIMELINE_DELAY_MS);
     later ??= setTimeout(() => {
       later = undefined;
       enqueue(true).catch((error: unknown) => log.error({ err: error }, 'party persist failed'));
@@ -213,6 +222,8 @@ export function createPartyPersistence(options: PartyPersistenceOptions): PartyP
   function flush(): Promise<void> {
     clearTimeout(later);
     later = undefined;
+    clearTimeout(timelineTimer);
+    timelineTimer = undefined;
     if (soon) {
       clearImmediate(soon.timer);
       const { done } = soon;

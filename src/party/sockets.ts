@@ -105,27 +105,32 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
     for (const conn of allConns()) if (conn.ready && !conn.stale) catchUp(conn);
   });
 
-  /** The one place a frame reaches a socket: never onto a socket that is past the threshold. */
-  function sendFrame(conn: Conn, frame: Buffer): void {
+  const TEXT = { binary: false } as const;
+
+  /**
+   * The one place a frame reaches a socket: never onto a socket that is past the threshold. True when
+   * it went out (the caller counts them: one metric update per broadcast, not per socket).
+   */
+  function sendFrame(conn: Conn, frame: Buffer): boolean {
     const { ws } = conn;
-    if (ws.readyState !== ws.OPEN) return;
+    if (ws.readyState !== ws.OPEN) return false;
     if (conn.stale) {
       conn.skipped++;
-      return;
+      return false;
     }
     if (ws.bufferedAmount > slowClientBytes) {
       conn.stale = true;
       conn.skipped++;
       staleConns.add(conn);
       drainTimer ??= setInterval(checkDrained, drainCheckMs);
-      return;
+      return false;
     }
-    ws.send(frame, { binary: false });
-    metrics?.partyMessagesOut(1);
+    ws.send(frame, TEXT);
+    return true;
   }
 
   function sendTo(conn: Conn, message: ServerMessage): void {
-    sendFrame(conn, Buffer.from(JSON.stringify(message)));
+    if (sendFrame(conn, Buffer.from(JSON.stringify(message)))) metrics?.partyMessagesOut(1);
   }
 
   /** A message for everyone in a party: to this process's sockets now, and to the other processes. */
@@ -143,7 +148,9 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
     if (tag === FRAME) {
       // The tag is one ASCII byte: a view past it, not a copy of the string without it.
       const frame = Buffer.from(message).subarray(1);
-      for (const conn of group.conns) if (conn.ready) sendFrame(conn, frame);
+      let sent = 0;
+      for (const conn of group.conns) if (conn.ready && sendFrame(conn, frame)) sent++;
+      if (sent > 0) metrics?.partyMessagesOut(sent);
     } else if (tag === ENDED) {
       const conns = [...group.conns];
       group.conns.clear();
