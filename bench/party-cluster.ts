@@ -79,6 +79,9 @@ const startOne = async (storeUrl: string, env: Record<string, string> = {}): Pro
       STORE_URL: storeUrl,
       PARTY_SECRET: SECRET,
       PARTY_MAX_PARTICIPANTS: String(Math.max(...SIZES) + 1),
+      // The hosts seek once a round, far above a person's pace; the parties all come from 127.0.0.1.
+      PARTY_COMMANDS_PER_SECOND: '100',
+      PARTY_CREATES_PER_IP_PER_HOUR: '1000',
       ...env,
     },
   });
