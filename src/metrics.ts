@@ -33,8 +33,9 @@ function eventLoopDelay(registry: Registry): void {
       this.set(max);
     },
   });
+  // perf_hooks takes percentiles in (0, 100]: the lowest asked for is a hair above 0.
   const delayAt = (percentile: number): number =>
-    Math.max(0, monitor.percentile(percentile) / 1e9 - LOOP_RESOLUTION_MS / 1000);
+    Math.max(0, monitor.percentile(Math.max(1e-6, percentile)) / 1e9 - LOOP_RESOLUTION_MS / 1000);
   /** The percentile at which perf_hooks' delays pass `bound` (binary search on its own histogram). */
   const percentileOf = (bound: number): number => {
     if (delayAt(100) <= bound) return 100;
@@ -56,8 +57,10 @@ function eventLoopDelay(registry: Registry): void {
     for (const bound of [...LOOP_BUCKETS, Number.POSITIVE_INFINITY]) {
       const to = Number.isFinite(bound) ? percentileOf(bound) : 100;
       const upTo = Math.round((count * to) / 100);
-      const value = delayAt((from + to) / 2);
-      for (let n = below; n < upTo; n++) histogram.observe(value);
+      if (upTo > below) {
+        const value = delayAt((from + to) / 2);
+        for (let n = below; n < upTo; n++) histogram.observe(value);
+      }
       below = Math.max(below, upTo);
       from = to;
     }

@@ -30,3 +30,21 @@ describe('event-loop delay on /metrics', () => {
     expect(max).toBeLessThan(1);
   });
 });
+
+describe('event-loop delay on a loop that is never on time', () => {
+  it('still answers /metrics when every sample is late (all past the first bucket)', async () => {
+    const metrics = createMetrics();
+    // Busy in 12 ms slices back to back: no 10 ms tick can come less than 2 ms late.
+    const busy = setInterval(() => {
+      const start = Date.now();
+      while (Date.now() - start < 12) {
+        // busy
+      }
+    }, 0);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    clearInterval(busy);
+    const text = await metrics.registry.metrics();
+    expect(bucket(text, '0.001')).toBe(0);
+    expect(bucket(text, '+Inf')).toBeGreaterThan(5);
+  });
+});
