@@ -16,12 +16,10 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../src/logger.js';
+import { repoRoot } from '../test/support/bot.js';
 import { partyKeys } from '../src/party/persistence.js';
 import { createTokenSigner } from '../src/party/tokens.js';
 import { openStore } from '../src/store/index.js';
-import { repoRoot, startBot } from '../test/support/bot.js';
-import { startFakeDiscord } from '../test/support/fakeDiscord.js';
-import { startFakeParti } from '../test/support/fakeParti.js';
 import {
   bearerProtocols,
   CONNECT_CONCURRENCY,
@@ -41,7 +39,8 @@ import {
   SECRET,
   type Peer,
 } from './party/common.js';
-import { memoryOf, probeFileFor, probeScript, removeProbes } from './party/memory.js';
+import { memoryOf, removeProbes } from './party/memory.js';
+import { closeFakes, startServer } from './party/servers.js';
 
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 10_000);
 const STAYERS = 10;
@@ -54,25 +53,12 @@ const API = '/api/v1/watch-parties';
 
 const progress = progressFor('bench:abuse');
 const signer = createTokenSigner(new TextEncoder().encode(SECRET));
-const [discord, parti] = await Promise.all([startFakeDiscord(), startFakeParti()]);
-const probeFile = probeFileFor('abuse');
-const bot = await startBot({
-  discord,
-  parti,
-  env: {
-    LOG_LEVEL: 'info',
-    PARTY_SECRET: SECRET,
-    // Churn is what is measured, not the per-address join and create limits that would stop it first.
-    PARTY_JOINS_PER_HOUR: '1000000',
-    PARTY_CREATES_PER_IP_PER_HOUR: '1000',
-    NODE_OPTIONS: `--require ${probeScript}`,
-    BENCH_PROBE_FILE: probeFile,
-  },
-});
-const store = await openStore(`sqlite://${bot.storeFile}`, createLogger('silent'));
+// Churn is what is measured, not the per-address join and create limits that would stop it first.
+const bot = await startServer('ours', { PARTY_JOINS_PER_HOUR: '1000000', PARTY_CREATES_PER_IP_PER_HOUR: '1000' });
+const store = await openStore(`sqlite://${bot.storeFile!}`, createLogger('silent'));
 
 async function api(method: string, path: string, body?: unknown, token?: string): Promise<any> {
-  const response = await fetch(`${bot.url}${API}${path}`, {
+  const response = await fetch(`${bot.httpBase}${API}${path}`, {
     method,
     headers: {
       ...(token && { authorization: `Bearer ${token}` }),
@@ -103,7 +89,7 @@ async function storedBytes(partyId: string): Promise<number> {
   return bytes;
 }
 
-const heap = async () => (await memoryOf(bot.child.pid!, probeFile)).heapUsed;
+const heap = async () => (await memoryOf(bot.pid, bot.probeFile)).heapUsed;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 interface Other {
@@ -131,15 +117,15 @@ async function measure(others: Other[], until: Promise<unknown>): Promise<number
 
 const started = performance.now();
 try {
-  progress(`bot ${bot.url}; ${CYCLES} join/leave cycles; ${OTHER_PARTIES} other parties of ${OTHER_SIZE}`);
+  progress(`bot ${bot.httpBase}; ${CYCLES} join/leave cycles; ${OTHER_PARTIES} other parties of ${OTHER_SIZE}`);
   const churned = await publicParty('churned');
   const fresh = await publicParty('fresh');
   const others: Other[] = [];
   for (const p of range(OTHER_PARTIES)) {
-    const party = await prepareParty(bot.url, `other${p}`, OTHER_SIZE, REST_CONCURRENCY);
+    const party = await prepareParty(bot.httpBase, `other${p}`, OTHER_SIZE, REST_CONCURRENCY);
     const rounds = new Rounds(OTHER_SIZE);
     const peers = await pool(party.tokens, CONNECT_CONCURRENCY, (token, i) =>
-      openWs(partySocketUrl(bot.url, party.id), bearerProtocols(token), i, rounds),
+      openWs(partySocketUrl(bot.httpBase, party.id), bearerProtocols(token), i, rounds),
     );
     others.push({ rounds, host: peers[0]!, peers });
   }
@@ -153,7 +139,16 @@ try {
   progress('churn');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'bench/party/churn.ts'), bot.url, churned.code, churned.id, String(CYCLES), '4'],
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'bench/party/churn.ts'),
+      bot.httpBase,
+      churned.code,
+      churned.id,
+      String(CYCLES),
+      '4',
+    ],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let churnMs = Number.NaN;
@@ -195,7 +190,7 @@ try {
 } finally {
   await bot.stop();
   await store.close();
-  await Promise.all([discord.close(), parti.close()]);
+  await closeFakes();
   removeProbes();
 }
 process.exit(0);

@@ -22,6 +22,8 @@ export interface Server {
   httpBase: string;
   wsBase: string;
   probeFile: string;
+  /** Ours: its sqlite file, to read what the bot stored. */
+  storeFile?: string;
   stop(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startServer(kind: Kind, env: Record<string, string> = {}):
       httpBase: bot.url,
       wsBase: bot.url.replace(/^http/, 'ws'),
       probeFile,
+      storeFile: bot.storeFile,
       async stop() {
         await bot.stop();
       },

@@ -53,7 +53,10 @@ async function targetParty(
   givenCode: string | undefined,
 ): Promise<PartyDetail> {
   const code = givenCode?.trim();
-  const detail = code ? await deps.party.findByCode(code) : await deps.panels.partyInChannel(interaction.channelId);
+  // A wrong code counts against the member, as one typed on the web counts against the address.
+  const detail = code
+    ? await deps.party.findByCode(code, { userId: interaction.user.id })
+    : await deps.panels.partyInChannel(interaction.channelId);
   if (!detail) throw new UserError(code ? t.notFound : t.noPartyHere);
   return detail;
 }

@@ -83,6 +83,22 @@ export interface PartyOwnerOptions {
 
 export type PartyOps = ReturnType<typeof createPartyOwner>['ops'];
 
+/**
+ * The ops whose answer tells the caller that a change was made (a REST or Discord command, a clip, a
+ * role, a removal, a departure, a join, the end): their answer goes out once the change is on disk.
+ * A socket's `message` is not among them (its frames went out already, and its timeline is written
+ * within 50 ms with the others'), nor are the ops that only read.
+ */
+export const ACKNOWLEDGED_OPS: ReadonlySet<keyof PartyOps> = new Set<keyof PartyOps>([
+  'command',
+  'addClip',
+  'setRole',
+  'remove',
+  'leave',
+  'join',
+  'end',
+]);
+
 export function createPartyOwner(options: PartyOwnerOptions) {
   const { ownership, persistence, media, log, now, self, graceMs, joinHoldMs, quietEndMs, localUsers, publish } =
     options;

@@ -50,7 +50,7 @@ export const isPartyId = (id: string): boolean => PARTY_ID.test(id);
 export interface PartyOwnership<Ops extends OpTable> {
   /**
    * Runs an op where the party is owned: here at once (in this tick), or as a request to its owner.
-   * It resolves once what the op changed of the party's core is on disk (persistence.committed).
+   * An acknowledged op resolves once what it changed is on disk (persistence.committed).
    */
   call<K extends keyof Ops & string>(
     partyId: string,
@@ -107,6 +107,8 @@ export interface PartyOwnershipOptions<Ops extends OpTable> {
   requestTimeoutMs: number;
   /** The owner side's op table. */
   ops: () => Ops;
+  /** The ops whose answer waits until what they changed is on disk (owner.ts ACKNOWLEDGED_OPS). */
+  acknowledged: ReadonlySet<string>;
   /** Becomes the owner of a stored party: after a restart, or taking it over from a process that died. */
   adopt: (record: PartyRecord, leaseUntil: number) => void;
 }
@@ -191,7 +193,7 @@ export function createPartyOwnership<Ops extends OpTable>(options: PartyOwnershi
       throw new PartyError(409, 'NOT_OWNER', 'this process does not own the party');
     }
     const value = run(party, request.op, request.args);
-    await persistence.committed(request.partyId);
+    if (options.acknowledged.has(request.op)) await persistence.committed(request.partyId);
     return value;
   });
 
@@ -210,8 +212,8 @@ export function createPartyOwnership<Ops extends OpTable>(options: PartyOwnershi
         const party = ownedNow(id);
         if (party) {
           const value = run(party, op, args) as Result;
-          // What an op changed of the core is on disk before anyone is told it happened.
-          await persistence.committed(id);
+          // What an op changed is on disk before anyone is told it happened.
+          if (options.acknowledged.has(op)) await persistence.committed(id);
           return value;
         }
         const holder = attempt > 3 ? null : await ownerOf(id);

@@ -208,7 +208,12 @@ const CONTROL = new Set<PartyCommand['type']>([
 
 const unchanged = (): RoomResult => ({ ok: true, changed: false, events: [] });
 
-const commandsExhausted = (): RoomResult => fail(429, 'RATE_LIMITED', 'too many playback commands: wait a moment');
+const COMMANDS_EXHAUSTED: RoomError = {
+  status: 429,
+  code: 'RATE_LIMITED',
+  message: 'too many playback commands: wait a moment',
+};
+const commandsExhausted = (): RoomResult => ({ ok: false, error: COMMANDS_EXHAUSTED });
 
 const fail = (status: RoomError['status'], code: PartyErrorCode, message: string): RoomResult => ({
   ok: false,
@@ -686,8 +691,7 @@ export class PartyRoom {
     if (actor.role === 'viewer') {
       return { status: 403, code: 'NOT_ALLOWED', message: 'only the host and co-hosts add clips' };
     }
-    const spent = this.spendCommand(actorUserId, now) ? null : commandsExhausted();
-    return spent && !spent.ok ? spent.error : null;
+    return this.spendCommand(actorUserId, now) ? null : COMMANDS_EXHAUSTED;
   }
 
   /** A present member's reaction goes to everyone, within their budget; nothing about it is kept. */

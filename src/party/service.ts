@@ -34,7 +34,7 @@ import type {
   Role,
   Visibility,
 } from './protocol.js';
-import { cleanName, createPartyOwner, MOVED, type PartyOps } from './owner.js';
+import { ACKNOWLEDGED_OPS, cleanName, createPartyOwner, MOVED, type PartyOps } from './owner.js';
 import { createPartyOwnership } from './ownership.js';
 import { createPartyPersistence, type CodeEntry } from './persistence.js';
 import { createMemoryRateLimiter, type RateLimiter } from './rateLimit.js';
@@ -87,7 +87,7 @@ export const DEFAULT_LIMITS: PartyLimits = {
   wsViolationWindowMs: 10_000,
 };
 
-/** The limits an operator set in the environment (README: "Limits"). */
+/** The limits an operator set in the environment (README: "Watch parties on the internet"). */
 export function partyLimitsFrom(config: Config): Partial<PartyLimits> {
   return {
     createsPerHour: config.PARTY_CREATES_PER_HOUR,
@@ -355,6 +355,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     ownerLeaseMs,
     requestTimeoutMs,
     ops: () => owner.ops,
+    acknowledged: ACKNOWLEDGED_OPS,
     adopt: (record, leaseUntil) => owner.adopt(record, leaseUntil),
   });
   const sockets = createPartySockets({

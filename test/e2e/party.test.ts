@@ -231,6 +231,25 @@ describe('/party', () => {
     expect(again).toMatchObject({ ephemeral: true, content: 'The host removed you from that watch party.' });
   });
 
+  it('counts a member’s wrong invite codes: past 20, even the right code waits', async () => {
+    const guesser = discord.makeUser({ username: 'guesser' });
+    for (let i = 0; i < 20; i++) {
+      const miss = await party(
+        'info',
+        { code: `ZZZZ${'23456789'[i % 8]}${'ABCDEFGH'[Math.floor(i / 8)]}` },
+        guesser,
+      ).reply();
+      expect(miss.content).toBe('That watch party has ended, or the code is wrong.');
+    }
+    const right = await party('info', { code: inviteCode }, guesser).reply();
+    expect(right).toMatchObject({
+      ephemeral: true,
+      content: expect.stringMatching(/^You are doing that too often\. Try again in \d+ min\.$/),
+    });
+    // Someone else is served.
+    expect((await party('info', { code: inviteCode }, viewer).reply()).embeds).toHaveLength(1);
+  });
+
   it("answers a refused /party command in the party's words, not the API's", async () => {
     // A bare name is looked up as a Parti creator: the API says "Parti has no creator parti:nobody here".
     const unknown = await party('add', { source: 'nobody here' }).reply();

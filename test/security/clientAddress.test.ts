@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressKey, parseTrustProxy } from '../../src/http/clientAddress.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 import { api, refusedStatus, tokenFor, type Stack } from '../party/harness.js';
-import { createParty, guest, internetStack, joinAs } from './support.js';
+import { behindProxy, createParty, guest, internetStack, joinAs } from './support.js';
 
 let fake: FakeParti;
 beforeAll(async () => {
@@ -50,9 +50,7 @@ describe('a client forging X-Forwarded-For (TRUST_PROXY off, the default)', () =
 describe('behind a trusted reverse proxy (TRUST_PROXY=loopback)', () => {
   let stack: Stack;
   beforeAll(async () => {
-    const trust = parseTrustProxy('loopback');
-    if (typeof trust === 'string') throw new Error(trust);
-    stack = await internetStack(fake, { trustProxy: trust });
+    stack = await behindProxy(fake);
   });
   afterAll(() => stack?.close());
 

@@ -5,11 +5,10 @@
 // code counts against the address (429 past the budget, on every route that takes a code), and to
 // a stranger a private party is the same as no party: status, body, headers and time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseTrustProxy, type TrustProxy } from '../../src/http/clientAddress.js';
 import { PAGE_TOKEN_COOKIE } from '../../src/party/player/pageToken.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 import { api, tokenFor, type ApiAnswer, type Stack } from '../party/harness.js';
-import { createParty, guest, internetStack, joinAs } from './support.js';
+import { behindProxy, createParty, guest, internetStack, joinAs } from './support.js';
 
 let fake: FakeParti;
 let stack: Stack;
@@ -19,7 +18,7 @@ const visitor = () => ({ 'x-forwarded-for': `198.51.100.${nextAddress++}` });
 
 beforeAll(async () => {
   fake = await startFakeParti();
-  stack = await internetStack(fake, { trustProxy: parseTrustProxy('loopback') as TrustProxy });
+  stack = await behindProxy(fake);
 });
 afterAll(async () => {
   await stack?.close();

@@ -4,17 +4,16 @@
 // the Discord panel, the player's list of people): a removed person cannot come back with that
 // account, nor, for a guest, from the same address.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseTrustProxy, type TrustProxy } from '../../src/http/clientAddress.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 import { api, connect, refusedStatus, tokenFor, type Stack } from '../party/harness.js';
-import { createParty, guest, internetStack, joinAs } from './support.js';
+import { behindProxy, createParty, guest, joinAs } from './support.js';
 
 let fake: FakeParti;
 let stack: Stack;
 beforeAll(async () => {
   fake = await startFakeParti();
   // Behind a proxy on loopback, so a test can be two visitors at two addresses.
-  stack = await internetStack(fake, { trustProxy: parseTrustProxy('loopback') as TrustProxy });
+  stack = await behindProxy(fake);
 });
 afterAll(async () => {
   await stack?.close();

@@ -13,6 +13,11 @@ export function internetStack(fake: FakeParti, options: StackOptions = {}): Prom
   return startStack(fake, { ...options, limits: { ...DEFAULT_LIMITS, ...options.limits } });
 }
 
+/** The same behind a reverse proxy on loopback (TRUST_PROXY=loopback): a test can be visitors at many addresses. */
+export function behindProxy(fake: FakeParti, options: StackOptions = {}): Promise<Stack> {
+  return internetStack(fake, { ...options, trustProxy: { kind: 'list', entries: ['loopback'] } });
+}
+
 export async function createParty(
   stack: Stack,
   hostId: string,
