@@ -14,6 +14,7 @@
 import type { GuildInit, OverwriteInit, UserInit } from './fakeDiscord/server.js';
 import { FakeDiscordServer, type FakeDiscordOptions } from './fakeDiscord/server.js';
 import type { GatewayReceived } from './fakeDiscord/gateway.js';
+import type { FakeScheduledEvent } from './fakeDiscord/scheduledEvents.js';
 import type {
   AutocompleteInit,
   CommandInit,
@@ -59,6 +60,8 @@ export {
   DEFAULT_MEMBER_PERMISSIONS,
 } from './fakeDiscord/permissions.js';
 export { guildIdOnShard, snowflake, snowflakeTime } from './fakeDiscord/snowflake.js';
+export type { FakeScheduledEvent } from './fakeDiscord/scheduledEvents.js';
+export { EntityType, EventStatus } from './fakeDiscord/scheduledEvents.js';
 
 /** The component of a message (a button, a select) whose label is `label`; throws, naming what is there, when none is. */
 export function button(message: Pick<FakeMessage, 'components'>, label: string): any {
@@ -117,6 +120,14 @@ export interface FakeDiscord {
   waitForRequest(predicate: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
   /** A member posting a message (MESSAGE_CREATE for bots with the GuildMessages intent). */
   postUserMessage(init: { channelId: string; user: FakeUser; content: string }): FakeMessage;
+
+  // --- Scheduled events (the server's Events tab) ------------------------------------------------
+  /** A guild's scheduled events, as `GET /guilds/:id/scheduled-events` lists them (finished ones too). */
+  scheduledEvents(guildId: string): FakeScheduledEvent[];
+  /** A member presses Interested on an event. */
+  markInterested(guildId: string, eventId: string, user: FakeUser): void;
+  /** A moderator cancels an event in Discord (status 4; GUILD_SCHEDULED_EVENT_UPDATE reaches the bot). */
+  cancelScheduledEventAsUser(guildId: string, eventId: string): void;
 
   // --- Members interacting ----------------------------------------------------------------------
   command(init: CommandInit): FakeInteraction;
@@ -217,6 +228,11 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
         () => 'a matching REST request',
       ),
     postUserMessage: (init) => s.postUserMessage(init),
+    scheduledEvents: (guildId) => structuredClone(s.scheduledEvents.list(guildId)),
+    markInterested: (guildId, eventId, user) => s.scheduledEvents.markInterested(guildId, eventId, user),
+    cancelScheduledEventAsUser: (guildId, eventId) => {
+      s.scheduledEvents.editAsUser(guildId, eventId, { status: 4 });
+    },
     command: (init) => s.command(init),
     button: (init) => s.button(init),
     select: (init) => s.select(init),

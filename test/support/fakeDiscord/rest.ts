@@ -6,6 +6,7 @@ import { ApiError, FormErrors, err } from './errors.js';
 import { compileRoute } from './http.js';
 import type { FakeDiscordServer } from './server.js';
 import type { FakeChannel, FakeGuild, UploadedFile } from './types.js';
+import { scheduledEventRoutes } from './scheduledEvents.js';
 import { validateMessageBody } from './validation.js';
 
 type Json = Record<string, unknown>;
@@ -328,6 +329,7 @@ export function buildRoutes(f: FakeDiscordServer): Route[] {
     if (!member) throw err.unknownMember();
     return ok(structuredClone(member));
   });
+  for (const route of scheduledEventRoutes(f, guildFor)) add(route.method, route.pattern, route.handler);
 
   return routes;
 }

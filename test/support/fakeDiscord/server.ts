@@ -16,6 +16,7 @@ import {
   channelPermissions,
 } from './permissions.js';
 import { buildRoutes, type Route, type RouteContext } from './rest.js';
+import { FakeScheduledEvents } from './scheduledEvents.js';
 import { snowflake } from './snowflake.js';
 import type {
   AutocompleteInit,
@@ -181,6 +182,7 @@ export class FakeDiscordServer {
   readonly globalCommands: StoredCommand[] = [];
   readonly guildCommands = new Map<string, StoredCommand[]>();
   commandPutCount = 0;
+  readonly scheduledEvents = new FakeScheduledEvents(this);
 
   private readonly opts: Required<FakeDiscordOptions>;
   private readonly events = new EventEmitter();
@@ -486,6 +488,7 @@ export class FakeDiscordServer {
     this.guilds.delete(guildId);
     for (const c of guild.channels) this.channels.delete(c.id);
     this.guildCommands.delete(guildId);
+    this.scheduledEvents.forgetGuild(guildId);
     this.gateway.dispatch('GUILD_DELETE', { id: guildId }, Intent.Guilds);
     this.changed();
   }
@@ -643,7 +646,7 @@ export class FakeDiscordServer {
       threads: [],
       presences: [],
       stage_instances: [],
-      guild_scheduled_events: [],
+      guild_scheduled_events: clone(this.scheduledEvents.list(guild.id)),
       soundboard_sounds: [],
       embedded_activities: [],
     };
