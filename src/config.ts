@@ -202,6 +202,20 @@ export const configSchema = z.object({
     .max(1000)
     .default(50)
     .describe('most alert subscriptions one server may have'),
+  EVENTS_DEFAULT_HOURS: z.coerce
+    .number()
+    .min(0.25)
+    .max(24)
+    .default(2)
+    .describe('how long a mirrored Parti schedule lasts in the Events tab when Parti gives no end, in hours'),
+  EVENTS_RECONCILE_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(86400)
+    .default(900)
+    .describe(
+      "how often Parti's calendar is read again to create, move, rename and cancel the mirrored events (also at start)",
+    ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')

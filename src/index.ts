@@ -16,6 +16,7 @@ import { registerPlayerRoutes } from './party/player/routes.js';
 import { connectPartyCluster } from './party/cluster.js';
 import { registerPartyRoutes } from './party/server.js';
 import { createPartyService, partyLimitsFrom } from './party/service.js';
+import { createSchedulesService } from './schedules/service.js';
 import { openStore } from './store/index.js';
 
 const SHUTDOWN_DEADLINE_MS = 9_000;
@@ -86,8 +87,23 @@ async function main(): Promise<void> {
   });
   metrics.watchParties(() => party.stats());
   const panels = createPartyPanels({ store, rest: client.rest, party, logger });
+  const schedules = createSchedulesService({
+    store,
+    parti,
+    rest: client.rest,
+    client,
+    alerts,
+    party,
+    panels,
+    logger,
+    settings: {
+      defaultLengthMs: config.EVENTS_DEFAULT_HOURS * 3_600_000,
+      reconcileMs: config.EVENTS_RECONCILE_SECONDS * 1000,
+      maxPerGuild: config.ALERT_MAX_PER_GUILD,
+    },
+  });
   const lifecycle = { shuttingDown: false, inFlight: 0 };
-  const deps: Deps = { config, logger, store, parti, client, alerts, party, panels, lifecycle };
+  const deps: Deps = { config, logger, store, parti, client, alerts, party, panels, schedules, lifecycle };
 
   const http = createHttpServer(
     logger,
@@ -133,6 +149,7 @@ async function main(): Promise<void> {
       // Let interactions already running answer their user before the gateway goes away.
       for (let waited = 0; lifecycle.inFlight > 0 && waited < 5_000; waited += 50) await sleep(50);
       await alerts.stop();
+      await schedules.stop();
       await client.destroy();
       // Parties stay live in the store; their sockets close so players reconnect to the next start.
       panels.close();

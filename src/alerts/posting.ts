@@ -76,6 +76,8 @@ export interface AlertPostingOptions {
   now: () => number;
   settings: { categoryCapPerHour: number; editIntervalMs: number };
   metrics?: Pick<MetricsHooks, 'alertPosted'> | undefined;
+  /** a link a stream's alert card in this guild shows under its text (a scheduled event), if any */
+  cardLink?: (guildId: string, userId: number) => Promise<{ label: string; url: string } | undefined>;
 }
 
 export function createAlertPosting(options: AlertPostingOptions): AlertPosting {
@@ -153,6 +155,8 @@ export function createAlertPosting(options: AlertPostingOptions): AlertPosting {
       return;
     }
     const body = liveCard(stream);
+    // A Discord event link unfurls into the event's card; in the content, card edits leave it be.
+    const link = await options.cardLink?.(sub.guildId, stream.userId).catch(() => undefined);
     const message = await deliver(
       'post',
       sub,
@@ -160,7 +164,9 @@ export function createAlertPosting(options: AlertPostingOptions): AlertPosting {
         rest.post(Routes.channelMessages(sub.channelId), {
           body: {
             ...body,
-            content: alertText(sub.template, stream, sub.roleId),
+            content: link
+              ? `${alertText(sub.template, stream, sub.roleId)}\n${link.label} ${link.url}`
+              : alertText(sub.template, stream, sub.roleId),
             // Only the subscription's role may be pinged, whatever a title or template contains.
             allowed_mentions: { parse: [], roles: sub.roleId ? [sub.roleId] : [] },
             nonce: nonceFor(sub.id, stream.eventKey),

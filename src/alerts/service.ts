@@ -22,7 +22,7 @@ import { KeyLock } from '../util/keyLock.js';
 import type { TrackedStream } from './card.js';
 import { DeliveryQueue } from './delivery.js';
 import { createAlertPosting, type SubscriptionStatus } from './posting.js';
-import { createAlertStreams, toGoLiveInput } from './streams.js';
+import { createAlertStreams, toGoLiveInput, type StreamObserver } from './streams.js';
 import { pauseReasons } from './strings.js';
 import { SubscriptionStore, type Subscription, type SubscriptionProblem } from './subscriptions.js';
 
@@ -68,6 +68,8 @@ export interface AlertService {
    * (the admin fixed the channel); failing pauses the subscription like a real alert would.
    */
   postTest(sub: Subscription, sample: TrackedStream): Promise<{ messageId?: string; problem?: SubscriptionProblem }>;
+  /** Lets another feature follow the go-lives this service sees (one observer). */
+  observe(observer: StreamObserver): void;
   /** The bot left a guild: its subscriptions go. Returns how many. */
   forgetGuild(guildId: string): Promise<number>;
   /** A channel was deleted: its subscriptions pause and say why. Returns how many. */
@@ -80,6 +82,7 @@ export function createAlertService(options: AlertServiceOptions): AlertService {
   const log = options.logger.child({ module: 'alerts' });
   const subscriptions = new SubscriptionStore(store.guilds);
   const queue = new DeliveryQueue();
+  let observer: StreamObserver | undefined;
   // One lock for both pieces: posting takes `status:` keys, streams `creator:` and `tracking`.
   const lock = new KeyLock();
   const posting = createAlertPosting({
@@ -92,6 +95,7 @@ export function createAlertService(options: AlertServiceOptions): AlertService {
     now,
     settings,
     metrics: options.metrics,
+    cardLink: (guildId, userId) => observer?.cardLink?.(guildId, userId) ?? Promise.resolve(undefined),
   });
   const streams = createAlertStreams({
     alerts: store.alerts,
@@ -102,6 +106,7 @@ export function createAlertService(options: AlertServiceOptions): AlertService {
     log,
     now,
     settings,
+    observer: () => observer,
   });
   let timer: NodeJS.Timeout | undefined;
   let leaseTimer: NodeJS.Timeout | undefined;
@@ -137,6 +142,7 @@ export function createAlertService(options: AlertServiceOptions): AlertService {
       feed.on('connected', onConnected);
       feed.start();
       timer = setInterval(() => void runTick('poll'), settings.pollMs);
+      observer?.leading(true);
     } else if (!held && leading) {
       leading = false;
       log.warn({ owner }, 'alert lease lost; another process delivers go-live alerts now');
@@ -145,6 +151,7 @@ export function createAlertService(options: AlertServiceOptions): AlertService {
   }
 
   async function stopListening(): Promise<void> {
+    observer?.leading(false);
     if (timer) clearInterval(timer);
     timer = undefined;
     feed.off('goLive', onGoLive);
@@ -189,6 +196,11 @@ export function createAlertService(options: AlertServiceOptions): AlertService {
     poll: () => runTick('requested'),
 
     postTest: (sub, sample) => posting.postTest(sub, sample),
+
+    observe(next) {
+      observer = next;
+      if (leading) next.leading(true);
+    },
 
     async forgetGuild(guildId) {
       return subscriptions.removeGuild(guildId);

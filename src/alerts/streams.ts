@@ -69,6 +69,19 @@ export function toGoLiveInput(
   };
 }
 
+/**
+ * Another feature following the same go-lives (scheduled events): told of every go-live before any
+ * subscription filter, and of each whole live-list read, by the process that delivers alerts.
+ */
+export interface StreamObserver {
+  goLive(input: GoLiveInput): Promise<void>;
+  liveList(live: GoLiveInput[]): Promise<void>;
+  /** this process started (true) or stopped (false) delivering go-lives */
+  leading(leading: boolean): void;
+  /** a link a stream's alert card in this guild shows beside Watch on Parti, if any */
+  cardLink?(guildId: string, userId: number): Promise<{ label: string; url: string } | undefined>;
+}
+
 export interface AlertStreams {
   handleGoLive(input: GoLiveInput): Promise<void>;
   /** Gap fill, viewer refresh and end detection, from one read of the whole live list. */
@@ -85,6 +98,7 @@ export interface AlertStreamsOptions {
   log: Logger;
   now: () => number;
   settings: { graceMs: number; pollMs: number };
+  observer: () => StreamObserver | undefined;
 }
 
 export function createAlertStreams(options: AlertStreamsOptions): AlertStreams {
@@ -122,6 +136,11 @@ export function createAlertStreams(options: AlertStreamsOptions): AlertStreams {
   async function handleGoLive(input: GoLiveInput): Promise<void> {
     const eventKey = eventKeyOf(input);
     if (!eventKey) return;
+    // First, so that an event it sets going can be linked from the alert card.
+    await options
+      .observer()
+      ?.goLive(input)
+      .catch((error: unknown) => log.error({ err: error, userId: input.userId }, 'go-live observer failed'));
     await lock.run(`creator:${input.userId}`, async () => {
       const previous = await alerts.get<StreamRecord>(`stream:${input.userId}`);
       const sameStream = previous?.eventKey === eventKey;
@@ -240,11 +259,16 @@ export function createAlertStreams(options: AlertStreamsOptions): AlertStreams {
     }
     const receivedAt = now();
     const liveIds = new Set(live.map((entry) => entry.user_id));
-    for (const entry of live) {
-      await handleGoLive(toGoLiveInput(entry, receivedAt, 'live-list')).catch((error: unknown) =>
-        log.error({ err: error, userId: entry.user_id }, 'gap fill failed for a live creator'),
+    const inputs = live.map((entry) => toGoLiveInput(entry, receivedAt, 'live-list'));
+    for (const input of inputs) {
+      await handleGoLive(input).catch((error: unknown) =>
+        log.error({ err: error, userId: input.userId }, 'gap fill failed for a live creator'),
       );
     }
+    await options
+      .observer()
+      ?.liveList(inputs)
+      .catch((error: unknown) => log.error({ err: error }, 'live-list observer failed'));
     const tracked = (await alerts.get<number[]>('tracking')) ?? [];
     for (const userId of tracked) {
       const stream = await alerts.get<StreamRecord>(`stream:${userId}`);

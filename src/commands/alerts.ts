@@ -29,6 +29,7 @@ import { isPartiError } from '../parti/errors.js';
 import { strings } from '../strings.js';
 import { cleanText } from '../text.js';
 import type { Deps } from '../deps.js';
+import { autocompleteEvents, eventsGroup, executeEvents } from './alertEvents.js';
 import { focusedOption, subcommandArgs } from './args.js';
 import type { Command, CommandData } from './command.js';
 
@@ -161,6 +162,7 @@ const data = {
       description: 'Post a sample alert (nobody is pinged)',
       options: [subscriptionOption],
     },
+    eventsGroup,
   ],
 } as const satisfies CommandData;
 
@@ -170,6 +172,7 @@ export default {
   async execute(interaction, { deps, log }) {
     if (!interaction.inCachedGuild()) throw new UserError(t.guildOnly);
     requireAdmin(interaction);
+    if (interaction.options.getSubcommandGroup(false) === 'events') return executeEvents(interaction, { deps, log });
     const guildId = interaction.guildId;
     const { subcommand, args } = subcommandArgs(interaction, data);
 
@@ -307,7 +310,9 @@ export default {
     }
   },
 
-  async autocomplete(interaction, { deps }) {
+  async autocomplete(interaction, ctx) {
+    if (interaction.options.getSubcommandGroup(false) === 'events') return autocompleteEvents(interaction, ctx);
+    const { deps } = ctx;
     const focused = focusedOption(interaction, data);
     if (focused.name === 'category') return categoryChoices(deps.parti, focused.value);
     if (focused.name !== 'subscription' || !interaction.guildId) return [];

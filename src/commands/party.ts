@@ -26,7 +26,8 @@ import { MAX_HOLD_MS } from '../party/room.js';
 import { PartyError, type PartyUser } from '../party/service.js';
 import { partyStrings as t } from '../party/strings.js';
 import { cleanText } from '../text.js';
-import { subcommandArgs } from './args.js';
+import { focusedOption, subcommandArgs } from './args.js';
+import { planParty, scheduleSubcommand, whenChoices } from './partySchedule.js';
 import type { Command, CommandData } from './command.js';
 
 const SEEK_STEP_SECONDS = 10;
@@ -197,6 +198,7 @@ const data = {
         codeOption,
       ],
     },
+    scheduleSubcommand,
   ],
 } as const satisfies CommandData;
 
@@ -249,6 +251,11 @@ export default {
       log.info({ channelId: interaction.channelId }, 'watch party created');
       return;
     }
+    if (subcommand === 'schedule') {
+      const { when, source, title } = args;
+      await planParty(interaction, deps, { when, source, title, voice: args['voice-channel'] });
+      return;
+    }
     const detail = await targetParty(interaction, deps, args.code);
     switch (subcommand) {
       case 'join': {
@@ -293,6 +300,11 @@ export default {
         return;
       }
     }
+  },
+
+  autocomplete(interaction) {
+    const focused = focusedOption(interaction, data);
+    return Promise.resolve(focused.name === 'when' ? whenChoices(focused.value) : []);
   },
 
   async select(interaction, { deps, log }, args) {

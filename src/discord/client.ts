@@ -1,4 +1,5 @@
-// The discord.js client: only the Guilds intent (no privileged intents), and no mentions
+// The discord.js client: the Guilds and GuildScheduledEvents intents (no privileged intents; the
+// second tells the bot when a member cancels an event it made), and no mentions
 // unless a message asks for them on purpose. SHARD_COUNT runs several gateway shards in this one
 // process (discord.js's internal sharding): each shard receives its guilds' events, while the
 // Parti listener, the alert delivery and the party service exist once, beside them. SHARD_IDS splits
@@ -8,7 +9,7 @@ import type { Config } from '../config.js';
 
 export function createDiscordClient(config: Config): Client {
   return new Client({
-    intents: [GatewayIntentBits.Guilds],
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildScheduledEvents],
     rest: { api: config.DISCORD_API_URL },
     ...(config.SHARD_COUNT === 'auto'
       ? { shards: 'auto' as const }

@@ -5,9 +5,18 @@ import channelDelete from './channelDelete.js';
 import clientReady from './clientReady.js';
 import guildCreate from './guildCreate.js';
 import guildDelete from './guildDelete.js';
+import guildScheduledEventUpdate, { scheduledEventDelete } from './guildScheduledEvent.js';
 import interactionCreate from './interactionCreate.js';
 
-export const events = [clientReady, interactionCreate, guildCreate, guildDelete, channelDelete] as const;
+export const events = [
+  clientReady,
+  interactionCreate,
+  guildCreate,
+  guildDelete,
+  channelDelete,
+  guildScheduledEventUpdate,
+  scheduledEventDelete,
+] as const;
 
 export function registerEvents(client: Client, deps: Deps): void {
   for (const event of events) {
