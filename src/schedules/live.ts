@@ -13,7 +13,7 @@ import { creatorUrl } from '../lookups/creators.js';
 import { lookupStrings } from '../lookups/strings.js';
 import { matches } from './mirror.js';
 import type { EventRecord, EventSubscription, ScheduleRecords } from './records.js';
-import { eventUrl, statusName, type EventDraft, type ScheduledEventsApi } from './scheduledEvents.js';
+import { eventUrl, isGoneOrFinished, statusName, type EventDraft, type ScheduledEventsApi } from './scheduledEvents.js';
 import { eventText } from './strings.js';
 
 const HOUR = 3_600_000;
@@ -66,10 +66,15 @@ export function createLiveEvents(options: LiveEventsOptions): Omit<StreamObserve
 
   async function activate(record: EventRecord, input: GoLiveInput, liveKey: string, location: string): Promise<void> {
     const draft = record.kind === 'party' ? undefined : liveDraft(record, location);
-    const event = await api.edit(record.guildId, record.discordEventId, {
-      ...(draft ? { draft } : {}),
-      status: 'active',
-    });
+    let event;
+    try {
+      event = await api.edit(record.guildId, record.discordEventId, { ...(draft ? { draft } : {}), status: 'active' });
+    } catch (error) {
+      // Deleted or finished by a moderator: it stays so.
+      if (!isGoneOrFinished(error)) throw error;
+      await records.saveEvent({ ...record, status: 'canceled' });
+      return;
+    }
     await records.saveEvent({
       ...record,
       status: statusName(event.status),
@@ -165,8 +170,11 @@ export function createLiveEvents(options: LiveEventsOptions): Omit<StreamObserve
     try {
       await api.edit(record.guildId, record.discordEventId, { draft, status: 'completed' });
     } catch (error) {
-      if (!(await options.refused(record.guildId, error))) throw error;
-      return;
+      // Gone or already over in Discord: recorded as over all the same, so nobody tries again.
+      if (!isGoneOrFinished(error)) {
+        if (!(await options.refused(record.guildId, error))) throw error;
+        return;
+      }
     }
     await records.saveEvent({ ...record, status: 'completed', description: draft.description });
     log.info(

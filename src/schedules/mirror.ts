@@ -13,7 +13,7 @@ import type { Logger } from '../logger.js';
 import type { PartiClient } from '../parti/client.js';
 import type { CalendarEvent } from '../parti/schemas.js';
 import type { EventRecord, EventSubscription, ScheduleRecords } from './records.js';
-import { statusName, type EventDraft, type ScheduledEventsApi } from './scheduledEvents.js';
+import { isGoneOrFinished, statusName, type EventDraft, type ScheduledEventsApi } from './scheduledEvents.js';
 import { eventText } from './strings.js';
 
 export const MIRROR_HORIZON_DAYS = 14;
@@ -91,6 +91,21 @@ export function createMirror(options: MirrorOptions) {
     return found;
   }
 
+  /**
+   * Edits a mirrored event; one a moderator deleted or finished in Discord is recorded as cancelled
+   * (and never made again) instead of failing every check from now on.
+   */
+  async function editOrForget(record: EventRecord, change: Parameters<ScheduledEventsApi['edit']>[2]) {
+    try {
+      return await api.edit(record.guildId, record.discordEventId, change);
+    } catch (error) {
+      if (!isGoneOrFinished(error)) throw error;
+      await records.saveEvent({ ...record, status: 'canceled' });
+      log.info({ guildId: record.guildId, partiEventId: record.partiEventId }, 'mirrored event gone from Discord');
+      return undefined;
+    }
+  }
+
   /** Brings one guild's Events tab in line with the calendar. */
   async function reconcileGuild(guildId: string, calendar: CalendarEvent[]): Promise<void> {
     const settings = await records.settings(guildId);
@@ -144,7 +159,8 @@ export function createMirror(options: MirrorOptions) {
       if (record.status !== 'scheduled') continue;
       const moved = record.startMs !== draft.startMs;
       if (!moved && record.name === draft.name) continue;
-      const event = await api.edit(guildId, record.discordEventId, { draft, moveStart: moved });
+      const event = await editOrForget(record, { draft, moveStart: moved });
+      if (!event) continue;
       await records.saveEvent({
         ...record,
         name: event.name,
@@ -159,7 +175,7 @@ export function createMirror(options: MirrorOptions) {
     const kept = new Set(wanted.map((entry) => String(entry.event_id)));
     for (const record of existing.values()) {
       if (kept.has(record.key) || record.status !== 'scheduled' || record.startMs <= t) continue;
-      await api.edit(guildId, record.discordEventId, { status: 'canceled' });
+      if (!(await editOrForget(record, { status: 'canceled' }))) continue;
       await records.saveEvent({ ...record, status: 'canceled' });
       log.info({ guildId, partiEventId: record.partiEventId }, 'scheduled event cancelled: gone from the calendar');
     }

@@ -50,7 +50,7 @@ export function parseWhen(text: string, now: number): number | undefined {
   const typed = text.trim().toLowerCase();
   const relative = /^in\s+(.+)$/.exec(typed)?.[1];
   if (relative) {
-    const parts = [...relative.matchAll(/(\d+(?:\.\d+)?)\s*(d|days?|h|hours?|hrs?|m|mins?|minutes?)\b/g)];
+    const parts = [...relative.matchAll(/(\d+(?:\.\d+)?)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m)(?![a-z])/g)];
     const consumed = parts.map((part) => part[0]).join('');
     if (parts.length === 0 || consumed.replace(/\s/g, '') !== relative.replace(/\s|and|,/g, '')) return undefined;
     const unit = (u: string): number => (u.startsWith('d') ? 1440 : u.startsWith('h') ? 60 : 1) * MINUTE;

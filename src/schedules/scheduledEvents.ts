@@ -2,6 +2,7 @@
 // fit Discord's rules before it goes (name ≤ 100, description ≤ 1000, location ≤ 100, a start in the
 // future, an end after the start), and every call paced through one delivery queue like the alerts'.
 import {
+  DiscordAPIError,
   GuildScheduledEventEntityType,
   GuildScheduledEventPrivacyLevel,
   GuildScheduledEventStatus,
@@ -100,6 +101,11 @@ export function statusName(status: GuildScheduledEventStatus): EventStatusName {
     default:
       return 'scheduled';
   }
+}
+
+/** Discord's answer for an event deleted (10070) or already over (180000): nothing left to edit. */
+export function isGoneOrFinished(error: unknown): boolean {
+  return error instanceof DiscordAPIError && (error.code === 10070 || error.code === 180000);
 }
 
 export function eventUrl(guildId: string, eventId: string): string {

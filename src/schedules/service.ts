@@ -19,7 +19,7 @@ import { createLiveEvents } from './live.js';
 import { createMirror } from './mirror.js';
 import { createPlans } from './plans.js';
 import { ScheduleRecords } from './records.js';
-import { createScheduledEventsApi } from './scheduledEvents.js';
+import { createScheduledEventsApi, isGoneOrFinished } from './scheduledEvents.js';
 import { scheduleStrings } from './strings.js';
 
 export interface ScheduleSettings {
@@ -41,9 +41,6 @@ export interface SchedulesOptions {
   now?: () => number;
 }
 
-/** Discord answers for an event that is gone or over: the record follows instead of retrying. */
-const FINISHED_CODES = new Set([10070, 180000]);
-
 export function createSchedulesService(options: SchedulesOptions) {
   const { store, parti, rest, settings, party, panels } = options;
   const now = options.now ?? Date.now;
@@ -62,8 +59,7 @@ export function createSchedulesService(options: SchedulesOptions) {
       log.warn({ guildId, code: refusal.code }, 'scheduled events refused by Discord; pausing them for the guild');
       return true;
     }
-    const code = (error as { code?: unknown } | undefined)?.code;
-    return typeof code === 'number' && FINISHED_CODES.has(code);
+    return isGoneOrFinished(error);
   }
 
   /** A paused guild whose bot has the permission again resumes. */
