@@ -155,6 +155,22 @@ describe('mirroring Parti schedules', () => {
     await expectEvents((e) => e.name === 'After the restart', 1);
   });
 
+  it('makes no duplicate after a crash between Discord making the event and the bot recording it', async () => {
+    const hold = discord.holdAnswer('POST', `/guilds/${guild.id}/scheduled-events`);
+    parti.setCalendar([
+      entry(91010, BALTHIER, 'After the restart', 2 * HOUR),
+      entry(91012, BALTHIER, 'Crash in between', 2 * HOUR),
+    ]);
+    await hold.processed;
+    bot.child.kill('SIGKILL');
+    await bot.exited;
+    hold.release();
+    expect(events().filter((e) => e.name === 'Crash in between')).toHaveLength(1);
+    bot = await startBot({ discord, parti, storeFile, env });
+    await bot.waitForLog('scheduled event adopted');
+    await expectEvents((e) => e.name === 'Crash in between', 1);
+  });
+
   it.runIf(redis)('makes no duplicate with a second instance on the same store', async () => {
     const second = await startBot({ discord, parti, storeFile, env });
     try {
