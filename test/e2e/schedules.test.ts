@@ -153,7 +153,7 @@ describe('mirroring Parti schedules', () => {
     bot = await startBot({ discord, parti, storeFile, env });
     await bot.waitForLog('this process delivers go-live alerts');
     await expectEvents((e) => e.name === 'After the restart', 1);
-  });
+  }, 60_000);
 
   it('makes no duplicate after a crash between Discord making the event and the bot recording it', async () => {
     const hold = discord.holdAnswer('POST', `/guilds/${guild.id}/scheduled-events`);
@@ -167,9 +167,9 @@ describe('mirroring Parti schedules', () => {
     hold.release();
     expect(events().filter((e) => e.name === 'Crash in between')).toHaveLength(1);
     bot = await startBot({ discord, parti, storeFile, env });
-    await bot.waitForLog('scheduled event adopted');
+    await bot.waitForLog('scheduled event adopted', 30_000);
     await expectEvents((e) => e.name === 'Crash in between', 1);
-  });
+  }, 60_000);
 
   it.runIf(redis)('makes no duplicate with a second instance on the same store', async () => {
     const second = await startBot({ discord, parti, storeFile, env });
@@ -214,6 +214,36 @@ describe('a go-live meets its event', () => {
     const done = events().find((e) => e.id === event!.id)!;
     expect(done.description).toMatch(/Stream ended after \d+ min, 75 peak viewers\.$/);
     expect(events().filter((e) => e.name === 'Going live soon')).toHaveLength(1);
+  });
+});
+
+describe('a go-live without a matching event id', () => {
+  it('sets going the event of the same creator starting within the hour', async () => {
+    parti.setCalendar([entry(91040, BALTHIER, 'Within the hour', 30 * 60_000)]);
+    const [event] = await expectEvents((e) => e.name === 'Within the hour', 1);
+    parti.goLive(BALTHIER, { event_id: 99_001, event_title: 'Started early, new id' });
+    await expect
+      .poll(() => events().find((e) => e.id === event!.id)?.status, { timeout: 10_000 })
+      .toBe(EventStatus.Active);
+    parti.setLive(BALTHIER, null);
+    await expect
+      .poll(() => events().find((e) => e.id === event!.id)?.status, { timeout: 15_000 })
+      .toBe(EventStatus.Completed);
+  });
+
+  it('makes an event for an unscheduled stream only where live-events is on', async () => {
+    const reply = await command('alerts', 'add', { creator: String(WORLD), 'live-events': true }, 'events').reply();
+    expect(reply.content).toContain('Streams they start without a schedule get an event too.');
+    parti.goLive(BALTHIER, { event_id: 99_002, event_title: 'No schedule, no event' });
+    parti.goLive(WORLD, { event_id: 99_003, event_title: 'Unplanned stream', viewers_count: 12 });
+    const [event] = await expectEvents((e) => e.name === 'Unplanned stream', 1);
+    expect(event).toMatchObject({ status: EventStatus.Active, entity_type: 3 });
+    expect(events().filter((e) => e.name === 'No schedule, no event')).toHaveLength(0);
+    parti.setLive(WORLD, null);
+    parti.setLive(BALTHIER, null);
+    await expect
+      .poll(() => events().find((e) => e.id === event!.id)?.status, { timeout: 15_000 })
+      .toBe(EventStatus.Completed);
   });
 });
 
