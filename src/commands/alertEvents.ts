@@ -11,14 +11,12 @@ import {
   type ChatInputCommandInteraction,
 } from 'discord.js';
 import type { AlertTarget } from '../alerts/subscriptions.js';
+import { alertStrings } from '../alerts/strings.js';
+import { resolveTarget } from '../alerts/target.js';
 import { colors, discordTime, truncate } from '../discord/format.js';
 import { noMentions, respond } from '../discord/respond.js';
 import { UserError } from '../errors.js';
-import { resolvePartiUser } from '../lookups/creators.js';
-import { categoryChoices, resolveCategory } from '../lookups/lists.js';
-import { lookupStrings } from '../lookups/strings.js';
-import { isPartiError } from '../parti/errors.js';
-import { categoryLabel } from '../parti/schemas.js';
+import { categoryChoices } from '../lookups/lists.js';
 import { MIRROR_CAP_PER_GUILD, MIRROR_HORIZON_DAYS } from '../schedules/mirror.js';
 import { SchedulesLimitReached, type EventSubscription } from '../schedules/records.js';
 import { scheduleStrings as t } from '../schedules/strings.js';
@@ -26,6 +24,14 @@ import { cleanText } from '../text.js';
 import type { Deps } from '../deps.js';
 import { focusedOption, subcommandArgs } from './args.js';
 import type { CommandContext, CommandData } from './command.js';
+
+/** The creator an alert or a mirrored schedule follows (/alerts add, /alerts events add). */
+export const creatorOption = {
+  type: ApplicationCommandOptionType.String,
+  name: 'creator',
+  description: 'Parti id, creator link, twitter:name, discord:name… (or use category)',
+  max_length: 100,
+} as const;
 
 /** The group's subcommands, shaped as a command so that args.ts reads them by name. */
 const group = {
@@ -37,12 +43,7 @@ const group = {
       name: 'add',
       description: "Mirror a creator's or a category's Parti schedule as server events",
       options: [
-        {
-          type: ApplicationCommandOptionType.String,
-          name: 'creator',
-          description: 'Parti id, creator link, twitter:name, discord:name… (or use category)',
-          max_length: 100,
-        },
+        creatorOption,
         {
           type: ApplicationCommandOptionType.String,
           name: 'category',
@@ -114,7 +115,7 @@ export async function executeEvents(interaction: ChatInputCommandInteraction<'ca
   if (subcommand === 'add') {
     const creator = args.creator?.trim() || null;
     const category = args.category?.trim() || null;
-    if (!creator === !category) throw new UserError(t.exactlyOne);
+    if (!creator === !category) throw new UserError(alertStrings.exactlyOne);
     const me = interaction.guild.members.me;
     if (!me?.permissions.any([PermissionFlagsBits.CreateEvents, PermissionFlagsBits.ManageEvents])) {
       throw new UserError(t.missingPermission);
@@ -122,19 +123,7 @@ export async function executeEvents(interaction: ChatInputCommandInteraction<'ca
     await respond(
       interaction,
       async () => {
-        let target: AlertTarget;
-        if (creator) {
-          const userId = await resolvePartiUser(deps.parti, creator);
-          const profile = await deps.parti.getUserProfile(userId).catch((error: unknown) => {
-            if (isPartiError(error, 'not_found')) throw new UserError(t.unknownCreator(creator));
-            throw error;
-          });
-          target = { kind: 'creator', userId, name: profile.user_name ?? lookupStrings.unnamedCreator(userId) };
-        } else {
-          const found = await resolveCategory(deps.parti, category);
-          if (!found) throw new UserError(t.exactlyOne);
-          target = { kind: 'category', categoryId: found.category_id, name: categoryLabel(found) };
-        }
+        const target = await resolveTarget(deps.parti, creator, category);
         let saved;
         try {
           saved = await deps.schedules.records.upsert(

@@ -13,6 +13,7 @@ import {
   type Role,
 } from 'discord.js';
 import { alertText } from '../alerts/card.js';
+import { resolveTarget } from '../alerts/target.js';
 import { LimitReached, type Subscription } from '../alerts/subscriptions.js';
 import { alertStrings as t } from '../alerts/strings.js';
 import { MAX_TEMPLATE_LENGTH, unknownPlaceholders } from '../alerts/template.js';
@@ -21,15 +22,12 @@ import { colors, discordTime, escapeDiscord, truncate } from '../discord/format.
 import { decodePageRef, isExpired, pageButtons, type PageRef } from '../discord/paging.js';
 import { noMentions, respond } from '../discord/respond.js';
 import { UserError } from '../errors.js';
-import { creatorUrl, imageUrl, resolvePartiUser } from '../lookups/creators.js';
-import { lookupStrings } from '../lookups/strings.js';
-import { categoryChoices, resolveCategory } from '../lookups/lists.js';
-import { categoryLabel } from '../parti/schemas.js';
-import { isPartiError } from '../parti/errors.js';
+import { creatorUrl, imageUrl } from '../lookups/creators.js';
+import { categoryChoices } from '../lookups/lists.js';
 import { strings } from '../strings.js';
 import { cleanText } from '../text.js';
 import type { Deps } from '../deps.js';
-import { autocompleteEvents, eventsGroup, executeEvents } from './alertEvents.js';
+import { autocompleteEvents, creatorOption, eventsGroup, executeEvents } from './alertEvents.js';
 import { focusedOption, subcommandArgs } from './args.js';
 import type { Command, CommandData } from './command.js';
 
@@ -118,12 +116,7 @@ const data = {
       name: 'add',
       description: 'Announce when a creator, or anyone in a category, goes live',
       options: [
-        {
-          type: ApplicationCommandOptionType.String,
-          name: 'creator',
-          description: 'Parti id, creator link, twitter:name, discord:name… (or use category)',
-          max_length: 100,
-        },
+        creatorOption,
         {
           type: ApplicationCommandOptionType.String,
           name: 'category',
@@ -191,19 +184,7 @@ export default {
       await respond(
         interaction,
         async () => {
-          let target: Subscription['target'];
-          if (creator) {
-            const userId = await resolvePartiUser(deps.parti, creator);
-            const profile = await deps.parti.getUserProfile(userId).catch((error: unknown) => {
-              if (isPartiError(error, 'not_found')) throw new UserError(t.unknownCreator(creator));
-              throw error;
-            });
-            target = { kind: 'creator', userId, name: profile.user_name ?? lookupStrings.unnamedCreator(userId) };
-          } else {
-            const found = await resolveCategory(deps.parti, category);
-            if (!found) throw new UserError(t.exactlyOne);
-            target = { kind: 'category', categoryId: found.category_id, name: categoryLabel(found) };
-          }
+          const target = await resolveTarget(deps.parti, creator, category);
           let saved;
           try {
             saved = await deps.alerts.subscriptions.upsert(

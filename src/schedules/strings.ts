@@ -6,8 +6,6 @@ import { discordTime, escapeDiscord, inlineCode } from '../discord/format.js';
 export const scheduleStrings = {
   guildOnly: 'Events are set up inside a server.',
   adminOnly: 'Only members with the **Manage Server** permission can set up events.',
-  exactlyOne: 'Give either a `creator` or a `category`, not both and not neither.',
-  unknownCreator: (query: string) => `I could not find a Parti creator for ${inlineCode(query, 80)}.`,
   missingPermission:
     'I cannot make events on this server: give me the **Create Events** (or **Manage Events**) permission and try again.',
   limit: (max: number) =>
