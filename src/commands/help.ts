@@ -7,13 +7,18 @@ import { strings } from '../strings.js';
 import type { Command } from './command.js';
 
 function usage(command: Command): string[] {
-  const subcommands = (command.data.options ?? []).filter(
-    (option) => option.type === ApplicationCommandOptionType.Subcommand,
+  // A subcommand group's subcommands are listed as `/command group subcommand`.
+  const subcommands = (command.data.options ?? []).flatMap((option) =>
+    option.type === ApplicationCommandOptionType.Subcommand
+      ? [{ path: [option.name], sub: option }]
+      : option.type === ApplicationCommandOptionType.SubcommandGroup
+        ? (option.options ?? []).map((sub) => ({ path: [option.name, sub.name], sub }))
+        : [],
   );
   if (subcommands.length === 0) return [`\`/${command.data.name}\` — ${command.data.description}`];
-  return subcommands.map((sub) => {
+  return subcommands.map(({ path, sub }) => {
     const options = (sub.options ?? []).map((option) => (option.required ? option.name : `[${option.name}]`));
-    return `\`/${[command.data.name, sub.name, ...options].join(' ')}\` — ${sub.description}`;
+    return `\`/${[command.data.name, ...path, ...options].join(' ')}\` — ${sub.description}`;
   });
 }
 

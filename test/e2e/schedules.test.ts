@@ -95,6 +95,14 @@ afterAll(async () => {
 });
 
 describe('mirroring Parti schedules', () => {
+  it('lists /alerts events and /party schedule in /help', async () => {
+    const help = await discord.command({ guildId: guild.id, channelId: general, user: admin, name: 'help' }).reply();
+    expect(help.embeds[0]?.description).toContain(
+      "`/alerts events add [creator] [category] [live-events]` — Mirror a creator's or a category's Parti schedule as server events",
+    );
+    expect(help.embeds[0]?.description).toContain('`/party schedule when source [voice-channel] [title]` — ');
+  });
+
   it('refuses to mirror without the Create Events permission, naming it', async () => {
     const reply = await command('alerts', 'add', { creator: String(BALTHIER) }, 'events').reply();
     expect(reply.ephemeral).toBe(true);
