@@ -148,8 +148,9 @@ async function main(): Promise<void> {
       clearInterval(purge);
       // Let interactions already running answer their user before the gateway goes away.
       for (let waited = 0; lifecycle.inFlight > 0 && waited < 5_000; waited += 50) await sleep(50);
-      await alerts.stop();
+      // Event calls share the alert queue, which alerts.stop() lets drain.
       await schedules.stop();
+      await alerts.stop();
       await client.destroy();
       // Parties stay live in the store; their sockets close so players reconnect to the next start.
       panels.close();

@@ -51,6 +51,8 @@ export interface AlertServiceOptions {
 export interface AlertService {
   readonly subscriptions: SubscriptionStore;
   readonly settings: AlertSettings;
+  /** The paced queue alert messages go through; scheduled-event calls share its budget. */
+  readonly queue: DeliveryQueue;
   /**
    * Starts competing for the alert lease: the process holding it listens to the push feed and
    * reads the live list; the others only serve /alerts. With sqlite there is one process, which
@@ -173,6 +175,7 @@ export function createAlertService(options: AlertServiceOptions): AlertService {
   return {
     subscriptions,
     settings,
+    queue,
 
     start() {
       if (!stopped) return;

@@ -1,6 +1,7 @@
 // The Discord side of scheduled events: what the bot sends to /guilds/{id}/scheduled-events, made to
 // fit Discord's rules before it goes (name ≤ 100, description ≤ 1000, location ≤ 100, a start in the
-// future, an end after the start), and every call paced through one delivery queue like the alerts'.
+// future, an end after the start), and every call paced through the alerts' delivery queue, behind
+// the go-live posts, within the same budget under Discord's global limit.
 import {
   DiscordAPIError,
   GuildScheduledEventEntityType,
@@ -114,8 +115,8 @@ export function eventUrl(guildId: string, eventId: string): string {
 
 export type ScheduledEventsApi = ReturnType<typeof createScheduledEventsApi>;
 
-/** The calls, each through the queue: creations in the 'post' lane, edits in the 'edit' lane. */
-export function createScheduledEventsApi(rest: REST, now: () => number, queue = new DeliveryQueue({ perSecond: 10 })) {
+/** The calls, each through the queue's 'edit' lane, so a go-live ping never waits behind them. */
+export function createScheduledEventsApi(rest: REST, now: () => number, queue = new DeliveryQueue()) {
   return {
     list(guildId: string): Promise<APIGuildScheduledEvent[]> {
       return queue.push(
@@ -129,7 +130,7 @@ export function createScheduledEventsApi(rest: REST, now: () => number, queue = 
         privacy_level: GuildScheduledEventPrivacyLevel.GuildOnly,
       };
       return queue.push(
-        'post',
+        'edit',
         () => rest.post(Routes.guildScheduledEvents(guildId), { body }) as Promise<APIGuildScheduledEvent>,
       );
     },
@@ -159,6 +160,5 @@ export function createScheduledEventsApi(rest: REST, now: () => number, queue = 
         () => rest.patch(Routes.guildScheduledEvent(guildId, eventId), { body }) as Promise<APIGuildScheduledEvent>,
       );
     },
-    idle: () => queue.idle(),
   };
 }

@@ -33,7 +33,7 @@ export interface SchedulesOptions {
   parti: PartiClient;
   rest: REST;
   client: Pick<Client, 'user' | 'guilds'>;
-  alerts: Pick<AlertService, 'observe'>;
+  alerts: Pick<AlertService, 'observe' | 'queue'>;
   party: PartyService;
   panels: PartyPanels;
   logger: Logger;
@@ -46,7 +46,7 @@ export function createSchedulesService(options: SchedulesOptions) {
   const now = options.now ?? Date.now;
   const log = options.logger.child({ module: 'schedules' });
   const records = new ScheduleRecords(store.guilds, store.alerts);
-  const api = createScheduledEventsApi(rest, now);
+  const api = createScheduledEventsApi(rest, now, options.alerts.queue);
   let reconcileTimer: NodeJS.Timeout | undefined;
   let reconciling: Promise<void> | undefined;
   let leading = false;
@@ -162,7 +162,6 @@ export function createSchedulesService(options: SchedulesOptions) {
       if (reconcileTimer) clearInterval(reconcileTimer);
       await plans.stop();
       await reconciling;
-      await Promise.race([api.idle(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     },
   };
 }
