@@ -86,6 +86,10 @@ export async function planParty(
   if (!where?.any([PermissionFlagsBits.CreateEvents, PermissionFlagsBits.ManageEvents])) {
     throw new UserError(t.missingPermission);
   }
+  // Discord also wants a voice event's maker to see and connect to its channel.
+  if (args.voice && !where.has([PermissionFlagsBits.ViewChannel, PermissionFlagsBits.Connect])) {
+    throw new UserError(t.cannotUseVoice(`<#${args.voice.id}>`));
+  }
   await respond(
     interaction,
     async () => {

@@ -49,6 +49,8 @@ export const planStrings = {
   pastTime: 'That time has passed. Pick a time in the future.',
   tooFar: (days: number) => `Plan at most ${days} days ahead.`,
   notVoice: 'Pick a voice channel for the event, or leave it out for an event with the invite link.',
+  cannotUseVoice: (channel: string) =>
+    `I cannot hold an event in ${channel}: I need **View Channel** and **Connect** there. Give me those, or leave the channel out for an event with the invite link.`,
   missingPermission: scheduleStrings.missingPermission,
   cannotPost: (channel: string) =>
     `I cannot post the party panel in ${channel}: I need View Channel, Send Messages and Embed Links there.`,

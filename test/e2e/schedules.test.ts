@@ -296,6 +296,26 @@ describe('planned watch parties', () => {
       .toBe(EventStatus.Completed);
   });
 
+  it('holds the event in a voice channel, once the bot may connect there', async () => {
+    const voice = guild.channel('Watch').id;
+    const options = {
+      when: 'in 3h',
+      source: 'https://parti.com/video/80892',
+      title: 'In voice',
+      'voice-channel': voice,
+    };
+    const refused = await command('party', 'schedule', options).reply();
+    expect(refused.content).toBe(
+      `I cannot hold an event in <#${voice}>: I need **View Channel** and **Connect** there. Give me those, or leave the channel out for an event with the invite link.`,
+    );
+    discord.setBotPermissions(guild.id, WITH_EVENTS | PermissionFlagsBits.Connect);
+    const reply = await command('party', 'schedule', options).reply();
+    expect(reply.content).toMatch(/^Planned: the party opens <t:\d+:F>/);
+    const [event] = await expectEvents((e) => e.name === 'In voice', 1);
+    expect(event).toMatchObject({ entity_type: 2, channel_id: voice, entity_metadata: null });
+    discord.setBotPermissions(guild.id, WITH_EVENTS);
+  });
+
   it('is cancelled when its event is cancelled in Discord', async () => {
     const reply = await command('party', 'schedule', {
       when: 'in 1h',
