@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     metrics.registry,
     config.TRUST_PROXY,
   );
-  registerPartyRoutes(http, party);
+  registerPartyRoutes(http, party, { corsOrigins: config.PARTY_CORS_ORIGINS, publicUrl: config.PUBLIC_URL });
   registerPlayerRoutes(http, party, config);
   await http.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
   const address = http.server.address();
