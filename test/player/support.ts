@@ -499,6 +499,17 @@ export async function sampleDrift(
   };
 }
 
+/** A party's page: its invite link, with a token in the fragment as Discord hands one out. */
+export function pageLink(base: string, code: string, token?: string): string {
+  return `${base}/watch-parties/${code}${token ? `#token=${encodeURIComponent(token)}` : ''}`;
+}
+
+/** Waits for the page's party socket to be open. */
+export async function connected(page: Page): Promise<Page> {
+  await waitFor('the player to connect', async () => (await playerStats(page)).connected === true, 10_000);
+  return page;
+}
+
 /** The page's read-only sync numbers (window.partyPlayer.stats()). */
 export async function playerStats(page: Page): Promise<Record<string, any>> {
   return page.evaluate(() => (globalThis as any).partyPlayer.stats());

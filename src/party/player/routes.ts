@@ -116,6 +116,7 @@ const page = (tokenTaken: boolean): string => `<!doctype html>
 </div>
 <main id="app" hidden>
   <section id="stage">
+    <div id="player" class="player">
     <div id="video-wrap" class="video-wrap">
       <video id="video" playsinline preload="auto"></video>
       <div id="reaction-layer" aria-hidden="true"></div>
@@ -125,7 +126,9 @@ const page = (tokenTaken: boolean): string => `<!doctype html>
       <button id="mute" type="button" aria-label="Mute" aria-pressed="false" aria-keyshortcuts="M" title="Mute (M)"><svg class="icon icon-sound" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 9v6h4l5 5V4L7 9H3z"/><path d="M14 7.5v9a4.5 4.5 0 0 0 0-9z"/></svg><svg class="icon icon-muted" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 9v6h4l5 5V4L7 9H3z"/><path class="stroke" d="M15.5 9.5l5 5m0-5l-5 5"/></svg></button>
       <input id="volume" type="range" min="0" max="1" step="0.05" value="1" aria-label="Volume">
       <div id="reactions" role="group" aria-label="Reactions"></div>
+      <button id="chat-toggle" type="button" aria-label="Chat" aria-pressed="true" aria-controls="chat" title="Show or hide the chat"><svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H10l-5 4v-4H4a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1z"/></svg></button>
       <button id="fullscreen" type="button" aria-label="Full screen" aria-pressed="false" aria-keyshortcuts="F" title="Full screen (F)"><svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path class="stroke" d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5"/></svg></button>
+    </div>
     </div>
     <div id="unmute-banner" hidden><span>Playing muted: your browser blocked sound.</span><button id="unmute" type="button">Unmute</button></div>
     <div id="notice" role="alert" hidden></div>
@@ -147,7 +150,21 @@ const page = (tokenTaken: boolean): string => `<!doctype html>
       <button id="sync-now" type="button">Sync now</button>
     </div>
   </section>
-  <aside>
+  <aside id="side">
+    <section id="chat" class="chat" aria-labelledby="chat-heading">
+      <h2 id="chat-heading">Chat</h2>
+      <div class="chat-body">
+        <ol id="chat-log" role="log" aria-live="polite" aria-labelledby="chat-heading" tabindex="0"></ol>
+        <button id="chat-new" type="button" hidden></button>
+      </div>
+      <p id="chat-typing" class="muted"></p>
+      <p id="chat-reason" class="muted" hidden></p>
+      <form id="chat-form">
+        <input id="chat-input" type="text" maxlength="500" required placeholder="Say something…" aria-label="Chat message" aria-describedby="chat-reason chat-status" autocomplete="off" enterkeyhint="send">
+        <button type="submit" id="chat-send">Send</button>
+      </form>
+      <p id="chat-status" role="status"></p>
+    </section>
     <section aria-labelledby="queue-heading"><h2 id="queue-heading">Queue</h2><ol id="queue"></ol></section>
     <section aria-labelledby="people-heading"><h2 id="people-heading">People</h2><ul id="participants"></ul></section>
   </aside>

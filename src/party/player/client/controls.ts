@@ -39,8 +39,9 @@ function toggleFullscreen(): void {
     void document.exitFullscreen();
     return;
   }
-  // The wrapper, so overlays stay on top of the picture; an iPhone only lets the video itself go full screen.
-  if (ui.videoWrap.requestFullscreen) void ui.videoWrap.requestFullscreen().catch(() => undefined);
+  // The player (the picture, its controls and the chat overlay), so overlays stay on top of the
+  // picture; an iPhone only lets the video itself go full screen.
+  if (ui.player.requestFullscreen) void ui.player.requestFullscreen().catch(() => undefined);
   else (video as HTMLVideoElement & { webkitEnterFullscreen?: () => void }).webkitEnterFullscreen?.();
 }
 

@@ -34,6 +34,7 @@ export const ui = {
   loading: $('loading'),
   people: $('people'),
   copyInvite: $('copy-invite') as HTMLButtonElement,
+  player: $('player'),
   videoWrap: $('video-wrap'),
   reactions: $('reactions'),
   reactionLayer: $('reaction-layer'),
@@ -47,6 +48,17 @@ export const ui = {
   guestName: $('guest-name') as HTMLInputElement,
   notice: $('notice'),
   app: $('app'),
+  side: $('side'),
+  chat: $('chat'),
+  chatToggle: $('chat-toggle') as HTMLButtonElement,
+  chatLog: $('chat-log'),
+  chatNew: $('chat-new') as HTMLButtonElement,
+  chatTyping: $('chat-typing'),
+  chatReason: $('chat-reason'),
+  chatForm: $('chat-form') as HTMLFormElement,
+  chatInput: $('chat-input') as HTMLInputElement,
+  chatSend: $('chat-send') as HTMLButtonElement,
+  chatStatus: $('chat-status'),
 };
 
 export function showNotice(text: string): void {

@@ -2,6 +2,7 @@
 // a party from its link, keeps the video on the party's timeline through the sync engine, shows the
 // queue and participants, and gives hosts controls. Everything a user typed is set with textContent.
 // This file wires the view modules together: each answers its own socket messages, all share state.ts.
+import { chatError, chatHandlers, initChat, renderChatAccess } from './chat.js';
 import { renderRole, initControls } from './controls.js';
 import { showNotice, ui, video } from './dom.js';
 import { initGate, join, showGate } from './gate.js';
@@ -26,14 +27,21 @@ const handlers: MessageHandlers = {
     state.inviteUrl = party.invite_url;
     state.participants.clear();
     for (const p of party.participants) {
-      state.participants.set(p.user_id, { user_id: p.user_id, display_name: p.user.display_name, role: p.role });
+      state.participants.set(p.user_id, {
+        user_id: p.user_id,
+        display_name: p.user.display_name,
+        role: p.role,
+        guest: p.guest === true,
+      });
     }
     state.queue = party.queue;
     state.currentClipId = party.current_clip_id;
     state.waitForEveryone = party.wait_for_everyone === true;
+    state.chat = party.chat ?? 'everyone';
     // A new connection: the room may remember what this player said on the last one.
     if (state.waitForEveryone) reporter.resend();
     renderRole();
+    renderChatAccess();
     renderParticipants();
     renderQueue();
     applyPlayback(party.playback);
@@ -44,7 +52,11 @@ const handlers: MessageHandlers = {
   pause: applyPlayback,
   seek: applyPlayback,
   skip: applyPlayback,
-  ...participantHandlers(renderRole),
+  ...participantHandlers(() => {
+    renderRole();
+    renderChatAccess();
+  }),
+  ...chatHandlers(),
   'queue-updated': (message) => {
     state.queue = message.queue;
     renderQueue();
@@ -59,6 +71,7 @@ const handlers: MessageHandlers = {
   pong: (message) => clock.addSample(message.client_time, message.server_time_ms, Date.now()),
   reaction: (message) => floatReaction(message.emoji),
   error: (message) => {
+    if (chatError(message)) return;
     if (message.request_type === 'reaction' && message.code === 'RATE_LIMITED') showNotice(TEXT.slowDown);
     else if (message.request_type !== 'ping') showNotice(message.message);
   },
@@ -102,6 +115,7 @@ window.partyPlayer = {
 
 initControls();
 initReactions();
+initChat();
 initMedia();
 initPlayback();
 initGate(enterParty);

@@ -1,7 +1,7 @@
 // The one state object of the page: which party, who this page is, the people, the queue and what
 // the room says about playback. Views read it and the socket's handlers write it; nothing else holds
 // a copy.
-import type { Clip, Participant, Role } from './types.js';
+import type { ChatSetting, Clip, Participant, Role } from './types.js';
 
 export const state = {
   partyId: '',
@@ -20,6 +20,8 @@ export const state = {
   /** Wait for everyone: the party's setting, and who the room is holding for (null: not holding). */
   waitForEveryone: false,
   holdingFor: null as Array<{ user_id: string; display_name: string }> | null,
+  /** Who may talk in the chat (the party's setting). */
+  chat: 'everyone' as ChatSetting,
   /** The host is dragging the seek bar: renders leave its value alone. */
   seekDragging: false,
 };

@@ -40,4 +40,19 @@ export const TEXT = {
   live: 'LIVE',
   behindLive: (seconds: number) => `${seconds} s behind live`,
   backToLive: 'The stream moved on while the party was stopped: back to live.',
+  chatNew: (count: number) => `${count} new`,
+  chatNewLabel: (count: number) => `${count} new ${count === 1 ? 'message' : 'messages'}: scroll to the latest`,
+  chatFromDiscord: 'Discord',
+  chatFromDiscordLabel: 'written in the party’s Discord thread',
+  chatDelete: 'Delete',
+  chatDeleteLabel: (name: string) => `Delete this message from ${name}`,
+  chatTyping: (names: string[]) =>
+    names.length === 1
+      ? `${names[0]} is typing…`
+      : `${names.length === 2 ? names.join(' and ') : `${names.slice(0, 2).join(', ')} and ${names.length - 2} more`} are typing…`,
+  chatRateLimited: 'Slow down: you can send another message in a moment.',
+  chatNotAllowed: 'You cannot send messages in this chat.',
+  chatOff: 'The host has turned the chat off.',
+  chatMembersOnly: 'Only members can write in this chat; guests can read along.',
+  chatNotConnected: 'Not connected: your message was not sent. Try again in a moment.',
 } as const;

@@ -7,6 +7,21 @@ export interface Participant {
   user_id: string;
   display_name: string;
   role: Role;
+  /** Joined with a name only (absent from older servers). */
+  guest?: boolean;
+}
+/** Who may talk in the party's chat: everyone, members (not guests), or nobody. */
+export type ChatSetting = 'everyone' | 'members' | 'off';
+export interface ChatMessage {
+  id: string;
+  watch_party_id: string;
+  user_id: string;
+  display_name: string;
+  avatar_url?: string | null;
+  /** Plain text: only ever set with textContent (links are built from it, never parsed as HTML). */
+  message: string;
+  created_at: string;
+  source: 'web' | 'discord';
 }
 /** A live clip's shared content clock (see src/party/hls.ts); positions are content seconds after `epoch`. */
 export interface LiveClock {
@@ -45,10 +60,11 @@ export interface PartyDetail {
   invite_url: string;
   visibility: 'public' | 'private';
   invite_code: string;
-  participants: Array<{ user_id: string; role: Role; user: { display_name: string } }>;
+  participants: Array<{ user_id: string; role: Role; guest?: boolean; user: { display_name: string } }>;
   queue: Clip[];
   current_clip_id: string | null;
   wait_for_everyone?: boolean;
+  chat?: ChatSetting;
   playback: Playback;
 }
 export type ServerMessage =
@@ -59,7 +75,12 @@ export type ServerMessage =
   | { type: 'party-ended'; seq: number; reason: 'host' | 'idle' }
   | { type: 'pong'; client_time: number; server_time_ms: number }
   | { type: 'reaction'; user_id: string; emoji: ReactionEmoji }
-  | { type: 'error'; code: string; message: string; request_type: string | null };
+  | { type: 'error'; code: string; message: string; request_type: string | null }
+  | { type: 'chat_history'; messages: ChatMessage[]; chat: ChatSetting }
+  | { type: 'chat_message'; chat_message: ChatMessage }
+  | { type: 'chat_deleted'; message_id: string }
+  | { type: 'typing'; user_id: string; display_name: string; is_typing: boolean }
+  | { type: 'chat_settings'; chat: ChatSetting };
 
 /** One function per server message type; a view module exports the ones it answers. */
 export type MessageHandlers = {
