@@ -113,6 +113,35 @@ describe('the chat panel', () => {
     await expect.poll(() => messages(host)).toEqual(['hello everyone']);
   });
 
+  it('says it is typing at most every 3 s, and the others’ line ends 6 s after the last', async () => {
+    const { host, viewer } = await twoMembers();
+    const typingSent: boolean[] = [];
+    viewer.on('websocket', (socket) =>
+      socket.on('framesent', ({ payload }) => {
+        const frame = JSON.parse(String(payload)) as { type: string; is_typing?: boolean };
+        if (frame.type === 'typing') typingSent.push(frame.is_typing === true);
+      }),
+    );
+    await viewer.reload();
+    await connected(viewer);
+    await viewer.locator('#chat-input').click();
+    // Four seconds of steady typing: one "typing" at the start, one more 3 s on.
+    const started = Date.now();
+    while (Date.now() - started < 4000) await viewer.keyboard.type('a', { delay: 100 });
+    expect(typingSent).toEqual([true, true]);
+    await expect.poll(() => host.locator('#chat-typing').textContent()).toBe('Vic is typing…');
+    // Stopped, box still full and focused: nothing more is sent, and the line goes after 6 s.
+    await waitFor(
+      'the typing line to expire',
+      async () => (await host.locator('#chat-typing').textContent()) === '',
+      9000,
+    );
+    expect(typingSent).toEqual([true, true]);
+    // Leaving the box says it at once.
+    await viewer.locator('#chat-input').blur();
+    await expect.poll(() => typingSent).toEqual([true, true, false]);
+  });
+
   it('removes a deleted message from every page; a viewer may delete only their own', async () => {
     const { host, viewer } = await twoMembers();
     await say(viewer, 'a message Vic regrets');
