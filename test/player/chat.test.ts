@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   connected,
   launchChromium,
@@ -33,8 +33,12 @@ beforeAll(async () => {
   source = `${media.url}/${clip}`;
 }, 60_000);
 
+// Each test's pages close after it: a dozen playing pages left open would slow the later tests down.
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((context) => context.close()));
+});
+
 afterAll(async () => {
-  await Promise.all(contexts.map((context) => context.close()));
   await browser?.close();
   await stack?.close();
   await media?.close();
