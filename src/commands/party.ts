@@ -21,10 +21,10 @@ import { colors, escapeDiscord } from '../discord/format.js';
 import { noMentions, respond } from '../discord/respond.js';
 import { UserError } from '../errors.js';
 import { renderPanel } from '../party/panel.js';
-import type { PartyDetail } from '../party/protocol.js';
+import type { ChatSetting, PartyDetail } from '../party/protocol.js';
 import { MAX_HOLD_MS } from '../party/room.js';
 import { PartyError, type PartyUser } from '../party/service.js';
-import { partyStrings as t } from '../party/strings.js';
+import { partyStrings as t, threadStrings } from '../party/strings.js';
 import { cleanText } from '../text.js';
 import { subcommandArgs } from './args.js';
 import type { Command, CommandData } from './command.js';
@@ -92,6 +92,7 @@ export async function startParty(
     visibility?: 'public' | 'private';
     maxParticipants?: number | undefined;
     waitForEveryone?: boolean | undefined;
+    chat?: ChatSetting | undefined;
   },
 ): Promise<void> {
   if (!interaction.inCachedGuild() || !interaction.channel) throw new UserError(t.guildOnly);
@@ -112,9 +113,14 @@ export async function startParty(
         visibility: input.visibility ?? 'public',
         maxParticipants: input.maxParticipants,
         waitForEveryone: input.waitForEveryone,
+        chat: input.chat,
       });
-      await deps.panels.post(created.detail, interaction.guildId, channel.id);
-      return linkReply(t.created(created.invite_code), `${created.invite_url}#token=${created.token}`);
+      const panel = await deps.panels.post(created.detail, interaction.guildId, channel.id);
+      const missing = await deps.threads.open(created.detail, panel, can);
+      const reply = linkReply(t.created(created.invite_code), `${created.invite_url}#token=${created.token}`);
+      // Told once, to the host, when the party starts: chat then stays on the page.
+      if (missing.length > 0) reply.content = `${reply.content}\n${threadStrings.missing(missing, `<#${channel.id}>`)}`;
+      return reply;
     },
     { ephemeral: true },
   );
@@ -152,6 +158,16 @@ const data = {
           type: ApplicationCommandOptionType.Boolean,
           name: 'wait-for-everyone',
           description: `Pause for anyone buffering, up to ${MAX_HOLD_MS / 1000} s (default: no, they catch up)`,
+        },
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'chat',
+          description: 'Who can chat on the player page (default: everyone)',
+          choices: [
+            { name: 'everyone', value: 'everyone' },
+            { name: 'members (not guests)', value: 'members' },
+            { name: 'off', value: 'off' },
+          ],
         },
       ],
     },
@@ -245,6 +261,7 @@ export default {
         visibility: args.visibility ?? 'public',
         maxParticipants: args.max_participants,
         waitForEveryone: args['wait-for-everyone'],
+        chat: args.chat,
       });
       log.info({ channelId: interaction.channelId }, 'watch party created');
       return;
