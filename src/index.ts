@@ -102,7 +102,6 @@ async function main(): Promise<void> {
     metrics.registry,
     config.TRUST_PROXY,
   );
-  registerPartyRoutes(http, party);
   // The Activity (DISCORD_CLIENT_SECRET set) signs in with the application's id as OAuth2 client id.
   let applicationId: Promise<string> | undefined;
   const activityApp = async (): Promise<string> => {
@@ -114,6 +113,12 @@ async function main(): Promise<void> {
     });
   };
   const activity = activityEnabled(config) ? { applicationId: activityApp } : undefined;
+  registerPartyRoutes(http, party, {
+    corsOrigins: config.PARTY_CORS_ORIGINS,
+    publicUrl: config.PUBLIC_URL,
+    // Inside Discord the page is the app's own discordsays.com origin, which its proxy passes on.
+    ...(activity && { activityOrigin: async () => `https://${await activityApp()}.discordsays.com` }),
+  });
   if (activity) {
     registerActivityRoutes(
       http,

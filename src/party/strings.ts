@@ -102,6 +102,10 @@ const errorSentences: Record<Exclude<PartyErrorCode, 'RATE_LIMITED'>, string | n
   NOT_FOUND: null,
   NOT_OWNER: null,
   SHUTTING_DOWN: null,
+  CHAT_RATE_LIMITED: null,
+  CHAT_NOT_ALLOWED: null,
+  UNKNOWN_MESSAGE: null,
+  UNSUPPORTED_TYPE: null,
   INTERNAL: null,
 };
 
