@@ -12,7 +12,7 @@ import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createPartiClient } from './parti/client.js';
 import { createLiveFeed } from './parti/liveFeed.js';
-import { activityEnabled, createActivitySignIn, registerActivityRoutes } from './party/activity.js';
+import { activityEnabled, activityPageOrigin, createActivitySignIn, registerActivityRoutes } from './party/activity.js';
 import { createPartyPanels } from './party/panel.js';
 import { registerPlayerRoutes } from './party/player/routes.js';
 import { connectPartyCluster } from './party/cluster.js';
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     corsOrigins: config.PARTY_CORS_ORIGINS,
     publicUrl: config.PUBLIC_URL,
     // Inside Discord the page is the app's own discordsays.com origin, which its proxy passes on.
-    ...(activity && { activityOrigin: async () => `https://${await activityApp()}.discordsays.com` }),
+    ...(activity && { activityOrigin: async () => activityPageOrigin(await activityApp()) }),
   });
   if (activity) {
     registerActivityRoutes(

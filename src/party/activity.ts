@@ -44,6 +44,9 @@ export const ENTRY_POINT_COMMAND = {
   contexts: [0],
 } as const;
 
+/** The origin of the app's page inside Discord: its proxy passes it on to the party server. */
+export const activityPageOrigin = (applicationId: string): string => `https://${applicationId}.discordsays.com`;
+
 /** Whether the Activity is on: it needs the client secret, and nothing else that could be missing. */
 export const activityEnabled = (config: Pick<Config, 'DISCORD_CLIENT_SECRET'>): boolean =>
   config.DISCORD_CLIENT_SECRET !== undefined;

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import { isValidHost } from '../../net/hosts.js';
 import { normalizeInviteCode } from '../codes.js';
@@ -228,7 +228,7 @@ export function registerPlayerRoutes<AppLogger extends FastifyBaseLogger>(
 
   const { activity } = options;
   if (activity) {
-    app.get(ACTIVITY_PATH, async (_request, reply) => {
+    const serveActivity = async (_request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
       const clientId = await activity.applicationId();
       return reply
         .header('content-type', 'text/html; charset=utf-8')
@@ -237,6 +237,9 @@ export function registerPlayerRoutes<AppLogger extends FastifyBaseLogger>(
         .header('x-content-type-options', 'nosniff')
         .header('cache-control', 'no-store')
         .send(page(false, { clientId }));
-    });
+    };
+    // Discord's proxy may ask for the root mapping's target with or without the trailing slash.
+    app.get(ACTIVITY_PATH, serveActivity);
+    app.get(`${ACTIVITY_PATH}/`, serveActivity);
   }
 }

@@ -6,6 +6,7 @@ import type { LevelDetails } from 'hls.js';
 import { REACTIONS, type ReactionEmoji } from '../../reactions.js';
 import { PAGE_TOKEN_COOKIE, PAGE_TOKEN_META, pagePath } from '../pageToken.js';
 import { BufferingReporter, ClockSync, SYNC_TUNING, SyncController, type MediaLike, type Timeline } from '../sync.js';
+import { ActivityError, inActivity, startActivity, type Activity } from './activity.js';
 
 type Role = 'host' | 'co-host' | 'viewer';
 interface Participant {
@@ -106,9 +107,11 @@ const TEXT = {
   live: 'LIVE',
   behindLive: (seconds: number) => `${seconds} s behind live`,
   backToLive: 'The stream moved on while the party was stopped: back to live.',
+  activityFailed: 'Could not open the party inside Discord. Close the Activity and open it again.',
 } as const;
 
-const API = '/api/v1/watch-parties';
+// Inside Discord (activity.ts) every path goes through Discord's proxy: the prefix is set at sign-in.
+let API = '/api/v1/watch-parties';
 /** How the server closes a removed member's socket (owner.ts). */
 const REMOVED_CLOSE_CODE = 4003;
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15000];
@@ -161,7 +164,10 @@ const ui = {
   app: $('app'),
 };
 
-const code = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
+/** Opened by Discord as an Activity: the code and token come from signing in through Discord (activity.ts). */
+const activityMode = inActivity();
+let activity: Activity | null = null;
+let code = activityMode ? '' : decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
 const tokenKey = `watch-party-token:${code.toUpperCase()}`;
 
 /** The token arrives in the fragment (never sent to a server); keep it for reloads, then hide it. */
@@ -184,7 +190,7 @@ function keepPageToken(value: string | null): void {
   document.cookie = `${PAGE_TOKEN_COOKIE}=${value ?? ''}; Path=${pagePath(code)}; ${lifetime}; SameSite=Strict${secure}`;
 }
 
-let token = takeToken();
+let token = activityMode ? null : takeToken();
 if (token) keepPageToken(token);
 
 /**
@@ -413,6 +419,7 @@ function renderRole(): void {
 function renderParticipants(): void {
   const items = [...participants.values()].sort((a, b) => rank(a.role) - rank(b.role));
   ui.people.textContent = TEXT.people(items.length);
+  activity?.setPresence(ui.title.textContent ?? '', items.length);
   ui.people.setAttribute('aria-label', TEXT.peopleLabel(items.length));
   ui.participants.replaceChildren(
     ...items.map((p) => {
@@ -619,7 +626,8 @@ function scheduleRefresh(clipId: string, refreshAfter: string | null): void {
     () => {
       void fetchPlayable(clipId).then((playable) => {
         if (loadedClipId !== clipId) return;
-        if (playable) signing.current = new URL(playable.url);
+        const reach = playable && reachable(playable.url);
+        if (reach && 'url' in reach) signing.current = new URL(reach.url, location.href);
         // A failed refresh is tried again shortly; the URL in use is still good for a while.
         scheduleRefresh(clipId, playable?.refresh_after ?? new Date(Date.now() + clock.offsetMs + 5000).toISOString());
       });
@@ -644,6 +652,9 @@ function liveShift(details: LevelDetails, live: LiveClock): number | null {
   return Number.isFinite(content) ? content - fragment.start - live.epoch : null;
 }
 
+/** Where the page fetches a media URL from: itself, or inside Discord its proxied form, if any. */
+const reachable = (url: string): { url: string } | { refused: string } => (activity ? activity.mediaUrl(url) : { url });
+
 async function loadClip(clipId: string | null, reload = false): Promise<void> {
   if (clipId === loadedClipId && !reload) return;
   loadedClipId = clipId;
@@ -663,7 +674,9 @@ async function loadClip(clipId: string | null, reload = false): Promise<void> {
     window.setTimeout(() => void loadClip(currentClipId), 3000);
     return;
   }
-  signing.first = signing.current = new URL(playable.url, location.href);
+  const reach = reachable(playable.url);
+  if ('refused' in reach) return showNotice(reach.refused);
+  signing.first = signing.current = new URL(reach.url, location.href);
   const start = controller.targetPosition() ?? 0;
   // hls.js wherever Media Source Extensions exist (it tells this page where live content is); the
   // native element elsewhere (an iPhone's Safari).
@@ -675,7 +688,7 @@ async function loadClip(clipId: string | null, reload = false): Promise<void> {
       startPosition: live ? -1 : start,
       enableWorker: true,
       lowLatencyMode: false,
-      xhrSetup: (xhr, url) => xhr.open('GET', resigned(url), true),
+      xhrSetup: (xhr, url) => xhr.open('GET', activity ? activity.requestUrl(resigned(url)) : resigned(url), true),
     });
     hls = instance;
     instance.on(Hls.Events.ERROR, (_event, info) => {
@@ -696,11 +709,11 @@ async function loadClip(clipId: string | null, reload = false): Promise<void> {
       instance.on(Hls.Events.LEVEL_UPDATED, map);
       instance.on(Hls.Events.FRAG_CHANGED, map);
     }
-    instance.loadSource(playable.url);
+    instance.loadSource(reach.url);
     instance.attachMedia(video);
     scheduleRefresh(clipId, playable.refresh_after);
   } else {
-    video.src = playable.url;
+    video.src = reach.url;
     if (!live) video.currentTime = start;
   }
 }
@@ -1004,7 +1017,17 @@ ui.guestForm.addEventListener('submit', (event) => {
 });
 
 async function start(): Promise<void> {
-  if (reloadForMedia()) return;
+  if (activityMode && !activity) {
+    try {
+      activity = await startActivity();
+    } catch (error) {
+      return showGate(error instanceof ActivityError ? error.message : TEXT.activityFailed);
+    }
+    ({ invite_code: code, token } = activity.session);
+    API = activity.apiBase + API;
+  }
+  // Inside Discord every media origin is the page's own (the proxy): no reload for the CSP.
+  if (!activity && reloadForMedia()) return;
   const response = await authed(`/by-code/${encodeURIComponent(code)}`);
   if (response.status === 401 && token) {
     sessionStorage.removeItem(tokenKey);
