@@ -83,7 +83,14 @@ export const configSchema = z.object({
   PARTY_CORS_ORIGINS: z
     .string()
     .default('')
-    .transform((list) => [...new Set(list.split(',').map((origin) => origin.trim()).filter(Boolean))])
+    .transform((list) => [
+      ...new Set(
+        list
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      ),
+    ])
     .pipe(
       z.array(
         z

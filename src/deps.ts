@@ -6,6 +6,7 @@ import type { Logger } from './logger.js';
 import type { PartiClient } from './parti/client.js';
 import type { PartyPanels } from './party/panel.js';
 import type { PartyService } from './party/service.js';
+import type { PartyThreads } from './party/thread.js';
 import type { Store } from './store/index.js';
 
 export interface Deps {
@@ -18,6 +19,8 @@ export interface Deps {
   party: PartyService;
   /** the Discord panels of watch parties */
   panels: PartyPanels;
+  /** the Discord chat threads of watch parties */
+  threads: PartyThreads;
   /** shuttingDown is set by SIGTERM/SIGINT (stop taking new work); inFlight counts running handlers */
   lifecycle: { shuttingDown: boolean; inFlight: number };
 }

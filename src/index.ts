@@ -17,6 +17,7 @@ import { createPartyPanels } from './party/panel.js';
 import { registerPlayerRoutes } from './party/player/routes.js';
 import { connectPartyCluster } from './party/cluster.js';
 import { registerPartyRoutes } from './party/server.js';
+import { createPartyThreads } from './party/thread.js';
 import { createPartyService, partyLimitsFrom } from './party/service.js';
 import { openStore } from './store/index.js';
 
@@ -89,8 +90,16 @@ async function main(): Promise<void> {
   });
   metrics.watchParties(() => party.stats());
   const panels = createPartyPanels({ store, rest: client.rest, party, logger, activity: activityEnabled(config) });
+  const threads = createPartyThreads({
+    store,
+    rest: client.rest,
+    client,
+    party,
+    logger,
+    bridge: config.PARTY_CHAT_BRIDGE === 'thread',
+  });
   const lifecycle = { shuttingDown: false, inFlight: 0 };
-  const deps: Deps = { config, logger, store, parti, client, alerts, party, panels, lifecycle };
+  const deps: Deps = { config, logger, store, parti, client, alerts, party, panels, threads, lifecycle };
 
   const http = createHttpServer(
     logger,
@@ -161,6 +170,7 @@ async function main(): Promise<void> {
       await client.destroy();
       // Parties stay live in the store; their sockets close so players reconnect to the next start.
       panels.close();
+      threads.close();
       await party.close();
       await cluster?.close();
       await http.close();

@@ -23,10 +23,10 @@ import { noMentions, respond } from '../discord/respond.js';
 import { UserError } from '../errors.js';
 import { activityEnabled } from '../party/activity.js';
 import { renderPanel } from '../party/panel.js';
-import type { PartyDetail } from '../party/protocol.js';
+import type { ChatSetting, PartyDetail } from '../party/protocol.js';
 import { MAX_HOLD_MS } from '../party/room.js';
 import { PartyError, type PartyUser } from '../party/service.js';
-import { partyStrings as t } from '../party/strings.js';
+import { partyStrings as t, threadStrings } from '../party/strings.js';
 import { cleanText } from '../text.js';
 import { subcommandArgs } from './args.js';
 import type { Command, CommandData } from './command.js';
@@ -94,6 +94,7 @@ export async function startParty(
     visibility?: 'public' | 'private';
     maxParticipants?: number | undefined;
     waitForEveryone?: boolean | undefined;
+    chat?: ChatSetting | undefined;
     /** A voice channel the party is bound to: the Activity launched there plays this party. */
     voiceChannelId?: string | undefined;
   },
@@ -116,13 +117,18 @@ export async function startParty(
         visibility: input.visibility ?? 'public',
         maxParticipants: input.maxParticipants,
         waitForEveryone: input.waitForEveryone,
+        chat: input.chat,
       });
-      await deps.panels.post(created.detail, interaction.guildId, channel.id);
+      const panel = await deps.panels.post(created.detail, interaction.guildId, channel.id);
       if (input.voiceChannelId) await deps.panels.bind(input.voiceChannelId, created.id);
+      const missing = await deps.threads.open(created.detail, panel, can);
+      const reply = linkReply(t.created(created.invite_code), `${created.invite_url}#token=${created.token}`);
+      // Told once, to the host, when the party starts: chat then stays on the page.
+      if (missing.length > 0) reply.content = `${reply.content}\n${threadStrings.missing(missing, `<#${channel.id}>`)}`;
       // A party meant for a voice channel, on a bot without the Activity: say how it is turned on.
       const voice = input.voiceChannelId !== undefined || channel.type === ChannelType.GuildVoice;
-      const hint = voice && !activityEnabled(deps.config) ? `\n${t.activityOff}` : '';
-      return linkReply(t.created(created.invite_code) + hint, `${created.invite_url}#token=${created.token}`);
+      if (voice && !activityEnabled(deps.config)) reply.content = `${reply.content}\n${t.activityOff}`;
+      return reply;
     },
     { ephemeral: true },
   );
@@ -180,6 +186,16 @@ const data = {
           type: ApplicationCommandOptionType.Boolean,
           name: 'wait-for-everyone',
           description: `Pause for anyone buffering, up to ${MAX_HOLD_MS / 1000} s (default: no, they catch up)`,
+        },
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'chat',
+          description: 'Who can chat on the player page (default: everyone)',
+          choices: [
+            { name: 'everyone', value: 'everyone' },
+            { name: 'members (not guests)', value: 'members' },
+            { name: 'off', value: 'off' },
+          ],
         },
         {
           type: ApplicationCommandOptionType.Channel,
@@ -279,6 +295,7 @@ export default {
         visibility: args.visibility ?? 'public',
         maxParticipants: args.max_participants,
         waitForEveryone: args['wait-for-everyone'],
+        chat: args.chat,
         voiceChannelId: args['voice-channel']?.id,
       });
       log.info({ channelId: interaction.channelId }, 'watch party created');

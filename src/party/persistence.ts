@@ -29,6 +29,12 @@ export const partyKeys = {
   code: (code: string) => `code:${code}`,
   /** Where a party's Discord panel is (panel.ts). */
   panel: (id: string) => `panel:${id}`,
+  /** Where a party's Discord chat thread is, with the webhook that posts into it (thread.ts). */
+  thread: (id: string) => `thread:${id}`,
+  /** The party a Discord thread is the chat of (thread.ts). */
+  threadParty: (threadId: string) => `thread-party:${threadId}`,
+  /** The bot's webhook in a channel, made once (thread.ts). */
+  webhook: (channelId: string) => `webhook:${channelId}`,
   /** The party whose panel was last posted in a channel (panel.ts). */
   channel: (channelId: string) => `channel:${channelId}`,
 } as const;

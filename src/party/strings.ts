@@ -32,6 +32,24 @@ export const partyStrings = {
   guestName: 'Guest',
 } as const;
 
+/** The party's chat thread in Discord (thread.ts), and what its host is told about it. */
+export const threadStrings = {
+  threadName: 'Watch party chat',
+  /** After a web writer's name on their messages in the thread. */
+  webMark: '· web',
+  someone: 'Viewer',
+  ended: (detail: { started_at: string | null; created_at: string }) => {
+    const since = Date.parse(detail.started_at ?? detail.created_at);
+    const minutes = Math.max(1, Math.round((Date.now() - since) / 60_000));
+    const length = minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+    return `The watch party has ended, after ${length} together. This thread is now archived.`;
+  },
+  missing: (names: readonly string[], channel: string) =>
+    `Chat stays on the player page: to mirror it in a thread in ${channel}, give me ${names
+      .map((name) => `**${name}**`)
+      .join(', ')} there.`,
+} as const;
+
 /** The party's panel message in Discord (panel.ts). */
 export const panelStrings = {
   nothingPlaying: 'Nothing in the queue yet: add a clip with `/party add`.',

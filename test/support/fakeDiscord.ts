@@ -15,6 +15,7 @@ import type { GuildInit, OverwriteInit, UserInit } from './fakeDiscord/server.js
 import { FakeDiscordServer, type FakeDiscordOptions } from './fakeDiscord/server.js';
 import type { GatewayReceived } from './fakeDiscord/gateway.js';
 import type { FakeActivityInstance } from './fakeDiscord/oauth.js';
+import type { FakeThread, FakeWebhook } from './fakeDiscord/threads.js';
 import type {
   AutocompleteInit,
   CommandInit,
@@ -55,6 +56,7 @@ export type {
 } from './fakeDiscord/types.js';
 export type { FakeDiscordOptions, GuildInit, OverwriteInit, UserInit } from './fakeDiscord/server.js';
 export type { FakeActivityInstance } from './fakeDiscord/oauth.js';
+export type { FakeThread, FakeWebhook } from './fakeDiscord/threads.js';
 export {
   DEFAULT_BOT_PERMISSIONS,
   DEFAULT_EVERYONE_PERMISSIONS,
@@ -119,6 +121,12 @@ export interface FakeDiscord {
   waitForRequest(predicate: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
   /** A member posting a message (MESSAGE_CREATE for bots with the GuildMessages intent). */
   postUserMessage(init: { channelId: string; user: FakeUser; content: string }): FakeMessage;
+  /** A moderator deleting a message (MESSAGE_DELETE for bots with the GuildMessages intent). */
+  deleteMessage(channelId: string, messageId: string): void;
+  /** Threads started in the guilds (their parent_id is the channel of the message they started on). */
+  threads(): FakeThread[];
+  /** Webhooks the bot made in channels. */
+  webhooks(): FakeWebhook[];
 
   // --- Members interacting ----------------------------------------------------------------------
   command(init: CommandInit): FakeInteraction;
@@ -210,6 +218,9 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
     guild: (id) => s.guild(id),
     channel: (id) => s.channel(id),
     makeUser: (init) => s.makeUser(init),
+    deleteMessage: (channelId, messageId) => s.deleteMessage(s.channelMessage(channelId, messageId)),
+    threads: () => structuredClone([...s.threads.threads.values()]),
+    webhooks: () => structuredClone([...s.threads.webhooks.values()]),
     botPermissionsIn: (id) => s.botPermissionsIn(id),
     requests: s.requests,
     commands: (guildId) => structuredClone(s.commandList(guildId)),

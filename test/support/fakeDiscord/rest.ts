@@ -6,6 +6,7 @@ import { ApiError, FormErrors, err } from './errors.js';
 import { compileRoute } from './http.js';
 import type { FakeDiscordServer } from './server.js';
 import type { FakeChannel, FakeGuild, UploadedFile } from './types.js';
+import { threadRoutes } from './threads.js';
 import { validateMessageBody } from './validation.js';
 
 type Json = Record<string, unknown>;
@@ -190,6 +191,8 @@ export function buildRoutes(f: FakeDiscordServer): Route[] {
     'POST',
     '/webhooks/:app/:token',
     ({ params, body, files, query }) => {
+      const channelHook = f.threads.webhookFor(params['app']!, params['token']!);
+      if (channelHook) return f.threads.execute(channelHook, body, query);
       const rec = f.interactionByWebhook(params['app']!, params['token']!);
       const message = f.followUp(rec, body, files);
       return query.get('wait') === 'true' ? ok(f.messageApi(message)) : noContent();
@@ -217,13 +220,20 @@ export function buildRoutes(f: FakeDiscordServer): Route[] {
   add(
     'DELETE',
     '/webhooks/:app/:token/messages/:message',
-    ({ params }) => {
+    ({ params, query }) => {
+      const channelHook = f.threads.webhookFor(params['app']!, params['token']!);
+      if (channelHook) {
+        f.threads.deleteMessage(channelHook, params['message']!, query);
+        return noContent();
+      }
       const rec = f.interactionByWebhook(params['app']!, params['token']!);
       f.webhookDelete(rec, params['message']!);
       return noContent();
     },
     false,
   );
+
+  threadRoutes(f, add);
 
   // Channels and messages
   add('GET', '/channels/:channel', ({ params }) => {

@@ -17,6 +17,7 @@ import {
 } from './permissions.js';
 import { buildRoutes, type Route, type RouteContext } from './rest.js';
 import { snowflake } from './snowflake.js';
+import { FakeThreads } from './threads.js';
 import type {
   AutocompleteInit,
   CommandInit,
@@ -196,6 +197,7 @@ export class FakeDiscordServer {
   private readonly permRoles = new Map<string, Map<string, string>>();
   private readonly routes: Route[];
   readonly gateway: FakeGateway;
+  readonly threads = new FakeThreads(this);
   private readonly http: Server;
   private resolveReady!: () => void;
   private closed = false;
@@ -644,7 +646,7 @@ export class FakeDiscordServer {
       voice_states: [],
       members: clone(members),
       channels: clone(guild.channels),
-      threads: [],
+      threads: clone(this.threads.active(guild.id)),
       presences: [],
       stage_instances: [],
       guild_scheduled_events: [],
@@ -737,6 +739,8 @@ export class FakeDiscordServer {
     ephemeral: boolean;
     loading?: boolean;
     interaction?: InteractionRecord;
+    /** A channel webhook's message (threads.ts). */
+    webhookId?: string;
   }): FakeMessage {
     const { channel, body, interaction } = args;
     const id = snowflake();
@@ -774,6 +778,7 @@ export class FakeDiscordServer {
         ...(typeof reference['message_id'] === 'string' ? { message_id: reference['message_id'] } : {}),
       };
     }
+    if (args.webhookId !== undefined) message.webhook_id = args.webhookId;
     if (interaction) {
       message.webhook_id = this.applicationId;
       message.application_id = this.applicationId;
@@ -949,7 +954,10 @@ export class FakeDiscordServer {
     const perms = this.botPermissionsIn(channel.id);
     const P = PermissionFlagsBits;
     if (!(perms & P.ViewChannel)) throw err.missingAccess();
-    if (!(perms & P.SendMessages)) throw err.missingPermissions();
+    // In a thread, Send Messages in Threads is what counts.
+    if (!(perms & (this.threads.isThread(channel.id) ? P.SendMessagesInThreads : P.SendMessages))) {
+      throw err.missingPermissions();
+    }
     if (Array.isArray(body['embeds']) && body['embeds'].length > 0 && !(perms & P.EmbedLinks))
       throw err.missingPermissions();
     if (files > 0 && !(perms & P.AttachFiles)) throw err.missingPermissions();

@@ -5,6 +5,7 @@
 // and turns every URL the player would reach into its `/.proxy/…` form, since Discord lets an Activity
 // reach nothing else. The SDK is loaded only here, in its own chunk: a browser page never fetches it.
 import { PROXY_ROOT, proxiedUrl, type ProxyMapping } from '../proxyUrl.js';
+import { TEXT } from './strings.js';
 
 /** Where the party server is through Discord's proxy (the `/party` mapping: activityMappings.ts). */
 const PARTY_BASE = `${PROXY_ROOT}/party`;
@@ -12,14 +13,6 @@ const PARTY_BASE = `${PROXY_ROOT}/party`;
 const PRESENCE_MAX = 128;
 /** ActivityType.Watching: Discord shows "Watching …". */
 const WATCHING = 3;
-
-const TEXT = {
-  signInFailed: 'Could not sign in through Discord. Close the Activity and open it again.',
-  unmapped: (host: string) =>
-    `This clip comes from ${host}, which the Activity cannot reach: inside Discord only hosts the bot's operator mapped can play (ACTIVITY_MEDIA_ORIGINS, npm run activity:mappings). Open the party in a browser to watch it.`,
-  inCall: (names: string) => `In the call: ${names}`,
-  presence: (title: string, watching: number) => `Watching ${title} · ${watching} watching`,
-};
 
 export interface ActivitySession {
   token: string;
@@ -72,7 +65,7 @@ export async function startActivity(): Promise<Activity> {
     data?: ActivitySession & { access_token: string; mappings: ProxyMapping[] };
     error?: { message?: string };
   } | null;
-  if (!response.ok || !body?.data) throw new ActivityError(body?.error?.message ?? TEXT.signInFailed);
+  if (!response.ok || !body?.data) throw new ActivityError(body?.error?.message ?? TEXT.activityFailed);
   const { access_token: accessToken, mappings, ...session } = body.data;
   await sdk.commands.authenticate({ access_token: accessToken });
 
