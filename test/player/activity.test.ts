@@ -6,22 +6,21 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REST } from 'discord.js';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivitySignIn, registerActivityRoutes } from '../../src/party/activity.js';
-import { activityMappings } from '../../src/party/activityMappings.js';
-import { startFakeDiscord, type FakeDiscord, type FakeGuild, type FakeUser } from '../support/fakeDiscord.js';
-import { startFakeDiscordClient, type FakeDiscordClient } from './fakeDiscordClient.js';
+import type { FakeDiscord, FakeGuild, FakeUser } from '../support/fakeDiscord.js';
+import {
+  openActivityFrame,
+  startActivityStack,
+  type ActivityStack,
+  type FakeDiscordClient,
+} from './fakeDiscordClient.js';
 import {
   expectInSync,
   launchChromium,
   makeMedia,
-  startDelayProxy,
   startMediaServer,
-  startPlayerStack,
   waitFor,
-  type DelayProxy,
   type MediaServer,
   type PlayerStack,
 } from './support.js';
@@ -30,9 +29,9 @@ import {
 const IN_SYNC_MS = 250;
 
 let discord: FakeDiscord;
+let activity: ActivityStack;
 let stack: PlayerStack;
 let client: FakeDiscordClient;
-let delay: DelayProxy;
 let mapped: MediaServer;
 let unmapped: MediaServer;
 let browser: Browser;
@@ -52,82 +51,37 @@ beforeAll(async () => {
     makeMedia(dir, 'movie', { seconds: 40, format: 'hls' }),
     makeMedia(dir, 'stray', { seconds: 10, format: 'mp4' }),
   ]);
-  [discord, mapped, unmapped, browser] = await Promise.all([
-    startFakeDiscord(),
-    startMediaServer(dir),
-    startMediaServer(dir),
-    launchChromium(),
-  ]);
+  [mapped, unmapped, browser] = await Promise.all([startMediaServer(dir), startMediaServer(dir), launchChromium()]);
   clip = `${mapped.url}/${hls}`;
   strayClip = `${unmapped.url}/${mp4}`;
+  // Only the first media server is mapped: the second stands for a host nobody mapped. A little
+  // network in front of the party server, as browser.test.ts gives its delayed pages.
+  activity = await startActivityStack({ mediaOrigins: [mapped.url], delay: { delayMs: 20, jitterMs: 10 } });
+  ({ discord, stack, client } = activity);
   guild = discord.addGuild({ name: 'Movie night' });
   voiceId = discord.addChannel(guild.id, { name: 'Cinema', type: 2 }).id;
   otherVoiceId = discord.addChannel(guild.id, { name: 'Lounge', type: 2 }).id;
   alice = discord.makeUser({ username: 'alice' });
   bob = discord.makeUser({ username: 'bob' });
   carol = discord.makeUser({ username: 'carol' });
-  const rest = new REST({ api: discord.apiUrl }).setToken(discord.token);
-  const applicationId = () => Promise.resolve(discord.applicationId);
-  stack = await startPlayerStack({
-    activity: ({ app, service, store }) => {
-      registerActivityRoutes(
-        app,
-        createActivitySignIn({
-          config: {
-            DISCORD_API_URL: discord.apiUrl,
-            DISCORD_CLIENT_SECRET: discord.clientSecret,
-            PUBLIC_URL: 'https://bot.example',
-            PARTI_MEDIA_URL: [],
-            // Only the first media server is mapped: the second stands for a host nobody mapped.
-            ACTIVITY_MEDIA_ORIGINS: [mapped.url],
-            PARTY_JOINS_PER_HOUR: 1000,
-          },
-          party: service,
-          store,
-          rest,
-          applicationId,
-        }),
-      );
-      return { applicationId };
-    },
-  });
-  // Discord's proxy, with a little network in front of the party server as in browser.test.ts.
-  delay = await startDelayProxy(stack.base, { delayMs: 20, jitterMs: 10 });
-  client = await startFakeDiscordClient(
-    discord,
-    activityMappings({
-      PUBLIC_URL: delay.url,
-      PARTI_MEDIA_URL: [stack.fake.mediaUrl],
-      ACTIVITY_MEDIA_ORIGINS: [mapped.url],
-    }),
-  );
   client.launch({ instanceId: 'instance-one', channelId: voiceId, guildId: guild.id, users: [alice, bob] });
   client.launch({ instanceId: 'instance-two', channelId: otherVoiceId, guildId: guild.id, users: [carol] });
 }, 90_000);
 
 afterAll(async () => {
   await browser?.close();
-  await client?.close();
-  await delay?.close();
-  await stack?.close();
-  await Promise.all([discord?.close(), mapped?.close(), unmapped?.close()]);
+  await activity?.close();
+  await Promise.all([mapped?.close(), unmapped?.close()]);
 });
 
-/** A member's Discord client with the Activity open; resolves with the Activity's frame. */
 async function openActivity(
   user: FakeUser,
   instanceId: string,
   options: { code?: string; viewport?: { width: number; height: number }; platform?: 'mobile' } = {},
 ): Promise<{ page: Page; frame: Frame }> {
-  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1000, height: 700 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (error) => console.error('page error:', error.message));
-  await page.goto(client.clientUrl({ user, instanceId, ...options }));
-  const frame = await waitFor('the Activity frame', () =>
-    page.frames().find((f) => f !== page.mainFrame() && new URL(f.url()).searchParams.has('frame_id')),
-  );
-  return { page, frame };
+  const opened = await openActivityFrame(browser, client, user, instanceId, options);
+  contexts.push(opened.context);
+  return opened;
 }
 
 const text = (frame: Frame, selector: string): Promise<string> =>

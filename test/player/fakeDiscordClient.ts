@@ -12,8 +12,15 @@
 import { request as httpRequest, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import { activityPageOrigin } from '../../src/party/activity.js';
+import { REST } from 'discord.js';
+import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
+import { createActivitySignIn, registerActivityRoutes } from '../../src/party/activity.js';
+import { activityMappings } from '../../src/party/activityMappings.js';
+import { partyKeys } from '../../src/party/persistence.js';
 import type { ProxyMapping } from '../../src/party/player/proxyUrl.js';
-import type { FakeDiscord, FakeUser } from '../support/fakeDiscord.js';
+import type { Store } from '../../src/store/index.js';
+import { startFakeDiscord, type FakeDiscord, type FakeUser } from '../support/fakeDiscord.js';
+import { startDelayProxy, startPlayerStack, waitFor, type DelayProxy, type PlayerStack } from './support.js';
 
 export interface LaunchedInstance {
   instanceId: string;
@@ -301,4 +308,97 @@ export async function startFakeDiscordClient(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+export interface ActivityStack {
+  discord: FakeDiscord;
+  /** The party server with the Activity on (its sign-in talks to `discord`). */
+  stack: PlayerStack;
+  /** The delay in front of the party server, where Discord's proxy would add its own hops. */
+  delay: DelayProxy;
+  client: FakeDiscordClient;
+  /** A party already made is the one a channel's Activity plays (as `/party create voice-channel:` does). */
+  bindChannel(channelId: string, partyId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The party server with the Activity's sign-in and page, the fake Discord it signs in with, and the
+ * fake Discord client whose `/.proxy` reaches the server through a delay proxy and the media origins
+ * given (mapped: as an operator lists them in ACTIVITY_MEDIA_ORIGINS).
+ */
+export async function startActivityStack(options: {
+  mediaOrigins: string[];
+  delay: { delayMs: number; jitterMs: number };
+}): Promise<ActivityStack> {
+  const discord = await startFakeDiscord();
+  const rest = new REST({ api: discord.apiUrl }).setToken(discord.token);
+  const applicationId = () => Promise.resolve(discord.applicationId);
+  let parties: Store['parties'] | undefined;
+  const stack = await startPlayerStack({
+    activity: ({ app, service, store }) => {
+      parties = store.parties;
+      registerActivityRoutes(
+        app,
+        createActivitySignIn({
+          config: {
+            DISCORD_API_URL: discord.apiUrl,
+            DISCORD_CLIENT_SECRET: discord.clientSecret,
+            PUBLIC_URL: 'https://bot.example',
+            PARTI_MEDIA_URL: [],
+            ACTIVITY_MEDIA_ORIGINS: options.mediaOrigins,
+            // Tests open many frames from one address; the per-address limit is for the internet.
+            PARTY_JOINS_PER_HOUR: 1000,
+          },
+          party: service,
+          store,
+          rest,
+          applicationId,
+        }),
+      );
+      return { applicationId };
+    },
+  });
+  const delay = await startDelayProxy(stack.base, options.delay);
+  const client = await startFakeDiscordClient(
+    discord,
+    activityMappings({
+      PUBLIC_URL: delay.url,
+      PARTI_MEDIA_URL: [stack.fake.mediaUrl],
+      ACTIVITY_MEDIA_ORIGINS: options.mediaOrigins,
+    }),
+  );
+  return {
+    discord,
+    stack,
+    delay,
+    client,
+    async bindChannel(channelId, partyId) {
+      await parties?.set(partyKeys.channel(channelId), partyId);
+    },
+    async close() {
+      await client.close();
+      await delay.close();
+      await stack.close();
+      await discord.close();
+    },
+  };
+}
+
+/** A member's Discord client with the Activity open, in its own browser context; resolves with the Activity's frame. */
+export async function openActivityFrame(
+  browser: Browser,
+  client: FakeDiscordClient,
+  user: FakeUser,
+  instanceId: string,
+  options: { code?: string; viewport?: { width: number; height: number }; platform?: 'mobile' } = {},
+): Promise<{ context: BrowserContext; page: Page; frame: Frame }> {
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1000, height: 700 } });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error(`[${user.username}] page error: ${error.message}`));
+  await page.goto(client.clientUrl({ user, instanceId, ...options }));
+  const frame = await waitFor('the Activity frame', () =>
+    page.frames().find((f) => f !== page.mainFrame() && new URL(f.url()).searchParams.has('frame_id')),
+  );
+  return { context, page, frame };
 }

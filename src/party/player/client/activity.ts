@@ -24,12 +24,12 @@ export interface Activity {
   session: ActivitySession;
   /** The prefix every party API and socket path takes here. */
   apiBase: string;
-  /** The proxied form of a media URL, or null with the reason to show when no mapping reaches it. */
-  mediaUrl(url: string): { url: string } | { refused: string };
+  /** The proxied form of a media URL, or the reason to show when no mapping reaches it. */
+  mediaUrl: (url: string) => { url: string } | { refused: string };
   /** For requests the media player makes on its own (segments): proxied when a mapping reaches it. */
-  requestUrl(url: string): string;
+  requestUrl: (url: string) => string;
   /** The member's Discord status: what the party watches, and how many watch it. */
-  setPresence(title: string, watching: number): void;
+  setPresence: (title: string, watching: number) => void;
 }
 
 /** Discord starts an Activity with these in its address; a browser never has them. */
@@ -92,13 +92,13 @@ export async function startActivity(): Promise<Activity> {
   return {
     session,
     apiBase: PARTY_BASE,
-    mediaUrl(url) {
+    mediaUrl: (url) => {
       const proxied = proxiedUrl(url, mappings);
       return proxied === null ? { refused: TEXT.unmapped(new URL(url, location.href).host) } : { url: proxied };
     },
     // hls.js resolves a playlist's relative URLs against the proxied one already; absolute ones need this.
     requestUrl: (url) => proxiedUrl(url, mappings) ?? url,
-    setPresence(title, watching) {
+    setPresence: (title, watching) => {
       const details = TEXT.presence(title, watching).slice(0, PRESENCE_MAX);
       if (details === presence) return;
       presence = details;
