@@ -2,7 +2,8 @@
 // settings, and prints a Markdown section for BENCHMARKS.md (`npm run bench:player`):
 //  1. a recording on a clean loopback: a host page and three viewer pages, all direct;
 //  2. the same with 50–150 ms of network delay (uniform) on the viewers' sockets and API calls, and
-//     one viewer whose clock is 2 s fast; then convergence after host seeks and after a late join;
+//     one viewer whose clock is 2 s fast, and one inside a fake Discord client as the Activity (its
+//     /.proxy then the same delay); then convergence after host seeks and after a late join;
 //  3. a live stream made by ffmpeg in real time: a host and a viewer, and a second viewer 30 s later,
 //     measured by the frame number burned into the picture.
 // Recording drift is measured from outside the pages (their clock reading with the skew taken out,

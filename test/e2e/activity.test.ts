@@ -154,3 +154,51 @@ describe('launching from Discord', () => {
     expect(discord.commands().some((c) => c.name === 'party')).toBe(true);
   });
 });
+
+describe('without DISCORD_CLIENT_SECRET', () => {
+  let plain: BotProcess;
+  let plainDiscord: FakeDiscord;
+  let plainGuild: FakeGuild;
+  let member: FakeUser;
+
+  beforeAll(async () => {
+    plainDiscord = await startFakeDiscord();
+    plainGuild = plainDiscord.addGuild({ name: 'No activity', channels: [{ name: 'general' }] });
+    plainDiscord.addChannel(plainGuild.id, { name: 'Cinema', type: 2 });
+    member = plainDiscord.makeUser({ username: 'member' });
+    plainDiscord.addMember(plainGuild.id, member);
+    plain = await startBot({ discord: plainDiscord, parti, env: { PUBLIC_URL: 'https://party.example' } });
+  });
+  afterAll(async () => {
+    await plain?.stop();
+    await plainDiscord?.close();
+  });
+
+  it('has no Activity: no page, no sign-in, no Entry Point, no Watch together; /party says how to turn it on', async () => {
+    expect((await fetch(`${plain.url}/activity`)).status).toBe(404);
+    const signIn = await fetch(`${plain.url}/api/v1/activity/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: 'x', instance_id: 'y' }),
+    });
+    expect(signIn.status).toBe(404);
+    expect(plainDiscord.commands().map((c) => c.name)).not.toContain('launch');
+
+    const voice = plainGuild.channel('Cinema').id;
+    const reply = await plainDiscord
+      .command({
+        guildId: plainGuild.id,
+        channelId: plainGuild.channel('general').id,
+        user: member,
+        name: 'party',
+        subcommand: 'create',
+        options: { source: 'https://parti.com/video/80892', 'voice-channel': voice },
+      })
+      .reply();
+    expect(reply.content).toContain('its operator turns it on with `DISCORD_CLIENT_SECRET`');
+    const panel = await plainDiscord.waitForMessage(plainGuild.channel('general').id, (m) => m.embeds.length > 0);
+    expect(() => button(panel, 'Watch together')).toThrow();
+    expect(() => button(panel, 'Join')).not.toThrow();
+    expect(plain.stderr.join('\n')).not.toMatch(/Error/);
+  });
+});

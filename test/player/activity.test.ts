@@ -176,6 +176,21 @@ describe('the Activity in a fake Discord client', () => {
     expect(unmapped.requests).toEqual([]);
   });
 
+  it('fits a phone’s landscape frame: the whole picture within its height', async () => {
+    const { frame } = await openActivity(bob, 'instance-one', {
+      viewport: { width: 844, height: 390 },
+      platform: 'mobile',
+    });
+    await waitFor('connected', () => text(frame, '#conn-status').then((t) => t === 'Connected'), 15_000);
+    const fit = await frame.evaluate(() => {
+      const doc = (globalThis as any).document;
+      const video = doc.querySelector('.video-wrap').getBoundingClientRect();
+      return { bottom: video.bottom, height: video.height, viewport: doc.documentElement.clientHeight };
+    });
+    expect(fit.bottom).toBeLessThanOrEqual(fit.viewport);
+    expect(fit.height).toBeGreaterThan(250);
+  });
+
   it('fits a phone’s portrait frame', async () => {
     const { frame } = await openActivity(bob, 'instance-one', {
       viewport: { width: 390, height: 760 },
