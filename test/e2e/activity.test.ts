@@ -3,10 +3,13 @@
 // A page's one-time code becomes a party token for its instance's party; one instance is one party,
 // a channel's bound party is found again, forged, reused and foreign sign-ins are refused; the
 // panel's Watch together launches the Activity (callback type 12); the Entry Point is registered.
+import { PermissionFlagsBits } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot, type BotProcess } from '../support/bot.js';
 import { button, startFakeDiscord, type FakeDiscord, type FakeGuild, type FakeUser } from '../support/fakeDiscord.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
+
+const BALTHIER = 353044; // profile fixture: BalthierGR, live in the fake Parti once told to go live
 
 let discord: FakeDiscord;
 let parti: FakeParti;
@@ -14,6 +17,7 @@ let bot: BotProcess;
 let guild: FakeGuild;
 let voiceId: string;
 let otherVoiceId: string;
+let otherTextId: string;
 let alice: FakeUser;
 let bob: FakeUser;
 let carol: FakeUser;
@@ -40,6 +44,7 @@ beforeAll(async () => {
   guild = discord.addGuild({ name: 'Movie night', channels: [{ name: 'general' }] });
   voiceId = discord.addChannel(guild.id, { name: 'Cinema', type: 2 }).id;
   otherVoiceId = discord.addChannel(guild.id, { name: 'Lounge', type: 2 }).id;
+  otherTextId = discord.addChannel(guild.id, { name: 'live' }).id;
   alice = discord.makeUser({ username: 'alice' });
   bob = discord.makeUser({ username: 'bob' });
   carol = discord.makeUser({ username: 'carol' });
@@ -145,6 +150,35 @@ describe('launching from Discord', () => {
       customId: watch.custom_id,
     });
     expect(await press.acknowledged()).toBe(12);
+  });
+
+  it('a go-live card has Watch together beside Start watch party: a party of the stream, then the Activity', async () => {
+    const channelId = guild.channel('general').id;
+    const admin = discord.makeUser({ username: 'admin' });
+    discord.addMember(guild.id, admin);
+    const saved = await discord
+      .command({
+        guildId: guild.id,
+        channelId,
+        user: admin,
+        permissions: PermissionFlagsBits.ManageGuild,
+        name: 'alerts',
+        subcommand: 'add',
+        options: { creator: String(BALTHIER), channel: otherTextId },
+      })
+      .reply();
+    expect(saved.embeds[0]?.title).toBe('Alert saved');
+    parti.goLive(BALTHIER, { event_title: 'Together tonight' });
+    const card = await discord.waitForMessage(otherTextId, (m) => m.embeds[0]?.title === 'Together tonight');
+    const labels = card.components[0].components.map((c: { label: string }) => c.label);
+    expect(labels).toEqual(['Watch on Parti', 'Start watch party', 'Watch together']);
+    const together = button(card, 'Watch together');
+    expect(together.custom_id).toBe(`party:together:${BALTHIER}`);
+    const press = discord.button({ message: card, customId: together.custom_id, user: carol });
+    expect(await press.acknowledged()).toBe(12);
+    // The party of the stream is the channel's: its panel is there, hosted by whoever pressed.
+    const panel = await discord.waitForMessage(otherTextId, (m) => m.embeds[0]?.title?.startsWith('🎬') ?? false);
+    expect(panel.embeds[0]?.fields?.find((f) => f.name === 'Host')?.value).toBe(`<@${carol.id}>`);
   });
 
   it('registers the Entry Point command beside the slash commands', async () => {
