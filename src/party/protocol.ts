@@ -89,7 +89,13 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
    */
   z.strictObject({ type: z.literal('buffering'), buffering: z.boolean(), ...envelope }),
   /** Any member: an emoji from the fixed set floats over everyone's video (never stored; budgeted per person). */
-  z.strictObject({ type: z.literal('reaction'), emoji: z.enum(REACTION_EMOJI), ...envelope }),
+  z.strictObject({
+    type: z.literal('reaction'),
+    emoji: z.enum(REACTION_EMOJI),
+    /** Where in the video the sender reacted (the reference API's clients send it); passed on as it came. */
+    video_timestamp: position.optional(),
+    ...envelope,
+  }),
   /** NTP-style clock sync: client_time is the client's own clock, echoed back untouched. */
   z.strictObject({ type: z.literal('ping'), client_time: z.number().finite(), ...envelope }),
   /** Any member the party's `chat` setting lets talk: 1–500 characters after cleaning (chat.ts). */
@@ -303,6 +309,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     user_id: z.string(),
     emoji: z.enum(REACTION_EMOJI),
     server_time_ms: z.number(),
+    video_timestamp: z.number().optional(),
   }),
   /** Right after `state`, on every (re)connect: the kept messages, oldest first, and who may talk. */
   z.object({ type: z.literal('chat_history'), messages: z.array(chatMessageSchema), chat: chatSettingSchema }),

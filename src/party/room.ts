@@ -602,7 +602,7 @@ export class PartyRoom {
   applyCommand(actorUserId: string, command: PartyCommand, now: number, stallMs = 0): RoomResult {
     const actor = this.member(actorUserId);
     if (!actor) return fail(403, 'NOT_PARTICIPANT', 'join the party first');
-    if (command.type === 'reaction') return this.react(actor, command.emoji, now);
+    if (command.type === 'reaction') return this.react(actor, command.emoji, command.video_timestamp, now);
     if (command.type === 'sync-request') {
       return { ok: true, changed: false, events: [{ to: 'actor', message: this.syncMessage(now) }] };
     }
@@ -719,7 +719,7 @@ export class PartyRoom {
   }
 
   /** A present member's reaction goes to everyone, within their budget; nothing about it is kept. */
-  private react(actor: Member, emoji: ReactionEmoji, now: number): RoomResult {
+  private react(actor: Member, emoji: ReactionEmoji, videoTimestamp: number | undefined, now: number): RoomResult {
     if (!actor.present) return fail(403, 'NOT_PARTICIPANT', 'join the party first');
     if (!spend(this.reactionBudgets, actor.userId, REACTION_BURST, REACTION_REFILL_MS, now)) {
       return fail(429, 'RATE_LIMITED', 'too many reactions: wait a moment');
@@ -730,6 +730,7 @@ export class PartyRoom {
       user_id: actor.userId,
       emoji,
       server_time_ms: now,
+      ...(videoTimestamp !== undefined && { video_timestamp: videoTimestamp }),
     };
     return { ok: true, changed: false, events: [{ to: 'all', message }] };
   }

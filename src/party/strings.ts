@@ -120,9 +120,9 @@ const errorSentences: Record<Exclude<PartyErrorCode, 'RATE_LIMITED'>, string | n
   NOT_FOUND: null,
   NOT_OWNER: null,
   SHUTTING_DOWN: null,
-  CHAT_RATE_LIMITED: null,
-  CHAT_NOT_ALLOWED: null,
-  UNKNOWN_MESSAGE: null,
+  CHAT_RATE_LIMITED: 'Slow down: you can send another message in a moment.',
+  CHAT_NOT_ALLOWED: 'The host has turned chat off, or kept it for members, in that watch party.',
+  UNKNOWN_MESSAGE: 'That message is already gone.',
   UNSUPPORTED_TYPE: null,
   INTERNAL: null,
 };

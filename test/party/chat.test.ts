@@ -173,6 +173,20 @@ describe('other clients of the API', () => {
     expect(await raw.closed).toBe(1008);
   });
 
+  it('takes a reaction with the video_timestamp the reference clients send, and passes it on', async () => {
+    const { id, code, hostToken } = await createParty('reaction-host');
+    const host = track(await connect(stack, id, hostToken));
+    const raw = track(await connect(stack, id, await joinAs(code, 'reaction-client')));
+    raw.send({ type: 'reaction', emoji: '🔥', video_timestamp: 12.5 });
+    expect(await host.next('reaction')).toMatchObject({
+      user_id: 'reaction-client',
+      emoji: '🔥',
+      video_timestamp: 12.5,
+    });
+    raw.send({ type: 'reaction', emoji: '🔥', video_timestamp: -1 });
+    expect(await raw.next('error')).toMatchObject({ code: 'INVALID_MESSAGE', request_type: 'reaction' });
+  });
+
   it('reads a body-less POST with a JSON content type as {}', async () => {
     const { code } = await createParty('bodyless-host');
     const token = await tokenFor(stack, 'bodyless', 'Bodyless');
