@@ -113,6 +113,18 @@ export const configSchema = z.object({
     .default('http://localhost:8080')
     .transform((url) => url.replace(/\/+$/, ''))
     .describe('base of the links the bot gives to users'),
+  DISCORD_CLIENT_SECRET: z
+    .string()
+    .regex(/^[\w-]{16,128}$/, 'must be the OAuth2 client secret from the Discord developer portal')
+    .optional()
+    .describe(
+      'OAuth2 client secret (developer portal → OAuth2 → Client Secret): turns on the watch-party Activity; unset: off',
+    ),
+  ACTIVITY_MEDIA_ORIGINS: httpUrlList
+    .optional()
+    .describe(
+      'origins of direct clip links the Activity may play, comma-separated; each needs its URL mapping (npm run activity:mappings)',
+    ),
   ALERT_POLL_SECONDS: z.coerce
     .number()
     .min(1)

@@ -74,7 +74,7 @@ export interface AlertPostingOptions {
   lock: KeyLock;
   log: Logger;
   now: () => number;
-  settings: { categoryCapPerHour: number; editIntervalMs: number };
+  settings: { categoryCapPerHour: number; editIntervalMs: number; activity?: boolean | undefined };
   metrics?: Pick<MetricsHooks, 'alertPosted'> | undefined;
 }
 
@@ -140,7 +140,9 @@ export function createAlertPosting(options: AlertPostingOptions): AlertPosting {
     const t = now();
     if (card && continuesFrom !== undefined && card.eventKey === continuesFrom) {
       // Back within the grace period: the existing card goes live again, nobody is pinged twice.
-      const revived = await deliver('edit', sub, () => editMessage(card, liveCard(stream)));
+      const revived = await deliver('edit', sub, () =>
+        editMessage(card, liveCard(stream, { activity: settings.activity })),
+      );
       if (revived === undefined) return;
       await alerts.set(cardKey, { ...card, eventKey: stream.eventKey, state: 'live', lastEditAt: now() });
       await alerts.set(sentKey, { messageId: card.messageId, at: now(), revived: true });
@@ -152,7 +154,7 @@ export function createAlertPosting(options: AlertPostingOptions): AlertPosting {
       await alerts.set(sentKey, { skipped: 'hourly-cap', at: t });
       return;
     }
-    const body = liveCard(stream);
+    const body = liveCard(stream, { activity: settings.activity });
     const message = await deliver(
       'post',
       sub,

@@ -54,6 +54,8 @@ export interface PartyRouteOptions {
    */
   corsOrigins?: readonly string[];
   publicUrl?: string;
+  /** The Discord Activity is on: its page's origin (the app's discordsays.com host) may open sockets too. */
+  activityOrigin?: () => Promise<string>;
 }
 
 type Params = { id: string };
@@ -349,7 +351,13 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
     const address = app.clientAddress(request);
     // A browser says which page opens the socket: the player's own, or an origin the operator listed.
     const origin = request.headers.origin;
-    if (origin !== undefined && !socketOrigins.has(origin) && !sameHost(origin, request.headers.host)) {
+    const activityOrigin = origin !== undefined && (await options.activityOrigin?.().catch(() => null));
+    if (
+      origin !== undefined &&
+      !socketOrigins.has(origin) &&
+      !sameHost(origin, request.headers.host) &&
+      origin !== activityOrigin
+    ) {
       refuse(socket, new PartyError(403, 'FORBIDDEN', 'sockets from this origin are not allowed'));
       return;
     }

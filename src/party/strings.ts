@@ -26,6 +26,8 @@ export const partyStrings = {
   nobodyToRemove: 'There is nobody in the party you can remove.',
   removedMember: (name: string) => `Removed **${name}** from the party. They cannot come back with that account.`,
   guestTag: 'guest',
+  activityOff:
+    'Watching together inside Discord (the Activity) is off on this bot: its operator turns it on with `DISCORD_CLIENT_SECRET` (see the README).',
   /** Someone whose name is empty once cleaned of control characters. */
   guestName: 'Guest',
 } as const;
@@ -69,6 +71,7 @@ export const panelStrings = {
   skip: 'Skip',
   end: 'End',
   openPlayer: 'Open player',
+  watchTogether: 'Watch together',
   footer: 'Join gives you a personal player link. Host and co-hosts control playback.',
   footerWait: (seconds: number) => `Playback waits up to ${seconds} s for anyone buffering.`,
   live: 'live',

@@ -18,6 +18,8 @@ export interface RouteContext {
   body: Json;
   rawBody: unknown;
   files: UploadedFile[];
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
 }
 
 export interface RouteResult {
@@ -84,7 +86,22 @@ export function buildRoutes(f: FakeDiscordServer): Route[] {
   );
 
   // Users and application
-  add('GET', '/users/@me', () => ok(structuredClone(f.botUser)));
+  // The bot (Bot token), or the user an OAuth2 bearer token was issued for (oauth.ts).
+  add(
+    'GET',
+    '/users/@me',
+    ({ headers }) => {
+      const user = f.oauth.bearerUser(headers['authorization']);
+      if (user) return ok(structuredClone(user));
+      if (headers['authorization'] !== `Bot ${f.token}`) throw err.unauthorized();
+      return ok(structuredClone(f.botUser));
+    },
+    false,
+  );
+  add('POST', '/oauth2/token', ({ rawBody }) => ok(f.oauth.token(rawBody)), false);
+  add('GET', '/applications/:app/activity-instances/:instance', ({ params }) =>
+    ok(f.oauth.instance(params['app']!, params['instance']!)),
+  );
   add('GET', '/users/@me/guilds', () =>
     ok(
       [...f.guilds.values()].map((g) => ({

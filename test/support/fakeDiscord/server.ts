@@ -42,6 +42,7 @@ import type {
   StoredCommand,
   UploadedFile,
 } from './types.js';
+import { FakeOAuth } from './oauth.js';
 import { validateCommands, validateMessageBody } from './validation.js';
 
 type Json = Record<string, unknown>;
@@ -172,6 +173,8 @@ export class FakeDiscordServer {
   readonly isReady: Promise<void>;
 
   readonly users = new Map<string, FakeUser>();
+  /** OAuth2 codes and tokens, and Activity instances (oauth.ts). */
+  readonly oauth: FakeOAuth;
   readonly guilds = new Map<string, FakeGuild>();
   readonly channels = new Map<string, FakeChannel>();
   readonly channelMessages = new Map<string, FakeMessage[]>();
@@ -231,6 +234,7 @@ export class FakeDiscordServer {
     this.users.set(botId, this.botUser);
     this.applicationOwner = this.makeUser({ username: 'app-owner' });
     this.isReady = new Promise<void>((resolve) => (this.resolveReady = resolve));
+    this.oauth = new FakeOAuth(this.applicationId, this.users);
     this.routes = buildRoutes(this);
     this.gateway = new FakeGateway({
       token: this.token,
@@ -1591,6 +1595,12 @@ export class FakeDiscordServer {
         rec.callbackType = 9;
         break;
       }
+      case 12: {
+        // LAUNCH_ACTIVITY: Discord opens the app's Activity for the member; no message.
+        if (rec.type !== 2 && rec.type !== 3 && rec.type !== 5) throw invalidType();
+        rec.callbackType = 12;
+        break;
+      }
       default:
         throw invalidType();
     }
@@ -1828,6 +1838,7 @@ export class FakeDiscordServer {
       body: isObject(body) ? body : {},
       rawBody: body,
       files,
+      headers,
     };
     try {
       const result = await matched.route.handler(ctx);

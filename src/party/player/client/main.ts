@@ -3,17 +3,20 @@
 // queue and participants, and gives hosts controls. Everything a user typed is set with textContent.
 // This file wires the view modules together: each answers its own socket messages, all share state.ts.
 import { chatError, chatHandlers, initChat, renderChatAccess } from './chat.js';
+import { ActivityError, inActivity, startActivity } from './activity.js';
+import { setUrlPrefix } from './api.js';
 import { renderRole, initControls } from './controls.js';
 import { showNotice, ui, video } from './dom.js';
 import { initGate, join, showGate } from './gate.js';
-import { clock, controller, initMedia, reporter } from './media.js';
-import { participantHandlers, renderParticipants } from './participants.js';
+import { clock, controller, initMedia, reporter, setMediaReach } from './media.js';
+import { onPeopleCount, participantHandlers, renderParticipants } from './participants.js';
 import { applyPlayback, initPlayback, pingBurst, stopPings } from './playback.js';
 import { renderQueue } from './queue.js';
 import { floatReaction, initReactions } from './reactions.js';
 import { closeSocket, connect, isConnected, setConnection } from './socket.js';
 import { state } from './state.js';
 import { TEXT } from './strings.js';
+import { useActivitySession } from './token.js';
 import type { MessageHandlers } from './types.js';
 
 const handlers: MessageHandlers = {
@@ -119,4 +122,21 @@ initChat();
 initMedia();
 initPlayback();
 initGate(enterParty);
-void join(enterParty);
+
+/** Opened by Discord as an Activity: sign in through Discord first, then the same party page. */
+async function openActivity(): Promise<void> {
+  try {
+    const activity = await startActivity();
+    setUrlPrefix(activity.apiBase);
+    useActivitySession(activity.session.invite_code, activity.session.token);
+    setMediaReach(activity.mediaUrl, activity.requestUrl);
+    onPeopleCount((count) => activity.setPresence(ui.title.textContent ?? '', count));
+  } catch (error) {
+    showGate(error instanceof ActivityError ? error.message : TEXT.activityFailed);
+    return;
+  }
+  await join(enterParty);
+}
+
+if (inActivity()) void openActivity();
+else void join(enterParty);

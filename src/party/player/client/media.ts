@@ -88,6 +88,19 @@ export const reporter = new BufferingReporter({
   send: (buffering) => send({ type: 'buffering', buffering }),
 });
 
+/**
+ * Where the page fetches media from: the URL itself, or inside Discord its `/.proxy` form, or a refusal
+ * to show when no mapping reaches it (activity.ts sets these).
+ */
+const reach = {
+  media: (url: string): { url: string } | { refused: string } => ({ url }),
+  request: (url: string): string => url,
+};
+export function setMediaReach(media: typeof reach.media, request: typeof reach.request): void {
+  reach.media = media;
+  reach.request = request;
+}
+
 interface Playable {
   url: string;
   media_type: 'hls' | 'mp4' | 'webm';
@@ -132,7 +145,8 @@ function scheduleRefresh(clipId: string, refreshAfter: string | null): void {
     () => {
       void fetchPlayable(clipId).then((playable) => {
         if (state.loadedClipId !== clipId) return;
-        if (playable) signing.current = new URL(playable.url);
+        const reached = playable && reach.media(playable.url);
+        if (reached && 'url' in reached) signing.current = new URL(reached.url, location.href);
         // A failed refresh is tried again shortly; the URL in use is still good for a while.
         scheduleRefresh(clipId, playable?.refresh_after ?? new Date(Date.now() + clock.offsetMs + 5000).toISOString());
       });
@@ -176,7 +190,9 @@ export async function loadClip(clipId: string | null, reload = false): Promise<v
     window.setTimeout(() => void loadClip(state.currentClipId), 3000);
     return;
   }
-  signing.first = signing.current = new URL(playable.url, location.href);
+  const reached = reach.media(playable.url);
+  if ('refused' in reached) return showNotice(reached.refused);
+  signing.first = signing.current = new URL(reached.url, location.href);
   const start = controller.targetPosition() ?? 0;
   // hls.js wherever Media Source Extensions exist (it tells this page where live content is); the
   // native element elsewhere (an iPhone's Safari).
@@ -188,7 +204,7 @@ export async function loadClip(clipId: string | null, reload = false): Promise<v
       startPosition: live ? -1 : start,
       enableWorker: true,
       lowLatencyMode: false,
-      xhrSetup: (xhr, url) => xhr.open('GET', resigned(url), true),
+      xhrSetup: (xhr, url) => xhr.open('GET', reach.request(resigned(url)), true),
     });
     hls = instance;
     instance.on(Hls.Events.ERROR, (_event, info) => {
@@ -209,11 +225,11 @@ export async function loadClip(clipId: string | null, reload = false): Promise<v
       instance.on(Hls.Events.LEVEL_UPDATED, map);
       instance.on(Hls.Events.FRAG_CHANGED, map);
     }
-    instance.loadSource(playable.url);
+    instance.loadSource(reached.url);
     instance.attachMedia(video);
     scheduleRefresh(clipId, playable.refresh_after);
   } else {
-    video.src = playable.url;
+    video.src = reached.url;
     if (!live) video.currentTime = start;
   }
 }

@@ -5,6 +5,12 @@ import { state } from './state.js';
 import { TEXT } from './strings.js';
 import type { MessageHandlers, Participant, Role } from './types.js';
 
+/** Told the count whenever the list changes (inside Discord: the presence, activity.ts). */
+let onCount: (count: number) => void = () => undefined;
+export function onPeopleCount(listener: (count: number) => void): void {
+  onCount = listener;
+}
+
 function rank(role: Role): number {
   return role === 'host' ? 0 : role === 'co-host' ? 1 : 2;
 }
@@ -48,6 +54,7 @@ function removeButton(p: Participant): HTMLButtonElement {
 export function renderParticipants(): void {
   const items = [...state.participants.values()].sort((a, b) => rank(a.role) - rank(b.role));
   ui.people.textContent = TEXT.people(items.length);
+  onCount(items.length);
   ui.people.setAttribute('aria-label', TEXT.peopleLabel(items.length));
   ui.participants.replaceChildren(
     ...items.map((p) => {

@@ -2,6 +2,12 @@
 import type { Role } from './types.js';
 
 export const TEXT = {
+  // Inside Discord (activity.ts).
+  activityFailed: 'Could not open the party inside Discord. Close the Activity and open it again.',
+  unmapped: (host: string) =>
+    `This clip comes from ${host}, which the Activity cannot reach: inside Discord only hosts the bot's operator mapped can play (ACTIVITY_MEDIA_ORIGINS, npm run activity:mappings). Open the party in a browser to watch it.`,
+  inCall: (names: string) => `In the call: ${names}`,
+  presence: (title: string, watching: number) => `Watching ${title} · ${watching} watching`,
   connecting: 'Connecting…',
   connected: 'Connected',
   reconnecting: (seconds: number) => `Reconnecting in ${seconds} s…`,

@@ -3,7 +3,9 @@
 // guest join. `inviteCode` is the code in the page's address.
 import { PAGE_TOKEN_COOKIE, PAGE_TOKEN_META, pagePath } from '../pageToken.js';
 
-export const inviteCode = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
+export let inviteCode = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
+/** Inside Discord (activity.ts): no link, no cookie, no CSP reload; the sign-in gave code and token. */
+let fromActivity = false;
 const tokenKey = `watch-party-token:${inviteCode.toUpperCase()}`;
 
 /** The token arrives in the fragment (never sent to a server); keep it for reloads, then hide it. */
@@ -41,6 +43,13 @@ export function setToken(value: string | null): void {
   keepPageToken(value);
 }
 
+/** The party and token an Activity's sign-in gave (activity.ts). */
+export function useActivitySession(code: string, value: string): void {
+  fromActivity = true;
+  inviteCode = code;
+  token = value;
+}
+
 /**
  * A page served before the server saw its token (a first visit, or just after a guest join) has a CSP
  * that names no media of the party: it loads itself again, once, now that the cookie is set.
@@ -48,7 +57,8 @@ export function setToken(value: string | null): void {
 export function reloadForMedia(): boolean {
   const taken = document.querySelector(`meta[name="${PAGE_TOKEN_META}"]`)?.getAttribute('content') === 'taken';
   const once = `watch-party-page-reload:${inviteCode.toUpperCase()}`;
-  if (!token || taken || sessionStorage.getItem(once)) return false;
+  // Inside Discord every media origin is the page's own (the proxy): its CSP needs nothing more.
+  if (!token || taken || fromActivity || sessionStorage.getItem(once)) return false;
   sessionStorage.setItem(once, '1');
   location.reload();
   return true;
