@@ -44,6 +44,9 @@ afterAll(async () => {
   await media?.close();
 });
 
+/** What one page did, seen on another: a socket round trip through the server, slow on a busy machine. */
+const eventually = <T>(probe: () => T | Promise<T>) => expect.poll(probe, { timeout: 5000 });
+
 const RATE_LIMITED = 'Slow down: you can send another message in a moment.';
 const MEMBERS_ONLY = 'Only members can write in this chat; guests can read along.';
 
@@ -96,10 +99,10 @@ describe('the chat panel', () => {
     const { host, viewer } = await twoMembers();
     await viewer.locator('#chat-input').click();
     await viewer.keyboard.type('hello', { delay: 30 });
-    await expect.poll(() => host.locator('#chat-typing').textContent()).toBe('Vic is typing…');
+    await eventually(() => host.locator('#chat-typing').textContent()).toBe('Vic is typing…');
     await viewer.keyboard.type(' everyone');
     await viewer.keyboard.press('Enter');
-    await expect.poll(() => messages(host)).toEqual(['hello everyone']);
+    await eventually(() => messages(host)).toEqual(['hello everyone']);
     expect(await host.locator('#chat-log .chat-name').allTextContents()).toEqual(['Vic']);
     expect(await host.locator('#chat-log time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
     // The message ends the typing line at once, and the sender's box is empty for the next.
@@ -114,7 +117,7 @@ describe('the chat panel', () => {
     // A reload gets the history back.
     await host.reload();
     await connected(host);
-    await expect.poll(() => messages(host)).toEqual(['hello everyone']);
+    await eventually(() => messages(host)).toEqual(['hello everyone']);
   });
 
   it('says it is typing at most every 3 s, and the others’ line ends 6 s after the last', async () => {
@@ -133,7 +136,7 @@ describe('the chat panel', () => {
     const started = Date.now();
     while (Date.now() - started < 4000) await viewer.keyboard.type('a', { delay: 100 });
     expect(typingSent).toEqual([true, true]);
-    await expect.poll(() => host.locator('#chat-typing').textContent()).toBe('Vic is typing…');
+    await eventually(() => host.locator('#chat-typing').textContent()).toBe('Vic is typing…');
     // Stopped, box still full and focused: nothing more is sent, and the line goes after 6 s.
     await waitFor(
       'the typing line to expire',
@@ -143,7 +146,7 @@ describe('the chat panel', () => {
     expect(typingSent).toEqual([true, true]);
     // Leaving the box says it at once.
     await viewer.locator('#chat-input').blur();
-    await expect.poll(() => typingSent).toEqual([true, true, false]);
+    await eventually(() => typingSent).toEqual([true, true, false]);
   });
 
   it('removes a deleted message from every page; a viewer may delete only their own', async () => {
@@ -151,17 +154,17 @@ describe('the chat panel', () => {
     await say(viewer, 'a message Vic regrets');
     await say(host, 'the host speaks');
     await say(viewer, 'Vic again');
-    await expect.poll(() => messages(host)).toEqual(['a message Vic regrets', 'the host speaks', 'Vic again']);
-    await expect.poll(() => messages(viewer)).toHaveLength(3);
+    await eventually(() => messages(host)).toEqual(['a message Vic regrets', 'the host speaks', 'Vic again']);
+    await eventually(() => messages(viewer)).toHaveLength(3);
     // Vic is offered a delete on his two messages only; the host on all three.
     expect(await viewer.locator('.chat-delete').count()).toBe(2);
     expect(await host.locator('.chat-delete').count()).toBe(3);
     await viewer.getByRole('button', { name: 'Delete this message from Vic' }).first().click();
-    await expect.poll(() => messages(host)).toEqual(['the host speaks', 'Vic again']);
-    await expect.poll(() => messages(viewer)).toEqual(['the host speaks', 'Vic again']);
+    await eventually(() => messages(host)).toEqual(['the host speaks', 'Vic again']);
+    await eventually(() => messages(viewer)).toEqual(['the host speaks', 'Vic again']);
     await host.getByRole('button', { name: 'Delete this message from Vic' }).click();
-    await expect.poll(() => messages(viewer)).toEqual(['the host speaks']);
-    await expect.poll(() => messages(host)).toEqual(['the host speaks']);
+    await eventually(() => messages(viewer)).toEqual(['the host speaks']);
+    await eventually(() => messages(host)).toEqual(['the host speaks']);
   });
 
   it('tells a viewer over the budget to slow down, next to the box, and keeps what they typed', async () => {
@@ -174,14 +177,14 @@ describe('the chat panel', () => {
         doc.querySelector('#chat-form').requestSubmit();
       }
     });
-    await expect.poll(() => viewer.locator('#chat-status').textContent()).toBe(RATE_LIMITED);
+    await eventually(() => viewer.locator('#chat-status').textContent()).toBe(RATE_LIMITED);
     expect(await viewer.locator('#chat-status').getAttribute('role')).toBe('status');
-    await expect.poll(() => messages(host)).toEqual(['message 1', 'message 2', 'message 3', 'message 4', 'message 5']);
+    await eventually(() => messages(host)).toEqual(['message 1', 'message 2', 'message 3', 'message 4', 'message 5']);
     expect(await viewer.locator('#chat-input').inputValue()).toBe('message 8');
     // A moment later the same Enter goes through.
     await new Promise((resolve) => setTimeout(resolve, 1200));
     await viewer.locator('#chat-input').press('Enter');
-    await expect.poll(() => messages(host)).toContain('message 8');
+    await eventually(() => messages(host)).toContain('message 8');
   });
 
   it('keeps a guest silent when the chat is for members: the box is closed with the reason, a forced send is refused', async () => {
@@ -192,7 +195,7 @@ describe('the chat panel', () => {
     await guest.locator('#guest-name').fill('Gus');
     await guest.locator('#guest-form button').click();
     await connected(guest);
-    await expect.poll(() => messages(guest)).toEqual(['members only tonight']);
+    await eventually(() => messages(guest)).toEqual(['members only tonight']);
     expect(await guest.locator('#chat-input').isDisabled()).toBe(true);
     expect(await guest.locator('#chat-form button').isDisabled()).toBe(true);
     expect(await guest.locator('#chat-reason').textContent()).toBe(MEMBERS_ONLY);
@@ -204,20 +207,20 @@ describe('the chat panel', () => {
       doc.querySelector('#chat-input').value = 'let me in';
       doc.querySelector('#chat-form').requestSubmit();
     });
-    await expect.poll(() => guest.locator('#chat-status').textContent()).toBe(MEMBERS_ONLY);
+    await eventually(() => guest.locator('#chat-status').textContent()).toBe(MEMBERS_ONLY);
     expect(await messages(host)).toEqual(['members only tonight']);
     // The host opens the chat to everyone: the guest's box opens at once.
     await stack.service.setChat(p.id, 'host', 'everyone');
-    await expect.poll(() => guest.locator('#chat-input').isDisabled()).toBe(false);
+    await eventually(() => guest.locator('#chat-input').isDisabled()).toBe(false);
     expect(await guest.locator('#chat-reason').isVisible()).toBe(false);
     await say(guest, 'thanks');
-    await expect.poll(() => messages(host)).toEqual(['members only tonight', 'thanks']);
+    await eventually(() => messages(host)).toEqual(['members only tonight', 'thanks']);
   });
 
   it('makes a link clickable, opening apart from the page, and shows typed HTML as text', async () => {
     const { host, viewer } = await twoMembers();
     await say(viewer, 'see https://example.com/wiki/Film_(1999). <b>x</b> <img src=x onerror=alert(1)>');
-    await expect.poll(() => host.locator('#chat-log .chat-text').count()).toBe(1);
+    await eventually(() => host.locator('#chat-log .chat-text').count()).toBe(1);
     const anchor = host.locator('#chat-log .chat-text a');
     expect(await anchor.count()).toBe(1);
     expect(await anchor.getAttribute('href')).toBe('https://example.com/wiki/Film_(1999)');
@@ -237,7 +240,7 @@ describe('the chat panel', () => {
       for (const who of ['Ann', 'Bo', 'Cy']) await stack.service.postChat(p.id, who, `${who} says ${i}`);
     }
     const host = await connected(await openPage(link(p.invite_code, p.token)));
-    await expect.poll(() => host.locator('#chat-log li').count()).toBe(15);
+    await eventually(() => host.locator('#chat-log li').count()).toBe(15);
     const scroll = () =>
       host.locator('#chat-log').evaluate((log) => ({
         top: log.scrollTop,
@@ -250,7 +253,7 @@ describe('the chat panel', () => {
     await host.locator('#chat-log').evaluate((log) => (log.scrollTop = 0));
     await stack.service.postChat(p.id, 'Ann', 'one below');
     await stack.service.postChat(p.id, 'Bo', 'two below');
-    await expect.poll(() => host.locator('#chat-new').textContent()).toBe('2 new');
+    await eventually(() => host.locator('#chat-new').textContent()).toBe('2 new');
     expect((await scroll()).top).toBe(0);
     await host.locator('#chat-new').click();
     const after = await scroll();
@@ -265,7 +268,7 @@ describe('the chat panel', () => {
     await waitFor('full screen', () =>
       host.evaluate(() => (globalThis as any).document.fullscreenElement?.id === 'player'),
     );
-    await expect.poll(() => host.locator('#video-wrap #chat.overlay').isVisible()).toBe(true);
+    await eventually(() => host.locator('#video-wrap #chat.overlay').isVisible()).toBe(true);
     expect(await host.locator('#chat-toggle').isVisible()).toBe(true);
     await host.locator('#chat-toggle').click();
     expect(await host.locator('#chat').isVisible()).toBe(false);
@@ -274,7 +277,7 @@ describe('the chat panel', () => {
     expect(await host.locator('#chat').isVisible()).toBe(true);
     // Typing a message there is for the box, not the keyboard shortcuts (F would leave full screen).
     await say(host, 'fine');
-    await expect.poll(() => messages(host)).toEqual(['full screen tonight', 'fine']);
+    await eventually(() => messages(host)).toEqual(['full screen tonight', 'fine']);
     expect(await host.evaluate(() => (globalThis as any).document.fullscreenElement?.id)).toBe('player');
     const shot = join(tmpdir(), 'watch-party-chat-fullscreen-1280x800.png');
     await host.screenshot({ path: shot });
@@ -283,7 +286,7 @@ describe('the chat panel', () => {
     await waitFor('out of full screen', () =>
       host.evaluate(() => (globalThis as any).document.fullscreenElement === null),
     );
-    await expect.poll(() => host.locator('#side > #chat:not(.overlay)').isVisible()).toBe(true);
+    await eventually(() => host.locator('#side > #chat:not(.overlay)').isVisible()).toBe(true);
   });
 
   it('looks right beside the video on a laptop and below it on a phone (screenshots)', async () => {
@@ -307,7 +310,7 @@ describe('the chat panel', () => {
     await stack.service.command(p.id, 'host', { type: 'play' });
     await laptop.locator('#chat-input').click();
     await laptop.keyboard.type('Same here', { delay: 20 });
-    await expect.poll(() => phone.locator('#chat-typing').textContent()).toBe('Hana is typing…');
+    await eventually(() => phone.locator('#chat-typing').textContent()).toBe('Hana is typing…');
     // Laptop: the chat beside the video, its top level with the picture's.
     const videoBox = (await laptop.locator('#video-wrap').boundingBox())!;
     const chatBox = (await laptop.locator('#chat').boundingBox())!;
