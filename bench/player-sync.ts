@@ -2,7 +2,8 @@
 // settings, and prints a Markdown section for BENCHMARKS.md (`npm run bench:player`):
 //  1. a recording on a clean loopback: a host page and three viewer pages, all direct;
 //  2. the same with 50–150 ms of network delay (uniform) on the viewers' sockets and API calls, and
-//     one viewer whose clock is 2 s fast; then convergence after host seeks and after a late join;
+//     one viewer whose clock is 2 s fast, and one inside a fake Discord client as the Activity (its
+//     /.proxy then the same delay); then convergence after host seeks and after a late join;
 //  3. a live stream made by ffmpeg in real time: a host and a viewer, and a second viewer 30 s later,
 //     measured by the frame number burned into the picture.
 // Recording drift is measured from outside the pages (their clock reading with the skew taken out,
@@ -19,12 +20,12 @@ import {
   sampleDrift,
   skewClock,
   sleep,
-  startDelayProxy,
   startLiveStream,
   startMediaServer,
   startPlayerStack,
   type PlayerStack,
 } from '../test/player/support.js';
+import { openActivityFrame, startActivityStack } from '../test/player/fakeDiscordClient.js';
 
 const STEADY_SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const SAMPLE_MS = 250;
@@ -127,13 +128,31 @@ async function recordings(browser: Browser, clip: string, mediaUrl: string): Pro
       await stack.close();
     }
   }
-  // 2. Jitter and a skewed clock, then seeks and a late join.
-  const stack = await startPlayerStack();
-  const proxy = await startDelayProxy(stack.base, JITTER);
+  // 2. Jitter and a skewed clock, then seeks and a late join. The party server has the Discord
+  // Activity on: one more viewer watches inside a fake Discord client, through its /.proxy and the
+  // same delay (Discord's proxy is a hop of its own in front of the bot).
+  const activity = await startActivityStack({ mediaOrigins: [mediaUrl], delay: JITTER });
+  const { stack, delay: proxy } = activity;
   let closePages: () => Promise<unknown> = () => Promise.resolve();
   try {
     const party = await partyWith(stack, browser, `${mediaUrl}/${clip}`, 'Jitter');
-    closePages = party.close;
+    let activityContext: BrowserContext | undefined;
+    closePages = () => Promise.all([party.close(), activityContext?.close()]);
+    const activityViewer = async (): Promise<Page> => {
+      const { discord, client } = activity;
+      const guild = discord.addGuild({ name: 'Bench' });
+      const voiceId = discord.addChannel(guild.id, { name: 'Cinema', type: 2 }).id;
+      const member = discord.makeUser({ username: 'v4' });
+      client.launch({ instanceId: 'bench', channelId: voiceId, guildId: guild.id, users: [member] });
+      await activity.bindChannel(voiceId, party.id);
+      const opened = await openActivityFrame(browser, client, member, 'bench', {
+        viewport: { width: 800, height: 600 },
+      });
+      activityContext = opened.context;
+      await opened.frame.locator('#conn-status[data-state="connected"]').waitFor();
+      // A frame reads the element as a page does (evaluate): the drift sampler needs nothing more.
+      return opened.frame as unknown as Page;
+    };
     const host: Member = { name: 'host (direct)', page: await party.open(stack.base, 'host'), skewMs: 0 };
     const viewers: Member[] = [
       { name: 'viewer 1 (delayed)', page: await party.open(proxy.url, 'v1'), skewMs: 0 },
@@ -143,6 +162,7 @@ async function recordings(browser: Browser, clip: string, mediaUrl: string): Pro
         page: await party.open(proxy.url, 'v3', SKEW_MS),
         skewMs: SKEW_MS,
       },
+      { name: 'viewer 4 (Activity: Discord client, /.proxy, delayed)', page: await activityViewer(), skewMs: 0 },
     ];
     await host.page.locator('#play-toggle').click();
     await sleep(5000);
@@ -196,8 +216,7 @@ async function recordings(browser: Browser, clip: string, mediaUrl: string): Pro
     );
   } finally {
     await closePages();
-    await proxy.close();
-    await stack.close();
+    await activity.close();
   }
   return lines;
 }

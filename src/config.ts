@@ -80,10 +80,51 @@ export const configSchema = z.object({
     .describe(
       'true: clip URLs may point at loopback, private and link-local addresses (media on your LAN); false refuses them',
     ),
+  PARTY_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((list) => [
+      ...new Set(
+        list
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      ),
+    ])
+    .pipe(
+      z.array(
+        z
+          .url({ protocol: /^https?$/, error: 'must be origins like https://app.example.com, separated by commas' })
+          .refine((origin) => new URL(origin).origin === origin, {
+            error: 'must be origins (scheme, host, port; no path or trailing slash)',
+          }),
+      ),
+    )
+    .describe(
+      'browser apps on these origins may call the watch-party REST API (CORS) and open its socket; empty: only the player page',
+    ),
+  PARTY_CHAT_BRIDGE: z
+    .enum(['off', 'thread'], { error: 'must be off or thread' })
+    .default('off')
+    .describe(
+      'thread: messages written in a party’s Discord thread show on the page too (needs the Message Content intent, enabled in the Developer Portal); off: the thread only receives the page’s chat',
+    ),
   PUBLIC_URL: httpUrl
     .default('http://localhost:8080')
     .transform((url) => url.replace(/\/+$/, ''))
     .describe('base of the links the bot gives to users'),
+  DISCORD_CLIENT_SECRET: z
+    .string()
+    .regex(/^[\w-]{16,128}$/, 'must be the OAuth2 client secret from the Discord developer portal')
+    .optional()
+    .describe(
+      'OAuth2 client secret (developer portal → OAuth2 → Client Secret): turns on the watch-party Activity; unset: off',
+    ),
+  ACTIVITY_MEDIA_ORIGINS: httpUrlList
+    .optional()
+    .describe(
+      'origins of direct clip links the Activity may play, comma-separated; each needs its URL mapping (npm run activity:mappings)',
+    ),
   ALERT_POLL_SECONDS: z.coerce
     .number()
     .min(1)

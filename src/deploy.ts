@@ -2,6 +2,7 @@
 import { REST, Routes, type APIApplication } from 'discord.js';
 import { ConfigError, loadConfig } from './config.js';
 import { registerCommands } from './discord/registerCommands.js';
+import { activityEnabled } from './party/activity.js';
 import { createLogger } from './logger.js';
 import { openStore } from './store/index.js';
 
@@ -18,6 +19,7 @@ try {
     store,
     logger,
     force: true,
+    entryPoint: activityEnabled(config),
   });
   await store.close();
 } catch (error) {

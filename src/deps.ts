@@ -7,6 +7,7 @@ import type { PartiClient } from './parti/client.js';
 import type { PartyPanels } from './party/panel.js';
 import type { PartyService } from './party/service.js';
 import type { SchedulesService } from './schedules/service.js';
+import type { PartyThreads } from './party/thread.js';
 import type { Store } from './store/index.js';
 
 export interface Deps {
@@ -21,6 +22,8 @@ export interface Deps {
   panels: PartyPanels;
   /** Parti schedules in the Events tab, and planned watch parties */
   schedules: SchedulesService;
+  /** the Discord chat threads of watch parties */
+  threads: PartyThreads;
   /** shuttingDown is set by SIGTERM/SIGINT (stop taking new work); inFlight counts running handlers */
   lifecycle: { shuttingDown: boolean; inFlight: number };
 }

@@ -1,6 +1,7 @@
 // Entry point: config → logger → store → Parti client → HTTP server → Discord client; then start.
 // SIGTERM/SIGINT stop taking work, let running interactions finish, close sockets, flush the store.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Routes, type APIApplication } from 'discord.js';
 import { createAlertService } from './alerts/service.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Deps } from './deps.js';
@@ -11,10 +12,12 @@ import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createPartiClient } from './parti/client.js';
 import { createLiveFeed } from './parti/liveFeed.js';
+import { activityEnabled, activityPageOrigin, createActivitySignIn, registerActivityRoutes } from './party/activity.js';
 import { createPartyPanels } from './party/panel.js';
 import { registerPlayerRoutes } from './party/player/routes.js';
 import { connectPartyCluster } from './party/cluster.js';
 import { registerPartyRoutes } from './party/server.js';
+import { createPartyThreads } from './party/thread.js';
 import { createPartyService, partyLimitsFrom } from './party/service.js';
 import { createSchedulesService } from './schedules/service.js';
 import { openStore } from './store/index.js';
@@ -70,6 +73,7 @@ async function main(): Promise<void> {
       categoryCapPerHour: config.ALERT_CATEGORY_CAP_PER_HOUR,
       maxPerGuild: config.ALERT_MAX_PER_GUILD,
       leaseMs: config.ALERT_LEASE_SECONDS * 1000,
+      activity: activityEnabled(config),
     },
     metrics,
   });
@@ -86,7 +90,15 @@ async function main(): Promise<void> {
     limits: partyLimitsFrom(config),
   });
   metrics.watchParties(() => party.stats());
-  const panels = createPartyPanels({ store, rest: client.rest, party, logger });
+  const panels = createPartyPanels({ store, rest: client.rest, party, logger, activity: activityEnabled(config) });
+  const threads = createPartyThreads({
+    store,
+    rest: client.rest,
+    client,
+    party,
+    logger,
+    bridge: config.PARTY_CHAT_BRIDGE === 'thread',
+  });
   const schedules = createSchedulesService({
     store,
     parti,
@@ -103,7 +115,7 @@ async function main(): Promise<void> {
     },
   });
   const lifecycle = { shuttingDown: false, inFlight: 0 };
-  const deps: Deps = { config, logger, store, parti, client, alerts, party, panels, schedules, lifecycle };
+  const deps: Deps = { config, logger, store, parti, client, alerts, party, panels, threads, schedules, lifecycle };
 
   const http = createHttpServer(
     logger,
@@ -115,8 +127,30 @@ async function main(): Promise<void> {
     metrics.registry,
     config.TRUST_PROXY,
   );
-  registerPartyRoutes(http, party);
-  registerPlayerRoutes(http, party, config);
+  // The Activity (DISCORD_CLIENT_SECRET set) signs in with the application's id as OAuth2 client id.
+  let applicationId: Promise<string> | undefined;
+  const activityApp = async (): Promise<string> => {
+    if (client.application) return client.application.id;
+    applicationId ??= client.rest.get(Routes.currentApplication()).then((app) => (app as APIApplication).id);
+    return applicationId.catch((error: unknown) => {
+      applicationId = undefined;
+      throw error;
+    });
+  };
+  const activity = activityEnabled(config) ? { applicationId: activityApp } : undefined;
+  registerPartyRoutes(http, party, {
+    corsOrigins: config.PARTY_CORS_ORIGINS,
+    publicUrl: config.PUBLIC_URL,
+    // Inside Discord the page is the app's own discordsays.com origin, which its proxy passes on.
+    ...(activity && { activityOrigin: async () => activityPageOrigin(await activityApp()) }),
+  });
+  if (activity) {
+    registerActivityRoutes(
+      http,
+      createActivitySignIn({ config, party, store, rest: client.rest, applicationId: activityApp }),
+    );
+  }
+  registerPlayerRoutes(http, party, config, { activity });
   await http.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
   const address = http.server.address();
   logger.info(
@@ -154,6 +188,7 @@ async function main(): Promise<void> {
       await client.destroy();
       // Parties stay live in the store; their sockets close so players reconnect to the next start.
       panels.close();
+      threads.close();
       await party.close();
       await cluster?.close();
       await http.close();

@@ -18,7 +18,7 @@ describe('describeError', () => {
   });
 
   it('has words for every code, or treats the code as a failure with an error id', () => {
-    const internal = new Set(['NOT_FOUND', 'NOT_OWNER', 'SHUTTING_DOWN', 'INTERNAL']);
+    const internal = new Set(['NOT_FOUND', 'NOT_OWNER', 'SHUTTING_DOWN', 'UNSUPPORTED_TYPE', 'INTERNAL']);
     for (const code of PARTY_ERROR_CODES) {
       const described = describeError(new PartyError(400, code, API_TEXT));
       expect(described.message, code).not.toContain(API_TEXT);

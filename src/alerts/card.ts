@@ -62,7 +62,10 @@ function categoryField(category: string | undefined): [APIEmbedField] | undefine
   return value ? [{ name: cardStrings.category, value, inline: true }] : undefined;
 }
 
-export function liveCard(stream: TrackedStream, options: { sample?: boolean } = {}): CardBody {
+export function liveCard(
+  stream: TrackedStream,
+  options: { sample?: boolean; activity?: boolean | undefined } = {},
+): CardBody {
   const embed = new EmbedBuilder()
     .setColor(colors.live)
     .setAuthor({
@@ -94,6 +97,15 @@ export function liveCard(stream: TrackedStream, options: { sample?: boolean } = 
         .setLabel(cardStrings.watchParty)
         .setStyle(ButtonStyle.Secondary),
     );
+    // Or inside Discord: the party opens as the Activity in this channel.
+    if (options.activity) {
+      row.addComponents(
+        new ButtonBuilder()
+          .setCustomId(`party:together:${stream.userId}`)
+          .setLabel(cardStrings.watchTogether)
+          .setStyle(ButtonStyle.Success),
+      );
+    }
   }
   return { embeds: [embed.toJSON()], components: [row.toJSON()] };
 }

@@ -74,7 +74,7 @@ export interface AlertPostingOptions {
   lock: KeyLock;
   log: Logger;
   now: () => number;
-  settings: { categoryCapPerHour: number; editIntervalMs: number };
+  settings: { categoryCapPerHour: number; editIntervalMs: number; activity?: boolean | undefined };
   metrics?: Pick<MetricsHooks, 'alertPosted'> | undefined;
   /** a link a stream's alert card in this guild shows under its text (a scheduled event), if any */
   cardLink?: (guildId: string, userId: number) => Promise<{ label: string; url: string } | undefined>;
@@ -142,7 +142,9 @@ export function createAlertPosting(options: AlertPostingOptions): AlertPosting {
     const t = now();
     if (card && continuesFrom !== undefined && card.eventKey === continuesFrom) {
       // Back within the grace period: the existing card goes live again, nobody is pinged twice.
-      const revived = await deliver('edit', sub, () => editMessage(card, liveCard(stream)));
+      const revived = await deliver('edit', sub, () =>
+        editMessage(card, liveCard(stream, { activity: settings.activity })),
+      );
       if (revived === undefined) return;
       await alerts.set(cardKey, { ...card, eventKey: stream.eventKey, state: 'live', lastEditAt: now() });
       await alerts.set(sentKey, { messageId: card.messageId, at: now(), revived: true });
@@ -154,7 +156,7 @@ export function createAlertPosting(options: AlertPostingOptions): AlertPosting {
       await alerts.set(sentKey, { skipped: 'hourly-cap', at: t });
       return;
     }
-    const body = liveCard(stream);
+    const body = liveCard(stream, { activity: settings.activity });
     // A Discord event link unfurls into the event's card; in the content, card edits leave it be.
     const link = await options.cardLink?.(sub.guildId, stream.userId).catch(() => undefined);
     const message = await deliver(

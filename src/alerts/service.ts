@@ -34,6 +34,8 @@ export interface AlertSettings {
   maxPerGuild: number;
   /** how long the alert lease lasts unrenewed (renewed every third of it) */
   leaseMs: number;
+  /** the watch-party Activity is on: live cards get a Watch together button */
+  activity?: boolean | undefined;
 }
 
 export interface AlertServiceOptions {

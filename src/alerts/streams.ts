@@ -97,7 +97,7 @@ export interface AlertStreamsOptions {
   lock: KeyLock;
   log: Logger;
   now: () => number;
-  settings: { graceMs: number; pollMs: number };
+  settings: { graceMs: number; pollMs: number; activity?: boolean | undefined };
   observer: () => StreamObserver | undefined;
 }
 
@@ -188,7 +188,8 @@ export function createAlertStreams(options: AlertStreamsOptions): AlertStreams {
       await alerts.set(`stream:${input.userId}`, stream);
       await track(input.userId);
       // Seen again after its end was recorded: the cards go back to live, nobody is pinged again.
-      if (sameStream && previous?.endedAt) await posting.editCards(stream, liveCard(stream), 'live', true);
+      if (sameStream && previous?.endedAt)
+        await posting.editCards(stream, liveCard(stream, { activity: settings.activity }), 'live', true);
       await Promise.all(
         matching.map((sub) =>
           posting
@@ -281,7 +282,7 @@ export function createAlertStreams(options: AlertStreamsOptions): AlertStreams {
         continue;
       }
       if (liveIds.has(userId)) {
-        await posting.editCards(stream, liveCard(stream), 'live', false);
+        await posting.editCards(stream, liveCard(stream, { activity: settings.activity }), 'live', false);
         continue;
       }
       // Not in the list: ask the channel itself before calling the stream over, since a paged list

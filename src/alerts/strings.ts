@@ -57,6 +57,7 @@ export const cardStrings = {
   started: 'Started',
   watch: 'Watch on Parti',
   watchParty: 'Start watch party',
+  watchTogether: 'Watch together',
   ended: 'Stream ended',
   duration: 'Duration',
   peak: 'Peak viewers',

@@ -6,6 +6,7 @@ import {
   ApplicationCommandOptionType,
   ButtonBuilder,
   ButtonStyle,
+  ChannelType,
   EmbedBuilder,
   InteractionContextType,
   MessageFlags,
@@ -20,11 +21,12 @@ import type { Deps } from '../deps.js';
 import { colors, escapeDiscord } from '../discord/format.js';
 import { noMentions, respond } from '../discord/respond.js';
 import { UserError } from '../errors.js';
+import { activityEnabled } from '../party/activity.js';
 import { renderPanel } from '../party/panel.js';
-import type { PartyDetail } from '../party/protocol.js';
+import type { ChatSetting, PartyDetail } from '../party/protocol.js';
 import { MAX_HOLD_MS } from '../party/room.js';
 import { PartyError, type PartyUser } from '../party/service.js';
-import { partyStrings as t } from '../party/strings.js';
+import { partyStrings as t, threadStrings } from '../party/strings.js';
 import { cleanText } from '../text.js';
 import { focusedOption, subcommandArgs } from './args.js';
 import { planParty, scheduleSubcommand, whenChoices } from './partySchedule.js';
@@ -93,6 +95,9 @@ export async function startParty(
     visibility?: 'public' | 'private';
     maxParticipants?: number | undefined;
     waitForEveryone?: boolean | undefined;
+    chat?: ChatSetting | undefined;
+    /** A voice channel the party is bound to: the Activity launched there plays this party. */
+    voiceChannelId?: string | undefined;
   },
 ): Promise<void> {
   if (!interaction.inCachedGuild() || !interaction.channel) throw new UserError(t.guildOnly);
@@ -113,12 +118,41 @@ export async function startParty(
         visibility: input.visibility ?? 'public',
         maxParticipants: input.maxParticipants,
         waitForEveryone: input.waitForEveryone,
+        chat: input.chat,
       });
-      await deps.panels.post(created.detail, interaction.guildId, channel.id);
-      return linkReply(t.created(created.invite_code), `${created.invite_url}#token=${created.token}`);
+      const panel = await deps.panels.post(created.detail, interaction.guildId, channel.id);
+      if (input.voiceChannelId) await deps.panels.bind(input.voiceChannelId, created.id);
+      const missing = await deps.threads.open(created.detail, panel, can);
+      const reply = linkReply(t.created(created.invite_code), `${created.invite_url}#token=${created.token}`);
+      // Told once, to the host, when the party starts: chat then stays on the page.
+      if (missing.length > 0) reply.content = `${reply.content}\n${threadStrings.missing(missing, `<#${channel.id}>`)}`;
+      // A party meant for a voice channel, on a bot without the Activity: say how it is turned on.
+      const voice = input.voiceChannelId !== undefined || channel.type === ChannelType.GuildVoice;
+      if (voice && !activityEnabled(deps.config)) reply.content = `${reply.content}\n${t.activityOff}`;
+      return reply;
     },
     { ephemeral: true },
   );
+}
+
+/**
+ * A go-live card's Watch together: a party of the live stream whose panel goes in the card's channel
+ * (so the Activity opened from there finds it), then the Activity. Launching must be the answer to the
+ * press, within Discord's 3 s: the party is made first, and a slow Parti fails the press visibly.
+ */
+async function watchLiveTogether(interaction: ButtonInteraction, deps: Deps, creatorId: string): Promise<void> {
+  if (!activityEnabled(deps.config)) throw new UserError(t.activityOff);
+  if (!interaction.inCachedGuild() || !interaction.channel) throw new UserError(t.guildOnly);
+  const bound = await deps.panels.partyInChannel(interaction.channelId);
+  if (!bound) {
+    const created = await deps.party.createParty({
+      host: partyUser(interaction.user, interaction.member.displayName),
+      source: `creator:${creatorId}`,
+      visibility: 'public',
+    });
+    await deps.panels.post(created.detail, interaction.guildId, interaction.channelId);
+  }
+  await interaction.launchActivity();
 }
 
 const data = {
@@ -153,6 +187,22 @@ const data = {
           type: ApplicationCommandOptionType.Boolean,
           name: 'wait-for-everyone',
           description: `Pause for anyone buffering, up to ${MAX_HOLD_MS / 1000} s (default: no, they catch up)`,
+        },
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'chat',
+          description: 'Who can chat on the player page (default: everyone)',
+          choices: [
+            { name: 'everyone', value: 'everyone' },
+            { name: 'members (not guests)', value: 'members' },
+            { name: 'off', value: 'off' },
+          ],
+        },
+        {
+          type: ApplicationCommandOptionType.Channel,
+          name: 'voice-channel',
+          description: 'Watch together in this voice channel: its Activity plays this party',
+          channel_types: [ChannelType.GuildVoice],
         },
       ],
     },
@@ -247,6 +297,8 @@ export default {
         visibility: args.visibility ?? 'public',
         maxParticipants: args.max_participants,
         waitForEveryone: args['wait-for-everyone'],
+        chat: args.chat,
+        voiceChannelId: args['voice-channel']?.id,
       });
       log.info({ channelId: interaction.channelId }, 'watch party created');
       return;
@@ -328,6 +380,11 @@ export default {
       await startParty(interaction, deps, { source: `creator:${id}` });
       return;
     }
+    if (action === 'together' && id) {
+      // "Watch together" on a go-live card: a party of the live stream, bound to this channel, in the Activity.
+      await watchLiveTogether(interaction, deps, id);
+      return;
+    }
     const detail = id ? await deps.party.getParty(id) : null;
     if (!detail) {
       await interaction.reply({ content: t.notFound, flags: MessageFlags.Ephemeral });
@@ -344,7 +401,13 @@ export default {
     }
     if (action === 'end') {
       await deps.party.endParty(detail.id, interaction.user.id);
-      await interaction.update(renderPanel(detail, true));
+      await interaction.update(deps.panels.render(detail, true));
+      return;
+    }
+    if (action === 'activity') {
+      // The panel's channel is the party's: the Activity opened from here finds it (activity.ts).
+      if (!activityEnabled(deps.config)) throw new UserError(t.activityOff);
+      await interaction.launchActivity();
       return;
     }
     if (action === 'remove') {
@@ -372,6 +435,6 @@ export default {
     await deps.party.command(detail.id, interaction.user.id, command);
     const updated = (await deps.party.getParty(detail.id)) ?? detail;
     deps.panels.noteEdited(detail.id);
-    await interaction.update(renderPanel(updated));
+    await interaction.update(deps.panels.render(updated));
   },
 } satisfies Command;

@@ -2,6 +2,7 @@
 // the last registration (the hash is kept in the store), so restarts cost Discord nothing.
 import { createHash } from 'node:crypto';
 import { Routes, type REST } from 'discord.js';
+import { ENTRY_POINT_COMMAND } from '../party/activity.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
 import { commands } from '../commands/index.js';
@@ -15,20 +16,27 @@ export interface RegisterOptions {
   logger: Logger;
   /** overwrite even when the hash matches (npm run deploy) */
   force?: boolean;
+  /** the Activity is on: its Entry Point command goes with them (a bulk overwrite must name it) */
+  entryPoint?: boolean;
 }
 
-export function commandsHash(): string {
+/** What one bulk overwrite sends: the slash commands, and the Activity's Entry Point when it is on. */
+export function commandBodies(entryPoint = false): unknown[] {
+  return [...commands.map((command) => command.data), ...(entryPoint ? [ENTRY_POINT_COMMAND] : [])];
+}
+
+export function commandsHash(entryPoint = false): string {
   return createHash('sha256')
-    .update(JSON.stringify(commands.map((command) => command.data)))
+    .update(JSON.stringify(commandBodies(entryPoint)))
     .digest('hex');
 }
 
 /** Returns true when Discord was called. */
 export async function registerCommands(options: RegisterOptions): Promise<boolean> {
-  const { rest, applicationId, guildId, store, logger, force = false } = options;
+  const { rest, applicationId, guildId, store, logger, force = false, entryPoint = false } = options;
   const scope = guildId ? `guild:${guildId}` : 'global';
   const key = `commands:${applicationId}:${scope}`;
-  const hash = commandsHash();
+  const hash = commandsHash(entryPoint);
   if (!force && (await store.meta.get<string>(key)) === hash) {
     logger.info({ scope, count: commands.length }, 'slash commands unchanged, not registering');
     return false;
@@ -36,7 +44,7 @@ export async function registerCommands(options: RegisterOptions): Promise<boolea
   const route = guildId
     ? Routes.applicationGuildCommands(applicationId, guildId)
     : Routes.applicationCommands(applicationId);
-  await rest.put(route, { body: commands.map((command) => command.data) });
+  await rest.put(route, { body: commandBodies(entryPoint) });
   await store.meta.set(key, hash);
   logger.info({ scope, count: commands.length, forced: force }, 'slash commands registered');
   return true;

@@ -1,6 +1,7 @@
 // Once logged in: register slash commands if their definition changed, then report healthy.
 import { Events } from 'discord.js';
 import { registerCommands } from '../discord/registerCommands.js';
+import { activityEnabled } from '../party/activity.js';
 import { defineEvent } from './event.js';
 
 export default defineEvent({
@@ -15,6 +16,7 @@ export default defineEvent({
       guildId: deps.config.DISCORD_GUILD_ID,
       store: deps.store,
       logger: log,
+      entryPoint: activityEnabled(deps.config),
     });
     // Alerts post through this client's REST, so they start once it is logged in.
     deps.alerts.start();

@@ -7,11 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { cleanText } from '../text.js';
+import { PartyChat, wire, type ChatRecord, type ChatRefusal, type ChatResult } from './chat.js';
 import { notFound, PartyError, roomFailure } from './errors.js';
 import type { ClipSource, MediaResolver } from './media.js';
 import type { OpTable, Owned, PartyOwnership } from './ownership.js';
-import type { PartyPersistence } from './persistence.js';
+import type { PartyPersistence, StoredParty } from './persistence.js';
 import type {
+  ChatCommand,
+  ChatMessage,
+  ChatSetting,
   ClipInfo,
   ParticipantView,
   PartyCommand,
@@ -22,6 +26,7 @@ import type {
   ServerMessageOf,
   Visibility,
 } from './protocol.js';
+import { isChatCommand } from './protocol.js';
 import {
   clipInfo,
   PartyRoom,
@@ -29,7 +34,6 @@ import {
   type CommandLimits,
   type Entrant,
   type JoiningUser,
-  type PartyRecord,
   type RoomResult,
 } from './room.js';
 import type { StallClock } from './stallClock.js';
@@ -57,7 +61,7 @@ export type UserSet = Pick<ReadonlySet<string>, 'has' | 'size'>;
 
 export interface PartyOwnerOptions {
   ownership: Pick<PartyOwnership<OpTable>, 'get' | 'ownedNow' | 'parties' | 'own' | 'disown' | 'retire'>;
-  persistence: Pick<PartyPersistence, 'markDirty' | 'markDeleted' | 'flush'>;
+  persistence: Pick<PartyPersistence, 'markDirty' | 'markChatDirty' | 'markDeleted' | 'flush'>;
   media: Pick<MediaResolver, 'playable' | 'liveWindow'>;
   log: Logger;
   now: () => number;
@@ -79,6 +83,28 @@ export interface PartyOwnerOptions {
   /** A message for everyone in a party: this process's sockets now, the other processes' through the channel (sockets.ts). */
   publish: (partyId: string, message: string) => void;
   ended: (info: { party: PartyDetail; reason: 'host' | 'idle' }) => void;
+  /** A message was written on the page, or one was deleted: the Discord thread bridge mirrors it. */
+  chatChanged: (change: ChatChange) => void;
+}
+
+/** What the Discord side of a party's chat hears of: written on the page, or deleted on either side. */
+export type ChatChange =
+  | { kind: 'message'; partyId: string; message: ChatRecord }
+  | { kind: 'deleted'; partyId: string; message: ChatRecord; from: 'web' | 'discord' };
+
+const CHAT_STATUS = {
+  INVALID_INPUT: 400,
+  CHAT_NOT_ALLOWED: 403,
+  NOT_ALLOWED: 403,
+  UNKNOWN_MESSAGE: 404,
+  CHAT_RATE_LIMITED: 429,
+} as const satisfies Record<ChatRefusal['code'], number>;
+
+/** Someone from the party's Discord thread, who may not be in the party. */
+export interface DiscordAuthor {
+  id: string;
+  name: string;
+  avatarUrl: string | null;
 }
 
 export type PartyOps = ReturnType<typeof createPartyOwner>['ops'];
@@ -97,6 +123,9 @@ export const ACKNOWLEDGED_OPS: ReadonlySet<keyof PartyOps> = new Set<keyof Party
   'leave',
   'join',
   'end',
+  'postChat',
+  'deleteChat',
+  'setChat',
 ]);
 
 export function createPartyOwner(options: PartyOwnerOptions) {
@@ -105,8 +134,9 @@ export function createPartyOwner(options: PartyOwnerOptions) {
   let closed = false;
 
   /** Becomes the owner of a stored party: after a restart, or taking it over from a process that died. */
-  function adopt(record: PartyRecord, leaseUntil: number): Owned {
-    const party = ownership.own(PartyRoom.fromRecord(record, options.publicUrl, options.commandLimits), leaseUntil);
+  function adopt({ record, chat }: StoredParty, leaseUntil: number): Owned {
+    const room = PartyRoom.fromRecord(record, options.publicUrl, options.commandLimits);
+    const party = ownership.own(room, new PartyChat(room.id, chat), leaseUntil);
     // Whoever was there gets time to reconnect (or, with a cluster, for their process to report them).
     for (const member of party.room.presentMembers()) {
       if (!hasSockets(party, member.userId)) scheduleLeave(party, member.userId, joinHoldMs);
@@ -194,6 +224,65 @@ export function createPartyOwner(options: PartyOwnerOptions) {
     joinRoom(party, user);
     if (!hasSockets(party, user.id) && !party.leaveTimers.has(user.id)) scheduleLeave(party, user.id, joinHoldMs);
     party.emptySince = null;
+  }
+
+  // Chat (chat.ts): frames go out at once, the log is written within persistDelayMs (before the
+  // answer, for REST), and the Discord thread bridge hears of what the page wrote and what was deleted.
+
+  function chatAuthor(party: Owned, userId: string) {
+    const member = party.room.member(userId);
+    if (!member?.present) throw new PartyError(403, 'NOT_PARTICIPANT', 'join the party first');
+    return { userId, name: member.displayName, avatarUrl: member.avatarUrl, guest: member.guest, role: member.role };
+  }
+
+  function chatted(party: Owned, result: ChatResult<ChatRecord>): ChatRecord {
+    if (!result.ok) throw new PartyError(CHAT_STATUS[result.error.code], result.error.code, result.error.message);
+    persistence.markChatDirty(party.room.id);
+    return result.value;
+  }
+
+  function postFromPage(party: Owned, userId: string, text: string): ChatMessage {
+    const author = chatAuthor(party, userId);
+    const record = chatted(
+      party,
+      party.chat.post(author, text, party.room.chatSetting, now(), randomUUID(), { source: 'web' }),
+    );
+    const message = wire(record);
+    publish(party.room.id, FRAME + JSON.stringify({ type: 'chat_message', chat_message: message }));
+    options.chatChanged({ kind: 'message', partyId: party.room.id, message: record });
+    return message;
+  }
+
+  function deleteMessage(party: Owned, userId: string, messageId: string): null {
+    const role = party.room.member(userId)?.role ?? null;
+    const record = chatted(party, party.chat.delete({ userId, role }, messageId));
+    publish(party.room.id, FRAME + JSON.stringify({ type: 'chat_deleted', message_id: record.id }));
+    options.chatChanged({ kind: 'deleted', partyId: party.room.id, message: record, from: 'web' });
+    return null;
+  }
+
+  const chatHistoryMessage = (party: Owned): ServerMessageOf<'chat_history'> => ({
+    type: 'chat_history',
+    messages: party.chat.history(),
+    chat: party.room.chatSetting,
+  });
+
+  function chatMessage(party: Owned, userId: string, command: ChatCommand): void {
+    if (command.type === 'chat') postFromPage(party, userId, command.message);
+    else if (command.type === 'chat_delete') deleteMessage(party, userId, command.message_id);
+    else {
+      const member = party.room.member(userId);
+      // Someone the setting keeps silent has nothing to type; nobody's false is refused.
+      if (!member?.present || (command.is_typing && !PartyChat.mayTalk(party.room.chatSetting, member))) return;
+      if (!party.chat.typing(userId, command.is_typing, now())) return;
+      const typing = {
+        type: 'typing',
+        user_id: userId,
+        display_name: member.displayName,
+        is_typing: command.is_typing,
+      };
+      publish(party.room.id, FRAME + JSON.stringify(typing));
+    }
   }
 
   // Ending: by the host, or after a quiet period with nobody there.
@@ -337,7 +426,16 @@ export function createPartyOwner(options: PartyOwnerOptions) {
     },
 
     /** A socket's message: refusals and `actor` events come back for that socket. */
-    message(party: Owned, userId: string, command: PartyCommand): ServerMessage[] {
+    message(party: Owned, userId: string, command: PartyCommand | ChatCommand): ServerMessage[] {
+      if (isChatCommand(command)) {
+        try {
+          chatMessage(party, userId, command);
+          return [];
+        } catch (error) {
+          if (!(error instanceof PartyError)) throw error;
+          return [{ type: 'error', code: error.code, message: error.message, request_type: command.type }];
+        }
+      }
       const result = party.room.applyCommand(userId, command, now(), options.stalls.stallMs());
       if (!result.ok) {
         return [{ type: 'error', code: result.error.code, message: result.error.message, request_type: command.type }];
@@ -367,12 +465,71 @@ export function createPartyOwner(options: PartyOwnerOptions) {
         user_id: targetUserId,
         role,
         joined_at: new Date(member?.joinedAt ?? now()).toISOString(),
+        guest: member?.guest ?? false,
         user: {
           username: member?.displayName ?? targetUserId,
           display_name: member?.displayName ?? targetUserId,
           avatar_url: member?.avatarUrl ?? null,
         },
       };
+    },
+
+    /** The kept messages, oldest first, for a member. */
+    chatHistory(party: Owned, userId: string): { messages: ChatMessage[]; chat: ChatSetting } {
+      chatAuthor(party, userId);
+      return { messages: party.chat.history(), chat: party.room.chatSetting };
+    },
+
+    postChat: (party: Owned, userId: string, text: string): ChatMessage => postFromPage(party, userId, text),
+
+    deleteChat: (party: Owned, userId: string, messageId: string): null => deleteMessage(party, userId, messageId),
+
+    setChat(party: Owned, actorUserId: string, chat: ChatSetting): PartyDetail {
+      const result = party.room.setChatSetting(actorUserId, chat);
+      if (!result.ok) throw roomFailure(result.error);
+      dispatch(party, result);
+      return party.room.detail(now());
+    },
+
+    /** A message written in the party's Discord thread (the bridge read it): shown on the pages, unless chat is off. */
+    discordChat(party: Owned, author: DiscordAuthor, text: string, discordMessageId: string): ChatMessage | null {
+      const result = party.chat.post(
+        {
+          userId: author.id,
+          name: cleanName(author.name) || partyStrings.guestName,
+          avatarUrl: author.avatarUrl,
+          guest: false,
+        },
+        text,
+        party.room.chatSetting,
+        now(),
+        randomUUID(),
+        { source: 'discord', discordMessageId },
+      );
+      if (!result.ok) return null;
+      persistence.markChatDirty(party.room.id);
+      const message = wire(result.value);
+      publish(party.room.id, FRAME + JSON.stringify({ type: 'chat_message', chat_message: message }));
+      return message;
+    },
+
+    /** A message deleted in the thread: gone from the pages (whether it was written there or here). */
+    discordDeleted(party: Owned, discordMessageId: string): null {
+      const found = party.chat.byDiscordId(discordMessageId);
+      if (!found) return null;
+      const result = party.chat.delete({ userId: found.user_id, role: 'host' }, found.id);
+      if (!result.ok) return null;
+      persistence.markChatDirty(party.room.id);
+      publish(party.room.id, FRAME + JSON.stringify({ type: 'chat_deleted', message_id: found.id }));
+      options.chatChanged({ kind: 'deleted', partyId: party.room.id, message: found, from: 'discord' });
+      return null;
+    },
+
+    /** The bridge posted a page's message in the thread; false when it was deleted meanwhile (the copy must go too). */
+    linkDiscord(party: Owned, messageId: string, discordMessageId: string): boolean {
+      const linked = party.chat.linkDiscord(messageId, discordMessageId);
+      if (linked) persistence.markChatDirty(party.room.id);
+      return linked;
     },
 
     end(party: Owned, actorUserId: string): null {
@@ -408,8 +565,12 @@ export function createPartyOwner(options: PartyOwnerOptions) {
       return null;
     },
 
-    /** A socket opened on process `instanceId`: the user is there, and the socket gets the state. */
-    attach(party: Owned, user: JoiningUser, instanceId: string): ServerMessageOf<'state'> {
+    /** A socket opened on process `instanceId`: the user is there, and the socket gets the state, then the chat. */
+    attach(
+      party: Owned,
+      user: JoiningUser,
+      instanceId: string,
+    ): [ServerMessageOf<'state'>, ServerMessageOf<'chat_history'>] {
       if (instanceId !== self) remoteOf(party, instanceId).users.add(user.id);
       cancelLeave(party, user.id);
       if (!party.room.member(user.id)?.present) {
@@ -417,11 +578,12 @@ export function createPartyOwner(options: PartyOwnerOptions) {
         joinRoom(party, user);
       }
       party.emptySince = null;
-      return party.room.stateMessage(user.id, now());
+      return [party.room.stateMessage(user.id, now()), chatHistoryMessage(party)];
     },
 
     snapshot: (party: Owned, userId: string): ServerMessage[] => [
       party.room.stateMessage(userId, now()),
+      chatHistoryMessage(party),
       party.room.syncMessage(now()),
     ],
 
@@ -468,7 +630,7 @@ export function createPartyOwner(options: PartyOwnerOptions) {
     adopt,
     /** A party just created here: its host is held for joinHoldMs, until their player connects. */
     host(room: PartyRoom, leaseUntil: number): Owned {
-      const party = ownership.own(room, leaseUntil);
+      const party = ownership.own(room, new PartyChat(room.id), leaseUntil);
       scheduleLeave(party, room.hostUserId, joinHoldMs);
       return party;
     },

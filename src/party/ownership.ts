@@ -8,13 +8,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import { ClusterError, type PartyCluster } from './cluster.js';
 import { notFound, PartyError } from './errors.js';
-import type { CodeEntry, PartyPersistence } from './persistence.js';
+import type { PartyChat } from './chat.js';
+import type { CodeEntry, PartyPersistence, StoredParty } from './persistence.js';
 import type { PartyErrorCode } from './protocol.js';
-import type { PartyRecord, PartyRoom } from './room.js';
+import type { PartyRoom } from './room.js';
 
 /** A party this process owns: the room, its lease, and the owner side's timers and reports (owner.ts). */
 export interface Owned {
   room: PartyRoom;
+  /** The party's chat (chat.ts): beside the room, persisted with it. */
+  chat: PartyChat;
   /** Pending "this user leaves unless they (re)connect" timers. */
   leaveTimers: Map<string, NodeJS.Timeout>;
   /** Fires when the room's nextDeadline() comes (a wait-for-everyone hold's cap). */
@@ -78,7 +81,7 @@ export interface PartyOwnership<Ops extends OpTable> {
   /** Takes the lease of a party just created; resolves to when it runs out. */
   claimNew(id: string): Promise<number>;
   /** Becomes a party's owner with a lease until `leaseUntil`. */
-  own(room: PartyRoom, leaseUntil: number): Owned;
+  own(room: PartyRoom, chat: PartyChat, leaseUntil: number): Owned;
   /** Stops acting on a party (its timers), without ending it: on close, or when the lease was lost. */
   disown(party: Owned): void;
   /** Takes a party nobody owns; true when this process owns it afterwards. */
@@ -110,7 +113,7 @@ export interface PartyOwnershipOptions<Ops extends OpTable> {
   /** The ops whose answer waits until what they changed is on disk (owner.ts ACKNOWLEDGED_OPS). */
   acknowledged: ReadonlySet<string>;
   /** Becomes the owner of a stored party: after a restart, or taking it over from a process that died. */
-  adopt: (record: PartyRecord, leaseUntil: number) => void;
+  adopt: (stored: StoredParty, leaseUntil: number) => void;
 }
 
 export function createPartyOwnership<Ops extends OpTable>(options: PartyOwnershipOptions<Ops>): PartyOwnership<Ops> {
@@ -275,9 +278,10 @@ export function createPartyOwnership<Ops extends OpTable>(options: PartyOwnershi
       return cluster ? asked + ownerLeaseMs : Number.POSITIVE_INFINITY;
     },
 
-    own(room, leaseUntil) {
+    own(room, chat, leaseUntil) {
       const party: Owned = {
         room,
+        chat,
         leaveTimers: new Map(),
         tickTimer: undefined,
         emptySince: null,

@@ -45,7 +45,12 @@ export interface PanelBody {
   components: APIActionRowComponent<APIComponentInMessageActionRow>[];
 }
 
-export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
+export interface PanelOptions {
+  /** The Discord Activity is on: a Watch together button launches it (activity.ts). */
+  activity?: boolean;
+}
+
+export function renderPanel(detail: PartyDetail, ended = false, options: PanelOptions = {}): PanelBody {
   const embed = new EmbedBuilder()
     .setColor(ended ? colors.muted : colors.brand)
     .setTitle(`🎬 ${escapeDiscord(detail.title, 240)}`);
@@ -124,6 +129,11 @@ export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
     // Host and co-hosts: opens a private list of who can be taken out of the party.
     new ButtonBuilder().setCustomId(`party:remove:${id}`).setLabel(t.remove).setStyle(ButtonStyle.Secondary),
   );
+  if (options.activity) {
+    more.addComponents(
+      new ButtonBuilder().setCustomId(`party:activity:${id}`).setLabel(t.watchTogether).setStyle(ButtonStyle.Success),
+    );
+  }
   if (detail.visibility === 'public') {
     more.addComponents(new ButtonBuilder().setStyle(ButtonStyle.Link).setURL(detail.invite_url).setLabel(t.openPlayer));
   }
@@ -133,8 +143,17 @@ export function renderPanel(detail: PartyDetail, ended = false): PanelBody {
 export type PartyPanels = ReturnType<typeof createPartyPanels>;
 
 /** Posts panels, remembers where they are, and edits them when their party changes. */
-export function createPartyPanels(options: { store: Store; rest: REST; party: PartyService; logger: Logger }) {
+export function createPartyPanels(options: {
+  store: Store;
+  rest: REST;
+  party: PartyService;
+  logger: Logger;
+  /** The Discord Activity is on (activity.ts): panels get a Watch together button. */
+  activity?: boolean;
+}) {
   const { store, rest, party } = options;
+  const render = (detail: PartyDetail, ended = false): PanelBody =>
+    renderPanel(detail, ended, { activity: options.activity === true });
   const log = options.logger.child({ module: 'party-panel' });
   const lastEdit = new Map<string, number>();
   const pending = new Map<string, NodeJS.Timeout>();
@@ -173,7 +192,7 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
       void (async () => {
         const ref = await panelOf(partyId);
         const latest = ref && (await party.getParty(partyId));
-        if (ref && latest) await editAt(ref, partyId, renderPanel(latest));
+        if (ref && latest) await editAt(ref, partyId, render(latest));
       })().catch((error: unknown) => log.warn({ err: error, partyId }, 'party panel refresh failed'));
     }, wait);
     timer.unref();
@@ -184,20 +203,29 @@ export function createPartyPanels(options: { store: Store; rest: REST; party: Pa
   const offEnded = party.on('ended', ({ party: detail }) => {
     clearTimeout(pending.get(detail.id));
     pending.delete(detail.id);
-    void edit(detail.id, renderPanel(detail, true)).then(() => store.parties.delete(partyKeys.panel(detail.id)));
+    void edit(detail.id, render(detail, true)).then(() => store.parties.delete(partyKeys.panel(detail.id)));
   });
 
   return {
     /** Posts the panel in a channel and remembers it as that channel's party. */
     async post(detail: PartyDetail, guildId: string, channelId: string): Promise<PanelRef> {
       const message = (await rest.post(Routes.channelMessages(channelId), {
-        body: { ...renderPanel(detail), allowed_mentions: { parse: [] } },
+        body: { ...render(detail), allowed_mentions: { parse: [] } },
       })) as APIMessage;
       const ref = { guildId, channelId, messageId: message.id };
       lastEdit.set(detail.id, Date.now());
       await store.parties.set(partyKeys.panel(detail.id), ref);
       await store.parties.set(partyKeys.channel(channelId), detail.id);
       return ref;
+    },
+    /** The panel as it is now: for a button's answer. */
+    render,
+    /**
+     * Makes a channel the party's without a panel there (`/party create voice-channel:`): an Activity
+     * launched in it, and /party in its chat, find the party.
+     */
+    async bind(channelId: string, partyId: string): Promise<void> {
+      await store.parties.set(partyKeys.channel(channelId), partyId);
     },
     /** The party whose panel was last posted in this channel, if it is still live. */
     async partyInChannel(channelId: string): Promise<PartyDetail | null> {

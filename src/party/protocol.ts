@@ -40,6 +40,10 @@ export const PARTY_ERROR_CODES = [
   'NOT_FOUND',
   'NOT_OWNER',
   'SHUTTING_DOWN',
+  'CHAT_RATE_LIMITED',
+  'CHAT_NOT_ALLOWED',
+  'UNKNOWN_MESSAGE',
+  'UNSUPPORTED_TYPE',
   'INTERNAL',
 ] as const;
 export type PartyErrorCode = (typeof PARTY_ERROR_CODES)[number];
@@ -85,15 +89,36 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
    */
   z.strictObject({ type: z.literal('buffering'), buffering: z.boolean(), ...envelope }),
   /** Any member: an emoji from the fixed set floats over everyone's video (never stored; budgeted per person). */
-  z.strictObject({ type: z.literal('reaction'), emoji: z.enum(REACTION_EMOJI), ...envelope }),
+  z.strictObject({
+    type: z.literal('reaction'),
+    emoji: z.enum(REACTION_EMOJI),
+    /** Where in the video the sender reacted (the reference API's clients send it); passed on as it came. */
+    video_timestamp: position.optional(),
+    ...envelope,
+  }),
   /** NTP-style clock sync: client_time is the client's own clock, echoed back untouched. */
   z.strictObject({ type: z.literal('ping'), client_time: z.number().finite(), ...envelope }),
+  /** Any member the party's `chat` setting lets talk: 1–500 characters after cleaning (chat.ts). */
+  z.strictObject({ type: z.literal('chat'), message: z.string().max(2000), ...envelope }),
+  /** The typing indicator: relayed (throttled) to the others, who let a `true` expire by itself. */
+  z.strictObject({ type: z.literal('typing'), is_typing: z.boolean(), ...envelope }),
+  /** Its author, or a host or co-host for anyone's message: removed for everyone, in Discord too. */
+  z.strictObject({ type: z.literal('chat_delete'), message_id: z.string().min(1).max(64), ...envelope }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['type'];
+/** Every type the server reads; a well-formed message of another type gets UNSUPPORTED_TYPE, nothing worse. */
+export const CLIENT_MESSAGE_TYPES: ReadonlySet<string> = new Set(
+  clientMessageSchema.options.map((option) => option.shape.type.value),
+);
 
-/** The commands that go through PartyRoom.applyCommand (everything but ping). */
-export type PartyCommand = Exclude<ClientMessage, { type: 'ping' }>;
+/** Chat, typing and deletes: chat.ts, beside the room. */
+export type ChatCommand = Extract<ClientMessage, { type: 'chat' | 'typing' | 'chat_delete' }>;
+export function isChatCommand(message: ClientMessage): message is ChatCommand {
+  return message.type === 'chat' || message.type === 'typing' || message.type === 'chat_delete';
+}
+/** The commands that go through PartyRoom.applyCommand (everything but ping and chat). */
+export type PartyCommand = Exclude<ClientMessage, { type: 'ping' } | ChatCommand>;
 export const CONTROL_TYPES = ['play', 'pause', 'seek', 'go-live', 'skip', 'set-rate', 'clip-duration'] as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -103,12 +128,31 @@ export const roleSchema = z.enum(['host', 'co-host', 'viewer']);
 export type Role = z.infer<typeof roleSchema>;
 export const visibilitySchema = z.enum(['public', 'private']);
 export type Visibility = z.infer<typeof visibilitySchema>;
+/** Who may talk in a party's chat: everyone, members (not guests), or nobody. */
+export const chatSettingSchema = z.enum(['everyone', 'members', 'off']);
+export type ChatSetting = z.infer<typeof chatSettingSchema>;
+
+export const chatMessageSchema = z.object({
+  id: z.string(),
+  watch_party_id: z.string(),
+  user_id: z.string(),
+  display_name: z.string(),
+  avatar_url: z.string().nullable(),
+  /** Plain text, never HTML. */
+  message: z.string(),
+  created_at: z.string(),
+  /** Written on the page, or in the party's Discord thread. */
+  source: z.enum(['web', 'discord']),
+});
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
 
 export const participantSchema = z.object({
   user_id: z.string(),
   display_name: z.string(),
   avatar_url: z.string().nullable(),
   role: roleSchema,
+  /** Joined with a name only: silent when the party's chat is for members. */
+  guest: z.boolean().default(false),
 });
 export type ParticipantInfo = z.infer<typeof participantSchema>;
 
@@ -186,6 +230,7 @@ export const participantViewSchema = z.object({
   user_id: z.string(),
   role: roleSchema,
   joined_at: z.string(),
+  guest: z.boolean().default(false),
   user: z.object({ username: z.string(), display_name: z.string(), avatar_url: z.string().nullable() }),
 });
 export type ParticipantView = z.infer<typeof participantViewSchema>;
@@ -203,6 +248,7 @@ export const partyDetailSchema = z.object({
   max_participants: z.number().int(),
   /** The timeline holds (capped) while anyone's player is buffering; off: nobody is waited for. */
   wait_for_everyone: z.boolean().default(false),
+  chat: chatSettingSchema.default('everyone'),
   participants: z.array(participantViewSchema),
   participant_count: z.number().int(),
   created_at: z.string(),
@@ -263,7 +309,15 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     user_id: z.string(),
     emoji: z.enum(REACTION_EMOJI),
     server_time_ms: z.number(),
+    video_timestamp: z.number().optional(),
   }),
+  /** Right after `state`, on every (re)connect: the kept messages, oldest first, and who may talk. */
+  z.object({ type: z.literal('chat_history'), messages: z.array(chatMessageSchema), chat: chatSettingSchema }),
+  z.object({ type: z.literal('chat_message'), chat_message: chatMessageSchema }),
+  z.object({ type: z.literal('chat_deleted'), message_id: z.string() }),
+  /** To everyone but the typer. */
+  z.object({ type: z.literal('typing'), user_id: z.string(), display_name: z.string(), is_typing: z.boolean() }),
+  z.object({ type: z.literal('chat_settings'), chat: chatSettingSchema }),
   z.object({
     type: z.literal('pong'),
     client_time: z.number(),

@@ -7,6 +7,7 @@ import type { ClipSource, LiveClip, MediaType } from './media.js';
 import { sourceToString } from './media.js';
 import { REACTION_BURST, REACTION_REFILL_MS, type ReactionEmoji } from './reactions.js';
 import type {
+  ChatSetting,
   ClipInfo,
   ParticipantInfo,
   ParticipantView,
@@ -137,6 +138,8 @@ export interface PartyRecord {
   maxParticipants: number;
   /** The room holds while any participant's player is buffering (capped); absent in older records. */
   waitForEveryone?: boolean;
+  /** Who may talk in the party's chat (chat.ts); absent in older records: everyone. */
+  chat?: ChatSetting;
   hostUserId: string;
   createdAt: number;
   startedAt: number | null;
@@ -273,6 +276,7 @@ export class PartyRoom {
     visibility: Visibility;
     maxParticipants: number;
     waitForEveryone?: boolean;
+    chat?: ChatSetting;
     host: JoiningUser;
     hostParticipantId: string;
     publicUrl: string;
@@ -289,6 +293,7 @@ export class PartyRoom {
         visibility: input.visibility,
         maxParticipants: input.maxParticipants,
         waitForEveryone: input.waitForEveryone === true,
+        chat: input.chat ?? 'everyone',
         hostUserId: host.id,
         createdAt: now,
         startedAt: null,
@@ -375,6 +380,22 @@ export class PartyRoom {
   get inviteUrl(): string {
     return `${this.publicUrl}/watch-parties/${this.state.inviteCode}`;
   }
+  get chatSetting(): ChatSetting {
+    return this.state.chat ?? 'everyone';
+  }
+
+  /** A host or co-host sets who may talk in the chat. */
+  setChatSetting(actorUserId: string, chat: ChatSetting): RoomResult {
+    const actor = this.member(actorUserId);
+    if (actor?.role !== 'host' && actor?.role !== 'co-host') {
+      return fail(403, 'NOT_HOST', 'only the host and co-hosts can change who may chat');
+    }
+    if (this.chatSetting === chat) return unchanged();
+    this.state.chat = chat;
+    this.changes.core = true;
+    return { ok: true, changed: true, events: [{ to: 'all', message: { type: 'chat_settings', chat } }] };
+  }
+
   get visibility(): Visibility {
     return this.state.visibility;
   }
@@ -509,6 +530,7 @@ export class PartyRoom {
       display_name: member.displayName,
       avatar_url: member.avatarUrl,
       role: member.role,
+      guest: member.guest,
     };
   }
 
@@ -518,6 +540,7 @@ export class PartyRoom {
       user_id: member.userId,
       role: member.role,
       joined_at: iso(member.joinedAt),
+      guest: member.guest,
       user: { username: member.displayName, display_name: member.displayName, avatar_url: member.avatarUrl },
     }));
   }
@@ -537,6 +560,7 @@ export class PartyRoom {
       invite_url: this.inviteUrl,
       max_participants: this.state.maxParticipants,
       wait_for_everyone: this.state.waitForEveryone === true,
+      chat: this.chatSetting,
       participants,
       participant_count: participants.length,
       created_at: iso(this.state.createdAt),
@@ -578,7 +602,7 @@ export class PartyRoom {
   applyCommand(actorUserId: string, command: PartyCommand, now: number, stallMs = 0): RoomResult {
     const actor = this.member(actorUserId);
     if (!actor) return fail(403, 'NOT_PARTICIPANT', 'join the party first');
-    if (command.type === 'reaction') return this.react(actor, command.emoji, now);
+    if (command.type === 'reaction') return this.react(actor, command.emoji, command.video_timestamp, now);
     if (command.type === 'sync-request') {
       return { ok: true, changed: false, events: [{ to: 'actor', message: this.syncMessage(now) }] };
     }
@@ -695,7 +719,7 @@ export class PartyRoom {
   }
 
   /** A present member's reaction goes to everyone, within their budget; nothing about it is kept. */
-  private react(actor: Member, emoji: ReactionEmoji, now: number): RoomResult {
+  private react(actor: Member, emoji: ReactionEmoji, videoTimestamp: number | undefined, now: number): RoomResult {
     if (!actor.present) return fail(403, 'NOT_PARTICIPANT', 'join the party first');
     if (!spend(this.reactionBudgets, actor.userId, REACTION_BURST, REACTION_REFILL_MS, now)) {
       return fail(429, 'RATE_LIMITED', 'too many reactions: wait a moment');
@@ -706,6 +730,7 @@ export class PartyRoom {
       user_id: actor.userId,
       emoji,
       server_time_ms: now,
+      ...(videoTimestamp !== undefined && { video_timestamp: videoTimestamp }),
     };
     return { ok: true, changed: false, events: [{ to: 'all', message }] };
   }

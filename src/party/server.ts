@@ -7,6 +7,7 @@
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import cors from '@fastify/cors';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
 import {
@@ -14,7 +15,9 @@ import {
   visibilitySchema,
   WS_BEARER_PREFIX,
   WS_SUBPROTOCOL,
+  chatSettingSchema,
   clientMessageSchema,
+  isChatCommand,
 } from './protocol.js';
 import { newErrorId } from '../errors.js';
 import { PartyError, tokenFailure } from './errors.js';
@@ -32,6 +35,7 @@ const createBody = z
     max_participants: z.number().int().optional(),
     source: z.string().max(2048).optional(),
     wait_for_everyone: z.boolean().optional(),
+    chat: chatSettingSchema.optional(),
   })
   .strict();
 const guestBody = z.object({ display_name: z.string().min(1).max(64) }).strict();
@@ -39,8 +43,27 @@ const clipBody = z.object({ source: z.string().min(1).max(2048), title: z.string
 const cohostBody = z.object({ user_id: z.string().min(1).max(100) }).strict();
 const kickBody = cohostBody;
 const commandBody = clientMessageSchema;
+const chatBody = z.object({ message: z.string().max(2000) }).strict();
+const settingsBody = z.object({ chat: chatSettingSchema }).strict();
+
+export interface PartyRouteOptions {
+  /**
+   * Origins of browser apps allowed to call the REST API (CORS) and open the socket, beside the
+   * player's own (`publicUrl`). A socket from any other page is refused; one with no Origin (a
+   * program, not a browser) is let through to the token check.
+   */
+  corsOrigins?: readonly string[];
+  publicUrl?: string;
+  /** The Discord Activity is on: its page's origin (the app's discordsays.com host) may open sockets too. */
+  activityOrigin?: () => Promise<string>;
+}
 
 type Params = { id: string };
+
+/** The page was served by this server under the name it was reached by (a test, or a proxy that keeps Host). */
+function sameHost(origin: string, host: string | undefined): boolean {
+  return host !== undefined && URL.canParse(origin) && new URL(origin).host === host;
+}
 
 function bearer(header: string | undefined): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
@@ -59,8 +82,12 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
   app: FastifyInstance<Server, IncomingMessage, ServerResponse, AppLogger>,
   service: PartyService,
+  options: PartyRouteOptions = {},
 ): void {
   const log = app.log.child({ module: 'party-http' });
+  const corsOrigins = [...(options.corsOrigins ?? [])];
+  const socketOrigins = new Set(corsOrigins);
+  if (options.publicUrl) socketOrigins.add(new URL(options.publicUrl).origin);
 
   async function authenticate(request: FastifyRequest): Promise<TokenClaims> {
     try {
@@ -84,7 +111,24 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
   const ok = (reply: FastifyReply, data: unknown, status = 200) => reply.code(status).send({ success: true, data });
 
   void app.register(
-    (scope, _options, done) => {
+    async (scope) => {
+      // Named origins only; an unlisted origin's preflight gets no Access-Control-Allow-Origin.
+      if (corsOrigins.length > 0) {
+        await scope.register(cors, {
+          origin: corsOrigins,
+          methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+          allowedHeaders: ['authorization', 'content-type'],
+          maxAge: 600,
+        });
+      }
+      // A body-less POST sent with a JSON content type (axios and fetch wrappers do) is read as {}.
+      const json = scope.getDefaultJsonParser('error', 'error');
+      scope.removeContentTypeParser('application/json');
+      scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+        const text = body.toString();
+        if (text.trim() === '') done(null, {});
+        else void json(request, text, done);
+      });
       scope.setErrorHandler((error, request, reply) => {
         if (error instanceof PartyError) {
           if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
@@ -117,6 +161,7 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
           visibility: body.visibility,
           maxParticipants: body.max_participants,
           waitForEveryone: body.wait_for_everyone,
+          chat: body.chat,
           address: request.ip,
         });
         return ok(
@@ -224,6 +269,7 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
         assertScope(claims, request.params.id);
         const command = parseBody(commandBody, request.body);
         if (command.type === 'ping') throw new PartyError(400, 'INVALID_INPUT', 'ping is for the socket');
+        if (isChatCommand(command)) throw new PartyError(400, 'INVALID_INPUT', 'chat has its own routes: /chat');
         return ok(reply, await service.command(request.params.id, claims.user.id, command));
       });
 
@@ -235,7 +281,37 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
         return ok(reply, await service.playable(request.params.id, claims.user.id, clipId));
       });
 
-      done();
+      // Chat: the same as the socket's chat, typing aside, for clients that only speak HTTP.
+      scope.get<{ Params: Params }>('/:id/chat', async (request, reply) => {
+        const claims = await authenticate(request);
+        assertScope(claims, request.params.id);
+        return ok(reply, await service.chatHistory(request.params.id, claims.user.id));
+      });
+
+      scope.post<{ Params: Params }>('/:id/chat', async (request, reply) => {
+        const claims = await authenticate(request);
+        assertScope(claims, request.params.id);
+        const body = parseBody(chatBody, request.body);
+        return ok(
+          reply,
+          { chat_message: await service.postChat(request.params.id, claims.user.id, body.message) },
+          201,
+        );
+      });
+
+      scope.delete<{ Params: Params & { messageId: string } }>('/:id/chat/:messageId', async (request, reply) => {
+        const claims = await authenticate(request);
+        assertScope(claims, request.params.id);
+        await service.deleteChat(request.params.id, claims.user.id, request.params.messageId);
+        return ok(reply, { message: 'deleted' });
+      });
+
+      scope.patch<{ Params: Params }>('/:id/settings', async (request, reply) => {
+        const claims = await authenticate(request);
+        assertScope(claims, request.params.id);
+        const body = parseBody(settingsBody, request.body);
+        return ok(reply, { party: await service.setChat(request.params.id, claims.user.id, body.chat) });
+      });
     },
     { prefix: PARTY_API_PREFIX },
   );
@@ -273,6 +349,18 @@ export function registerPartyRoutes<AppLogger extends FastifyBaseLogger>(
   async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, partyId: string): Promise<void> {
     // Anyone can knock: an address whose knocks keep being refused is turned away before any work.
     const address = app.clientAddress(request);
+    // A browser says which page opens the socket: the player's own, or an origin the operator listed.
+    const origin = request.headers.origin;
+    const activityOrigin = origin !== undefined && (await options.activityOrigin?.().catch(() => null));
+    if (
+      origin !== undefined &&
+      !socketOrigins.has(origin) &&
+      !sameHost(origin, request.headers.host) &&
+      origin !== activityOrigin
+    ) {
+      refuse(socket, new PartyError(403, 'FORBIDDEN', 'sockets from this origin are not allowed'));
+      return;
+    }
     try {
       await service.guardUpgrade(address);
     } catch (error) {

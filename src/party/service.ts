@@ -26,6 +26,8 @@ import { generateInviteCode, normalizeInviteCode } from './codes.js';
 import { notFound, PartyError, toPartyError } from './errors.js';
 import { createMediaResolver, requireSource, parseSource, type MediaResolver, type Playable } from './media.js';
 import type {
+  ChatMessage,
+  ChatSetting,
   ClipInfo,
   ParticipantView,
   PartyCommand,
@@ -34,7 +36,15 @@ import type {
   Role,
   Visibility,
 } from './protocol.js';
-import { ACKNOWLEDGED_OPS, cleanName, createPartyOwner, MOVED, type PartyOps } from './owner.js';
+import {
+  ACKNOWLEDGED_OPS,
+  cleanName,
+  createPartyOwner,
+  MOVED,
+  type ChatChange,
+  type DiscordAuthor,
+  type PartyOps,
+} from './owner.js';
 import { createPartyOwnership } from './ownership.js';
 import { createPartyPersistence, type CodeEntry } from './persistence.js';
 import { createMemoryRateLimiter, type RateLimiter } from './rateLimit.js';
@@ -154,6 +164,8 @@ export interface CreatePartyInput {
   maxParticipants?: number | undefined;
   /** Hold playback while anyone's player is buffering (capped), instead of letting them catch up. */
   waitForEveryone?: boolean | undefined;
+  /** Who may talk in the chat; everyone by default. */
+  chat?: ChatSetting | undefined;
   /** The caller's address, for per-address limits (REST); absent for Discord. */
   address?: string | undefined;
 }
@@ -203,6 +215,8 @@ export interface PartyServiceEvents {
   /** After every coalesced change of a party (at most one per persist delay): refresh its panel, if any. */
   state: [partyId: string];
   ended: [info: { party: PartyDetail; reason: 'host' | 'idle' }];
+  /** On the party's owner: a message written on the page, or one deleted on either side (the thread bridge). */
+  chat: [change: ChatChange];
 }
 
 export interface PartyService {
@@ -231,6 +245,24 @@ export interface PartyService {
   promoteCohost(partyId: string, actorUserId: string, targetUserId: string): Promise<ParticipantView>;
   demoteCohost(partyId: string, actorUserId: string, targetUserId: string): Promise<ParticipantView>;
   endParty(partyId: string, actorUserId: string): Promise<void>;
+  /** The kept chat messages (oldest first) and who may talk, for a member. */
+  chatHistory(partyId: string, userId: string): Promise<{ messages: ChatMessage[]; chat: ChatSetting }>;
+  /** The same as the socket's `chat`, answered once the message is on disk. */
+  postChat(partyId: string, userId: string, text: string): Promise<ChatMessage>;
+  deleteChat(partyId: string, userId: string, messageId: string): Promise<void>;
+  /** A host or co-host sets who may talk. */
+  setChat(partyId: string, actorUserId: string, chat: ChatSetting): Promise<PartyDetail>;
+  /** The Discord thread bridge: a message written in the thread, for the pages (null: chat is off). */
+  discordChat(
+    partyId: string,
+    author: DiscordAuthor,
+    text: string,
+    discordMessageId: string,
+  ): Promise<ChatMessage | null>;
+  /** The Discord thread bridge: a message deleted in the thread. */
+  discordDeleted(partyId: string, discordMessageId: string): Promise<void>;
+  /** The Discord thread bridge posted a page's message; false when it was deleted meanwhile. */
+  linkDiscord(partyId: string, messageId: string, discordMessageId: string): Promise<boolean>;
   getParty(partyId: string): Promise<PartyDetail | null>;
   /**
    * Any party by its code, for Discord (which may see them all). With an asker, a wrong code counts
@@ -338,7 +370,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     cluster,
     log,
     persistDelayMs,
-    roomOf: (id) => ownership.ownedNow(id)?.room,
+    roomOf: (id) => ownership.ownedNow(id),
     ownedIds: () => ownership.parties().map((party) => party.room.id),
     written(id) {
       const party = ownership.get(id);
@@ -389,6 +421,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     localUsers: (partyId) => sockets.localUsers(partyId),
     publish: (partyId, message) => sockets.publish(partyId, message),
     ended: (info) => emitter.emit('ended', info),
+    chatChanged: (change) => emitter.emit('chat', change),
   });
 
   const leaseTimer = cluster
@@ -548,6 +581,7 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
         visibility: input.visibility ?? 'private',
         maxParticipants: max,
         waitForEveryone: input.waitForEveryone === true,
+        chat: input.chat ?? 'everyone',
         host: { id: input.host.id, name: hostName, avatar: input.host.avatar ?? null, guest: false },
         hostParticipantId: randomUUID(),
         publicUrl: config.PUBLIC_URL,
@@ -665,6 +699,17 @@ export async function createPartyService(options: PartyServiceOptions): Promise<
     verifyToken: (token) => signer.verify(token),
 
     command: (partyId, actorUserId, command) => ownership.call(partyId, 'command', actorUserId, command),
+    chatHistory: (partyId, userId) => ownership.call(partyId, 'chatHistory', userId),
+    postChat: (partyId, userId, text) => ownership.call(partyId, 'postChat', userId, text),
+    deleteChat: async (partyId, userId, messageId) =>
+      void (await ownership.call(partyId, 'deleteChat', userId, messageId)),
+    setChat: (partyId, actorUserId, chat) => ownership.call(partyId, 'setChat', actorUserId, chat),
+    discordChat: (partyId, author, text, discordMessageId) =>
+      ownership.call(partyId, 'discordChat', author, text, discordMessageId),
+    discordDeleted: async (partyId, discordMessageId) =>
+      void (await ownership.call(partyId, 'discordDeleted', discordMessageId)),
+    linkDiscord: (partyId, messageId, discordMessageId) =>
+      ownership.call(partyId, 'linkDiscord', messageId, discordMessageId),
 
     async addClip(partyId, actorUserId, source, title) {
       // Refusals first, before anything is fetched: a bad source, a viewer, a spent command budget.

@@ -11,12 +11,19 @@ import type { PartyCluster } from './cluster.js';
 import { PartyError, socketRefusal } from './errors.js';
 import { ENDED, FRAME, KICK, MOVED, REMOVE, REMOVED_CLOSE_CODE, type PartyOps, type UserSet } from './owner.js';
 import { isPartyId, type PartyOwnership } from './ownership.js';
-import { clientMessageSchema, type ServerMessage, type ServerMessageOf } from './protocol.js';
+import { CLIENT_MESSAGE_TYPES, clientMessageSchema, type ServerMessage } from './protocol.js';
 import type { JoiningUser } from './room.js';
 import type { StallClock } from './stallClock.js';
 
 /** The keep-alive pings a slice of the sockets this often. */
 const KEEPALIVE_TICK_MS = 100;
+/**
+ * A well-formed message of a type this server does not read (another client's `chat` or `typing`
+ * of a protocol version it lacks) is answered UNSUPPORTED_TYPE, never counted toward the close:
+ * each gets its answer, up to this many at once, then two a second; past that, no answer.
+ */
+const UNSUPPORTED_BURST = 20;
+const UNSUPPORTED_REFILL_MS = 500;
 
 export interface SocketLimits {
   /** Open sockets one person may have in one party on this process; the next is closed with 1008. */
@@ -45,6 +52,8 @@ interface Conn {
   refilledAt: number;
   violations: number[];
   lastRateErrorAt: number;
+  /** Answers left for messages of unknown types (UNSUPPORTED_BURST, refilled one a second). */
+  unsupported: { tokens: number; at: number };
 }
 
 /** This process's sockets of one party (wherever the party is owned). */
@@ -225,6 +234,21 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
     sendTo(conn, { type: 'error', code, message, request_type: requestType });
   }
 
+  function unsupported(conn: Conn, requestType: string): void {
+    const at = now();
+    const bucket = conn.unsupported;
+    bucket.tokens = Math.min(UNSUPPORTED_BURST, bucket.tokens + (at - bucket.at) / UNSUPPORTED_REFILL_MS);
+    bucket.at = at;
+    if (bucket.tokens < 1) return;
+    bucket.tokens -= 1;
+    sendTo(conn, {
+      type: 'error',
+      code: 'UNSUPPORTED_TYPE',
+      message: 'this server does not read messages of that type',
+      request_type: requestType,
+    });
+  }
+
   function takeToken(conn: Conn): boolean {
     const at = now();
     // A backlog read after the server stalled may run over the burst by what the stall refilled.
@@ -261,6 +285,10 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
       typeof json === 'object' && json !== null && typeof (json as { type?: unknown }).type === 'string'
         ? String((json as { type: string }).type).slice(0, 32)
         : null;
+    if (!parsed.success && requestType !== null && !CLIENT_MESSAGE_TYPES.has((json as { type: string }).type)) {
+      unsupported(conn, requestType);
+      return;
+    }
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
@@ -387,6 +415,7 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
       refilledAt: now(),
       violations: [],
       lastRateErrorAt: 0,
+      unsupported: { tokens: UNSUPPORTED_BURST, at: now() },
     };
     group.conns.add(conn);
     slot.add(conn);
@@ -402,10 +431,10 @@ export function createPartySockets(options: PartySocketsOptions): PartySockets {
       log.debug({ partyId: id, userId, err: error }, 'party socket error');
       detach(conn);
     });
-    const open = (state: ServerMessageOf<'state'>): void => {
+    const open = (first: readonly ServerMessage[]): void => {
       if (!group.conns.has(conn)) return;
       conn.ready = true;
-      sendTo(conn, state);
+      for (const message of first) sendTo(conn, message);
     };
     const refuse = (error: unknown): void => {
       if (!(error instanceof PartyError)) log.error({ err: error, partyId: id }, 'party socket attach failed');

@@ -26,8 +26,28 @@ export const partyStrings = {
   nobodyToRemove: 'There is nobody in the party you can remove.',
   removedMember: (name: string) => `Removed **${name}** from the party. They cannot come back with that account.`,
   guestTag: 'guest',
+  activityOff:
+    'Watching together inside Discord (the Activity) is off on this bot: its operator turns it on with `DISCORD_CLIENT_SECRET` (see the README).',
   /** Someone whose name is empty once cleaned of control characters. */
   guestName: 'Guest',
+} as const;
+
+/** The party's chat thread in Discord (thread.ts), and what its host is told about it. */
+export const threadStrings = {
+  threadName: 'Watch party chat',
+  /** After a web writer's name on their messages in the thread. */
+  webMark: '· web',
+  someone: 'Viewer',
+  ended: (detail: { started_at: string | null; created_at: string }) => {
+    const since = Date.parse(detail.started_at ?? detail.created_at);
+    const minutes = Math.max(1, Math.round((Date.now() - since) / 60_000));
+    const length = minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+    return `The watch party has ended, after ${length} together. This thread is now archived.`;
+  },
+  missing: (names: readonly string[], channel: string) =>
+    `Chat stays on the player page: to mirror it in a thread in ${channel}, give me ${names
+      .map((name) => `**${name}**`)
+      .join(', ')} there.`,
 } as const;
 
 /** The party's panel message in Discord (panel.ts). */
@@ -51,6 +71,7 @@ export const panelStrings = {
   skip: 'Skip',
   end: 'End',
   openPlayer: 'Open player',
+  watchTogether: 'Watch together',
   footer: 'Join gives you a personal player link. Host and co-hosts control playback.',
   footerWait: (seconds: number) => `Playback waits up to ${seconds} s for anyone buffering.`,
   live: 'live',
@@ -99,6 +120,10 @@ const errorSentences: Record<Exclude<PartyErrorCode, 'RATE_LIMITED'>, string | n
   NOT_FOUND: null,
   NOT_OWNER: null,
   SHUTTING_DOWN: null,
+  CHAT_RATE_LIMITED: 'Slow down: you can send another message in a moment.',
+  CHAT_NOT_ALLOWED: 'The host has turned chat off, or kept it for members, in that watch party.',
+  UNKNOWN_MESSAGE: 'That message is already gone.',
+  UNSUPPORTED_TYPE: null,
   INTERNAL: null,
 };
 

@@ -46,6 +46,8 @@ export type StackOptions = Omit<PartyServiceOptions, 'store' | 'parti' | 'config
   trustProxy?: TrustProxy;
   /** Serve the player page too (its bundle need not be built: the page's headers are what is asked). */
   player?: boolean;
+  /** PARTY_CORS_ORIGINS as parsed. */
+  corsOrigins?: string[];
 };
 
 export function tempStoreUrl(): string {
@@ -82,6 +84,7 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
     limits,
     trustProxy,
     player,
+    corsOrigins,
     ...serviceOptions
   } = options;
   const storeUrl = givenStoreUrl ?? tempStoreUrl();
@@ -110,7 +113,7 @@ export async function startStack(fake: FakeParti, options: StackOptions = {}): P
     undefined,
     trustProxy,
   );
-  registerPartyRoutes(app, service);
+  registerPartyRoutes(app, service, { publicUrl: 'https://bot.example', ...(corsOrigins && { corsOrigins }) });
   if (player) registerPlayerRoutes(app, service, { PARTI_MEDIA_URL: [fake.mediaUrl] });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();

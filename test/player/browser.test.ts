@@ -14,6 +14,7 @@ import {
   expectInSync,
   launchChromium,
   makeMedia,
+  pageLink,
   playerStats,
   sampleDrift,
   sleep,
@@ -70,10 +71,6 @@ async function openPage(url: string, init?: (context: BrowserContext) => Promise
   return page;
 }
 
-function link(base: string, code: string, token?: string): string {
-  return `${base}/watch-parties/${code}${token ? `#token=${encodeURIComponent(token)}` : ''}`;
-}
-
 const videoState = (page: Page) =>
   page.evaluate(() => {
     const v = document.querySelector('video')!;
@@ -87,7 +84,7 @@ describe('the web player page', () => {
   it('is served with a strict CSP and no referrer; the queue’s media origins only to a token that may see it', async () => {
     const created = await stack.service.createParty({ host: { id: 'csp-host', name: 'H' }, source: clipA });
     const mediaOrigin = new RegExp(`connect-src 'self' [^;]*${media.url.replace(/[.:/]/g, '\\$&')}`);
-    const response = await fetch(link(stack.base, created.invite_code));
+    const response = await fetch(pageLink(stack.base, created.invite_code));
     const csp = response.headers.get('content-security-policy') ?? '';
     expect(response.status).toBe(200);
     expect(response.headers.get('referrer-policy')).toBe('no-referrer');
@@ -98,7 +95,7 @@ describe('the web player page', () => {
     const html = await response.text();
     expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
     // The page's own cookie (the host's token here) lets the page load what the party plays.
-    const withToken = await fetch(link(stack.base, created.invite_code), {
+    const withToken = await fetch(pageLink(stack.base, created.invite_code), {
       headers: { cookie: `${PAGE_TOKEN_COOKIE}=${created.token}` },
     });
     expect(withToken.headers.get('content-security-policy')).toMatch(mediaOrigin);
@@ -138,12 +135,12 @@ describe('a watch party in four browsers', () => {
         async (i) => (await stack.service.issueToken({ id: `viewer-${i}`, name: `<b>V${i}</b>` }, partyId)).token,
       ),
     );
-    host = await openPage(link(stack.base, code, created.token));
+    host = await openPage(pageLink(stack.base, code, created.token));
     // Viewer 3 reaches the server through a delaying proxy (and is the one whose socket is cut later).
     viewers = await Promise.all([
-      openPage(link(stack.base, code, tokens[0])),
-      openPage(link(stack.base, code, tokens[1])),
-      openPage(link(proxy.url, code, tokens[2])),
+      openPage(pageLink(stack.base, code, tokens[0])),
+      openPage(pageLink(stack.base, code, tokens[1])),
+      openPage(pageLink(proxy.url, code, tokens[2])),
     ]);
     for (const page of [host, ...viewers]) {
       await page.locator('#conn-status[data-state="connected"]').waitFor();
@@ -223,7 +220,7 @@ describe('a watch party in four browsers', () => {
 
   it('a late joiner converges soon after its video is ready (bench/player-sync.ts measures how soon)', async () => {
     const token = (await stack.service.issueToken({ id: 'late', name: 'Late' }, partyId)).token;
-    const late = await openPage(link(stack.base, code, token));
+    const late = await openPage(pageLink(stack.base, code, token));
     const ready = await waitFor('the late video playing', async () => {
       const s = await videoState(late);
       return !s.paused && s.readyState >= 3 ? Date.now() : null;
@@ -249,7 +246,7 @@ describe('a watch party in four browsers', () => {
         if (typeof frame.payload === 'string') sent.push(frame.payload);
       }),
     );
-    await page.goto(link(stack.base, code, token));
+    await page.goto(pageLink(stack.base, code, token));
     await expectAllInSync([page], partyId, 'the new tab');
     // The tab goes to the background, and the browser stops its video there, as browsers do.
     await page.evaluate(() => {
@@ -350,7 +347,7 @@ describe('joining without a personal link, and refused autoplay', () => {
       source: clipA,
       visibility: 'private',
     });
-    const page = await openPage(link(stack.base, created.invite_code));
+    const page = await openPage(pageLink(stack.base, created.invite_code));
     await page.locator('#gate').waitFor();
     expect(await page.locator('#gate-text').textContent()).toContain(`/party join code:${created.invite_code}`);
     expect(await page.locator('#guest-form').isVisible()).toBe(false);
@@ -363,7 +360,7 @@ describe('joining without a personal link, and refused autoplay', () => {
       source: clipA,
       visibility: 'public',
     });
-    const page = await openPage(link(stack.base, created.invite_code));
+    const page = await openPage(pageLink(stack.base, created.invite_code));
     await page.locator('#guest-form').waitFor();
     await page.locator('#guest-name').fill('<i>Guest</i>');
     await page.locator('#guest-form button').click();
@@ -379,7 +376,7 @@ describe('joining without a personal link, and refused autoplay', () => {
     const token = (await stack.service.issueToken({ id: 'm-viewer', name: 'MV' }, created.id)).token;
     // Headless Chromium 156 here lets unmuted play() through whatever --autoplay-policy says, so the
     // desktop policy (sound needs a gesture, muted is fine) is applied by wrapping play().
-    const page = await openPage(link(stack.base, created.invite_code, token), async (context) => {
+    const page = await openPage(pageLink(stack.base, created.invite_code, token), async (context) => {
       await context.addInitScript(() => {
         const play = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'play')!.value as (
           this: HTMLMediaElement,
@@ -414,7 +411,7 @@ describe('joining without a personal link, and refused autoplay', () => {
     const created = await stack.service.createParty({ host: { id: 'a-host', name: 'A' }, source: clipA });
     await stack.service.command(created.id, 'a-host', { type: 'play' });
     const token = (await stack.service.issueToken({ id: 'a-viewer', name: 'AV' }, created.id)).token;
-    const page = await openPage(link(stack.base, created.invite_code, token), async (context) => {
+    const page = await openPage(pageLink(stack.base, created.invite_code, token), async (context) => {
       // A browser whose policy refuses play() until the user has interacted with the page, muted or not.
       await context.addInitScript(() => {
         const play = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'play')!.value as (

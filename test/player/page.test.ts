@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  connected,
   launchChromium,
   makeMedia,
-  playerStats,
+  pageLink,
   startMediaServer,
   sleep,
   startPlayerStack,
@@ -64,18 +65,12 @@ async function openPage(url: string, viewport = { width: 1280, height: 800 }): P
 const playbackCommandsSent = (page: Page) =>
   (sentByPage.get(page) ?? []).filter((type) => ['play', 'pause', 'seek', 'skip', 'go-live'].includes(type));
 
-const link = (code: string, token?: string) =>
-  `${stack.base}/watch-parties/${code}${token ? `#token=${encodeURIComponent(token)}` : ''}`;
+const link = (code: string, token?: string) => pageLink(stack.base, code, token);
 
 async function party(visibility: 'public' | 'private' = 'private') {
   const created = await stack.service.createParty({ host: { id: 'host', name: 'Hana' }, source, visibility });
   const viewerToken = async (id: string) => (await stack.service.issueToken({ id, name: id }, created.id)).token;
   return { ...created, viewerToken };
-}
-
-async function connected(page: Page): Promise<Page> {
-  await waitFor('the player to connect', async () => (await playerStats(page)).connected === true, 10_000);
-  return page;
 }
 
 const video = (page: Page) =>
@@ -101,7 +96,7 @@ describe('the watch page', () => {
 
     await page.locator('#fullscreen').click();
     await waitFor('full screen', () =>
-      page.evaluate(() => (globalThis as any).document.fullscreenElement?.id === 'video-wrap'),
+      page.evaluate(() => (globalThis as any).document.fullscreenElement?.id === 'player'),
     );
     expect(await page.locator('#fullscreen').getAttribute('aria-pressed')).toBe('true');
     await page.keyboard.press('f');

@@ -1,6 +1,6 @@
 // Screenshots of the web player for people to look at (`npm run player:screenshots`): a host on a
 // laptop (1280×800), a viewer on a phone (390×844) and on the narrowest phone (320×640), and a
-// stranger on the bare link of a public party, while a party plays and people react. Prints where
+// stranger on the bare link of a public party, while a party plays, people react and chat. Prints where
 // the files are. (Emoji need a color emoji font on the machine, e.g. Debian's fonts-noto-color-emoji.)
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,15 @@ try {
     visibility: 'public',
   });
   for (const name of ['Vic', 'Lou', 'Sam']) await stack.service.joinByCode(created.invite_code, { id: name, name });
+  for (const [who, text] of [
+    ['host', 'Welcome everyone! Starting in a minute.'],
+    ['Vic', 'Popcorn ready 🍿'],
+    ['Lou', 'The director talks about this scene here: https://example.com/interview'],
+    ['host', 'Nice find, thanks Lou'],
+    ['Sam', 'Can we watch the sequel next week?'],
+  ] as const) {
+    await stack.service.postChat(created.id, who, text);
+  }
   const open = async (name: string, token: string | null, viewport: { width: number; height: number }) => {
     const context = await browser.newContext({
       viewport,

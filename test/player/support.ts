@@ -15,10 +15,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { bundlePlayer } from '../../src/party/player/build.js';
-import { registerPlayerRoutes } from '../../src/party/player/routes.js';
+import { activityPageOrigin } from '../../src/party/activity.js';
+import { registerPlayerRoutes, type PlayerRouteOptions } from '../../src/party/player/routes.js';
 import { registerPartyRoutes } from '../../src/party/server.js';
 import { createPartyService, type PartyService, type PartyServiceOptions } from '../../src/party/service.js';
-import { openStore } from '../../src/store/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
 import { startFakeParti, type FakeParti } from '../support/fakeParti.js';
 import { partiClientFor } from '../party/harness.js';
 
@@ -344,9 +345,15 @@ export async function startPlayerStack(
   options: Partial<Omit<PartyServiceOptions, 'store' | 'parti' | 'config' | 'logger'>> & {
     /** A store that already holds parties (they are restored); default a new one. */
     storeUrl?: string;
+    /** Turns the Discord Activity on: mounts its routes on the server, says what the page needs. */
+    activity?: (server: {
+      app: ReturnType<typeof createHttpServer>;
+      service: PartyService;
+      store: Store;
+    }) => PlayerRouteOptions['activity'];
   } = {},
 ): Promise<PlayerStack> {
-  const { storeUrl, ...serviceOptions } = options;
+  const { storeUrl, activity, ...serviceOptions } = options;
   const work = mkdtempSync(join(tmpdir(), 'player-test-'));
   const assetsDir = join(work, 'assets');
   await bundlePlayer(assetsDir);
@@ -380,8 +387,13 @@ export async function startPlayerStack(
     ...serviceOptions,
   });
   const app = createHttpServer(logger, { discordReady: () => true, storeOpen: () => true, shuttingDown: () => false });
-  registerPartyRoutes(app, service);
-  registerPlayerRoutes(app, service, config, { assetsDir });
+  const activityOptions = activity?.({ app, service, store });
+  registerPartyRoutes(
+    app,
+    service,
+    activityOptions ? { activityOrigin: async () => activityPageOrigin(await activityOptions.applicationId()) } : {},
+  );
+  registerPlayerRoutes(app, service, config, { assetsDir, activity: activityOptions });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -497,6 +509,17 @@ export async function sampleDrift(
     partyPlaying: playback.is_playing,
     driftMs: (read.currentTime - truth) * 1000,
   };
+}
+
+/** A party's page: its invite link, with a token in the fragment as Discord hands one out. */
+export function pageLink(base: string, code: string, token?: string): string {
+  return `${base}/watch-parties/${code}${token ? `#token=${encodeURIComponent(token)}` : ''}`;
+}
+
+/** Waits for the page's party socket to be open. */
+export async function connected(page: Page): Promise<Page> {
+  await waitFor('the player to connect', async () => (await playerStats(page)).connected === true, 10_000);
+  return page;
 }
 
 /** The page's read-only sync numbers (window.partyPlayer.stats()). */

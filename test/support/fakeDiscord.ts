@@ -14,6 +14,8 @@
 import type { GuildInit, OverwriteInit, UserInit } from './fakeDiscord/server.js';
 import { FakeDiscordServer, type FakeDiscordOptions } from './fakeDiscord/server.js';
 import type { GatewayReceived } from './fakeDiscord/gateway.js';
+import type { FakeActivityInstance } from './fakeDiscord/oauth.js';
+import type { FakeThread, FakeWebhook } from './fakeDiscord/threads.js';
 import type { FakeScheduledEvent } from './fakeDiscord/scheduledEvents.js';
 import type {
   AutocompleteInit,
@@ -54,6 +56,8 @@ export type {
   StoredCommand,
 } from './fakeDiscord/types.js';
 export type { FakeDiscordOptions, GuildInit, OverwriteInit, UserInit } from './fakeDiscord/server.js';
+export type { FakeActivityInstance } from './fakeDiscord/oauth.js';
+export type { FakeThread, FakeWebhook } from './fakeDiscord/threads.js';
 export {
   DEFAULT_BOT_PERMISSIONS,
   DEFAULT_EVERYONE_PERMISSIONS,
@@ -120,6 +124,12 @@ export interface FakeDiscord {
   waitForRequest(predicate: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
   /** A member posting a message (MESSAGE_CREATE for bots with the GuildMessages intent). */
   postUserMessage(init: { channelId: string; user: FakeUser; content: string }): FakeMessage;
+  /** A moderator deleting a message (MESSAGE_DELETE for bots with the GuildMessages intent). */
+  deleteMessage(channelId: string, messageId: string): void;
+  /** Threads started in the guilds (their parent_id is the channel of the message they started on). */
+  threads(): FakeThread[];
+  /** Webhooks the bot made in channels. */
+  webhooks(): FakeWebhook[];
 
   // --- Scheduled events (the server's Events tab) ------------------------------------------------
   /** A guild's scheduled events, as `GET /guilds/:id/scheduled-events` lists them (finished ones too). */
@@ -167,6 +177,16 @@ export interface FakeDiscord {
   /** Closes the fake initiated, with reasons (why a client never became ready). */
   readonly gatewayCloses: ReadonlyArray<{ code: number; reason: string; at: number }>;
 
+  // --- OAuth2 and Activities (fakeDiscord/oauth.ts) ---------------------------------------------
+  /** The application's OAuth2 client secret: give it to the bot as DISCORD_CLIENT_SECRET. */
+  readonly clientSecret: string;
+  /** A one-time OAuth2 code for `user`, as the client's AUTHORIZE hands an Activity. */
+  issueOAuthCode(user: FakeUser, scopes?: string[]): string;
+  /** An Activity instance running in a channel with these users in it (what the bot may look up). */
+  setActivityInstance(instance: FakeActivityInstance): void;
+  /** Every code exchange tried at /oauth2/token, and whether it was taken. */
+  readonly oauthExchanges: ReadonlyArray<{ code: string; accepted: boolean }>;
+
   // --- Faults ----------------------------------------------------------------------------------
   /**
    * Answers matching REST calls (path below /api/v10: a string, a `/channels/:id/messages` template or
@@ -209,6 +229,9 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
     guild: (id) => s.guild(id),
     channel: (id) => s.channel(id),
     makeUser: (init) => s.makeUser(init),
+    deleteMessage: (channelId, messageId) => s.deleteMessage(s.channelMessage(channelId, messageId)),
+    threads: () => structuredClone([...s.threads.threads.values()]),
+    webhooks: () => structuredClone([...s.threads.webhooks.values()]),
     botPermissionsIn: (id) => s.botPermissionsIn(id),
     requests: s.requests,
     commands: (guildId) => structuredClone(s.commandList(guildId)),
@@ -271,6 +294,10 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
     },
     gatewayPayloads: s.gateway.received,
     gatewayCloses: s.gateway.closes,
+    clientSecret: s.oauth.clientSecret,
+    issueOAuthCode: (user, scopes) => s.oauth.issueCode(user, scopes),
+    setActivityInstance: (instance) => void s.oauth.instances.set(instance.instanceId, structuredClone(instance)),
+    oauthExchanges: s.oauth.exchanges,
     failRoute: (method, pattern, fault) => s.failRoute(method, pattern, fault),
     holdAnswer: (method, pattern) => s.holdAnswer(method, pattern),
     clearFaults: () => s.clearFaults(),

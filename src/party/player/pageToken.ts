@@ -10,6 +10,9 @@ export const PAGE_TOKEN_COOKIE = 'watch_party_token';
  */
 export const PAGE_TOKEN_META = 'watch-party-page-token';
 
+/** In a Discord Activity, the page names the application id the Embedded App SDK is started with. */
+export const ACTIVITY_CLIENT_META = 'discord-client-id';
+
 /** Where the player pages are: `{PLAYER_PATH}/{code}` is a party's invite link. */
 export const PLAYER_PATH = '/watch-parties';
 

@@ -7,12 +7,14 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import { isValidHost } from '../../net/hosts.js';
 import { normalizeInviteCode } from '../codes.js';
 import type { PartyService } from '../service.js';
-import { PAGE_TOKEN_META, pageTokenOf, PLAYER_PATH } from './pageToken.js';
+import { ACTIVITY_PATH, PARTY_PREFIX } from '../activityMappings.js';
+import { ACTIVITY_CLIENT_META, PAGE_TOKEN_META, pageTokenOf, PLAYER_PATH } from './pageToken.js';
+import { PROXY_ROOT } from './proxyUrl.js';
 
 export { PLAYER_PATH };
 const ASSET_NAME = /^[\w.-]+\.(js|css|map|txt)$/;
@@ -28,7 +30,16 @@ const PARTI_MEDIA_HOSTS = ['https://*.parti.com'];
 export interface PlayerRouteOptions {
   /** Where the bundle is; default dist/party/player/assets (built by `npm run build`). */
   assetsDir?: string;
+  /** The Discord Activity is on: its page is served at ACTIVITY_PATH, for the app with this id. */
+  activity?: { applicationId: () => Promise<string> } | undefined;
 }
+
+/**
+ * Inside Discord the page's frame is Discord's (and, in tests, the fake client's on the proxy's own
+ * origin); every request it makes goes through the proxy, so `'self'` is the only source it needs.
+ */
+const ACTIVITY_FRAME_ANCESTORS =
+  "'self' https://discord.com https://*.discord.com https://discordapp.com https://*.discordapp.com https://*.discordsays.com";
 
 function defaultAssetsDir(): string {
   // Compiled: next to this file. Run from src (tsx, tests): the bundle only exists under dist.
@@ -64,7 +75,7 @@ function mediaSource(origin: string): string | null {
  * before such URLs were checked), so each is rebuilt from its parsed form, and anything that is
  * not a clean origin is left out rather than copied into the header.
  */
-export function contentSecurityPolicy(mediaOrigins: Iterable<string>): string {
+export function contentSecurityPolicy(mediaOrigins: Iterable<string>, frameAncestors = "'none'"): string {
   const sources = [...mediaOrigins].map(mediaSource).filter((source): source is string => source !== null);
   const media = [...new Set(sources)].join(' ');
   return [
@@ -78,24 +89,29 @@ export function contentSecurityPolicy(mediaOrigins: Iterable<string>): string {
     "worker-src 'self' blob:",
     "base-uri 'none'",
     "form-action 'self'",
-    "frame-ancestors 'none'",
+    `frame-ancestors ${frameAncestors}`,
   ].join('; ');
 }
 
 // No user data in the shell: titles and names are filled in by the script with textContent. The one
 // thing that differs between answers is whether the page's token (its cookie) was taken, which only
 // the holder of a token that may see the party can make true.
-const page = (tokenTaken: boolean): string => `<!doctype html>
+// In a Discord Activity the same page is served at the Activity's root, and reaches its assets (and
+// everything else) through Discord's proxy; the client id it gives the SDK is a public number.
+const page = (tokenTaken: boolean, activity?: { clientId: string }): string => {
+  const assets = activity ? `${PROXY_ROOT}${PARTY_PREFIX}${PLAYER_PATH}/assets` : `${PLAYER_PATH}/assets`;
+  const clientId = activity && /^\d+$/.test(activity.clientId) ? activity.clientId : '';
+  return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="${PAGE_TOKEN_META}" content="${tokenTaken ? 'taken' : 'none'}">
-<title>Watch party</title>
+${activity ? `<meta name="${ACTIVITY_CLIENT_META}" content="${clientId}">\n` : ''}<title>Watch party</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="${PLAYER_PATH}/assets/player.css">
-<script type="module" src="${PLAYER_PATH}/assets/main.js"></script>
+<link rel="stylesheet" href="${assets}/player.css">
+<script type="module" src="${assets}/main.js"></script>
 </head>
 <body>
 <header>
@@ -116,6 +132,7 @@ const page = (tokenTaken: boolean): string => `<!doctype html>
 </div>
 <main id="app" hidden>
   <section id="stage">
+    <div id="player" class="player">
     <div id="video-wrap" class="video-wrap">
       <video id="video" playsinline preload="auto"></video>
       <div id="reaction-layer" aria-hidden="true"></div>
@@ -125,7 +142,9 @@ const page = (tokenTaken: boolean): string => `<!doctype html>
       <button id="mute" type="button" aria-label="Mute" aria-pressed="false" aria-keyshortcuts="M" title="Mute (M)"><svg class="icon icon-sound" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 9v6h4l5 5V4L7 9H3z"/><path d="M14 7.5v9a4.5 4.5 0 0 0 0-9z"/></svg><svg class="icon icon-muted" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 9v6h4l5 5V4L7 9H3z"/><path class="stroke" d="M15.5 9.5l5 5m0-5l-5 5"/></svg></button>
       <input id="volume" type="range" min="0" max="1" step="0.05" value="1" aria-label="Volume">
       <div id="reactions" role="group" aria-label="Reactions"></div>
+      <button id="chat-toggle" type="button" aria-label="Chat" aria-pressed="true" aria-controls="chat" title="Show or hide the chat"><svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H10l-5 4v-4H4a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1z"/></svg></button>
       <button id="fullscreen" type="button" aria-label="Full screen" aria-pressed="false" aria-keyshortcuts="F" title="Full screen (F)"><svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path class="stroke" d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5"/></svg></button>
+    </div>
     </div>
     <div id="unmute-banner" hidden><span>Playing muted: your browser blocked sound.</span><button id="unmute" type="button">Unmute</button></div>
     <div id="notice" role="alert" hidden></div>
@@ -147,7 +166,21 @@ const page = (tokenTaken: boolean): string => `<!doctype html>
       <button id="sync-now" type="button">Sync now</button>
     </div>
   </section>
-  <aside>
+  <aside id="side">
+    <section id="chat" class="chat" aria-labelledby="chat-heading">
+      <h2 id="chat-heading">Chat</h2>
+      <div class="chat-body">
+        <ol id="chat-log" role="log" aria-live="polite" aria-labelledby="chat-heading" tabindex="0"></ol>
+        <button id="chat-new" type="button" hidden></button>
+      </div>
+      <p id="chat-typing" class="muted"></p>
+      <p id="chat-reason" class="muted" hidden></p>
+      <form id="chat-form">
+        <input id="chat-input" type="text" maxlength="500" required placeholder="Say something…" aria-label="Chat message" aria-describedby="chat-reason chat-status" autocomplete="off" enterkeyhint="send">
+        <button type="submit" id="chat-send">Send</button>
+      </form>
+      <p id="chat-status" role="status"></p>
+    </section>
     <section aria-labelledby="queue-heading"><h2 id="queue-heading">Queue</h2><ol id="queue"></ol></section>
     <section aria-labelledby="people-heading"><h2 id="people-heading">People</h2><ul id="participants"></ul></section>
   </aside>
@@ -155,6 +188,7 @@ const page = (tokenTaken: boolean): string => `<!doctype html>
 </body>
 </html>
 `;
+};
 
 /** Mounts the player page and its assets. Call before `listen()`, after registerPartyRoutes. */
 export function registerPlayerRoutes<AppLogger extends FastifyBaseLogger>(
@@ -208,4 +242,21 @@ export function registerPlayerRoutes<AppLogger extends FastifyBaseLogger>(
       .header('cache-control', 'no-store')
       .send(page(queued !== null));
   });
+
+  const { activity } = options;
+  if (activity) {
+    const serveActivity = async (_request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      const clientId = await activity.applicationId();
+      return reply
+        .header('content-type', 'text/html; charset=utf-8')
+        .header('content-security-policy', contentSecurityPolicy([], ACTIVITY_FRAME_ANCESTORS))
+        .header('referrer-policy', 'no-referrer')
+        .header('x-content-type-options', 'nosniff')
+        .header('cache-control', 'no-store')
+        .send(page(false, { clientId }));
+    };
+    // Discord's proxy may ask for the root mapping's target with or without the trailing slash.
+    app.get(ACTIVITY_PATH, serveActivity);
+    app.get(`${ACTIVITY_PATH}/`, serveActivity);
+  }
 }

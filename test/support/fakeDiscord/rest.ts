@@ -7,6 +7,7 @@ import { compileRoute } from './http.js';
 import type { FakeDiscordServer } from './server.js';
 import type { FakeChannel, FakeGuild, UploadedFile } from './types.js';
 import { scheduledEventRoutes } from './scheduledEvents.js';
+import { threadRoutes } from './threads.js';
 import { validateMessageBody } from './validation.js';
 
 type Json = Record<string, unknown>;
@@ -18,6 +19,8 @@ export interface RouteContext {
   body: Json;
   rawBody: unknown;
   files: UploadedFile[];
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
 }
 
 export interface RouteResult {
@@ -84,7 +87,22 @@ export function buildRoutes(f: FakeDiscordServer): Route[] {
   );
 
   // Users and application
-  add('GET', '/users/@me', () => ok(structuredClone(f.botUser)));
+  // The bot (Bot token), or the user an OAuth2 bearer token was issued for (oauth.ts).
+  add(
+    'GET',
+    '/users/@me',
+    ({ headers }) => {
+      const user = f.oauth.bearerUser(headers['authorization']);
+      if (user) return ok(structuredClone(user));
+      if (headers['authorization'] !== `Bot ${f.token}`) throw err.unauthorized();
+      return ok(structuredClone(f.botUser));
+    },
+    false,
+  );
+  add('POST', '/oauth2/token', ({ rawBody }) => ok(f.oauth.token(rawBody)), false);
+  add('GET', '/applications/:app/activity-instances/:instance', ({ params }) =>
+    ok(f.oauth.instance(params['app']!, params['instance']!)),
+  );
   add('GET', '/users/@me/guilds', () =>
     ok(
       [...f.guilds.values()].map((g) => ({
@@ -174,6 +192,8 @@ export function buildRoutes(f: FakeDiscordServer): Route[] {
     'POST',
     '/webhooks/:app/:token',
     ({ params, body, files, query }) => {
+      const channelHook = f.threads.webhookFor(params['app']!, params['token']!);
+      if (channelHook) return f.threads.execute(channelHook, body, query);
       const rec = f.interactionByWebhook(params['app']!, params['token']!);
       const message = f.followUp(rec, body, files);
       return query.get('wait') === 'true' ? ok(f.messageApi(message)) : noContent();
@@ -201,13 +221,20 @@ export function buildRoutes(f: FakeDiscordServer): Route[] {
   add(
     'DELETE',
     '/webhooks/:app/:token/messages/:message',
-    ({ params }) => {
+    ({ params, query }) => {
+      const channelHook = f.threads.webhookFor(params['app']!, params['token']!);
+      if (channelHook) {
+        f.threads.deleteMessage(channelHook, params['message']!, query);
+        return noContent();
+      }
       const rec = f.interactionByWebhook(params['app']!, params['token']!);
       f.webhookDelete(rec, params['message']!);
       return noContent();
     },
     false,
   );
+
+  threadRoutes(f, add);
 
   // Channels and messages
   add('GET', '/channels/:channel', ({ params }) => {

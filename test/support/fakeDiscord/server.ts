@@ -18,6 +18,7 @@ import {
 import { buildRoutes, type Route, type RouteContext } from './rest.js';
 import { FakeScheduledEvents } from './scheduledEvents.js';
 import { snowflake } from './snowflake.js';
+import { FakeThreads } from './threads.js';
 import type {
   AutocompleteInit,
   CommandInit,
@@ -42,6 +43,7 @@ import type {
   StoredCommand,
   UploadedFile,
 } from './types.js';
+import { FakeOAuth } from './oauth.js';
 import { validateCommands, validateMessageBody } from './validation.js';
 
 type Json = Record<string, unknown>;
@@ -172,6 +174,8 @@ export class FakeDiscordServer {
   readonly isReady: Promise<void>;
 
   readonly users = new Map<string, FakeUser>();
+  /** OAuth2 codes and tokens, and Activity instances (oauth.ts). */
+  readonly oauth: FakeOAuth;
   readonly guilds = new Map<string, FakeGuild>();
   readonly channels = new Map<string, FakeChannel>();
   readonly channelMessages = new Map<string, FakeMessage[]>();
@@ -195,6 +199,7 @@ export class FakeDiscordServer {
   private readonly permRoles = new Map<string, Map<string, string>>();
   private readonly routes: Route[];
   readonly gateway: FakeGateway;
+  readonly threads = new FakeThreads(this);
   private readonly http: Server;
   private resolveReady!: () => void;
   private closed = false;
@@ -231,6 +236,7 @@ export class FakeDiscordServer {
     this.users.set(botId, this.botUser);
     this.applicationOwner = this.makeUser({ username: 'app-owner' });
     this.isReady = new Promise<void>((resolve) => (this.resolveReady = resolve));
+    this.oauth = new FakeOAuth(this.applicationId, this.users);
     this.routes = buildRoutes(this);
     this.gateway = new FakeGateway({
       token: this.token,
@@ -643,7 +649,7 @@ export class FakeDiscordServer {
       voice_states: [],
       members: clone(members),
       channels: clone(guild.channels),
-      threads: [],
+      threads: clone(this.threads.active(guild.id)),
       presences: [],
       stage_instances: [],
       guild_scheduled_events: clone(this.scheduledEvents.list(guild.id)),
@@ -736,6 +742,8 @@ export class FakeDiscordServer {
     ephemeral: boolean;
     loading?: boolean;
     interaction?: InteractionRecord;
+    /** A channel webhook's message (threads.ts). */
+    webhookId?: string;
   }): FakeMessage {
     const { channel, body, interaction } = args;
     const id = snowflake();
@@ -773,6 +781,7 @@ export class FakeDiscordServer {
         ...(typeof reference['message_id'] === 'string' ? { message_id: reference['message_id'] } : {}),
       };
     }
+    if (args.webhookId !== undefined) message.webhook_id = args.webhookId;
     if (interaction) {
       message.webhook_id = this.applicationId;
       message.application_id = this.applicationId;
@@ -948,7 +957,10 @@ export class FakeDiscordServer {
     const perms = this.botPermissionsIn(channel.id);
     const P = PermissionFlagsBits;
     if (!(perms & P.ViewChannel)) throw err.missingAccess();
-    if (!(perms & P.SendMessages)) throw err.missingPermissions();
+    // In a thread, Send Messages in Threads is what counts.
+    if (!(perms & (this.threads.isThread(channel.id) ? P.SendMessagesInThreads : P.SendMessages))) {
+      throw err.missingPermissions();
+    }
     if (Array.isArray(body['embeds']) && body['embeds'].length > 0 && !(perms & P.EmbedLinks))
       throw err.missingPermissions();
     if (files > 0 && !(perms & P.AttachFiles)) throw err.missingPermissions();
@@ -1586,6 +1598,12 @@ export class FakeDiscordServer {
         rec.callbackType = 9;
         break;
       }
+      case 12: {
+        // LAUNCH_ACTIVITY: Discord opens the app's Activity for the member; no message.
+        if (rec.type !== 2 && rec.type !== 3 && rec.type !== 5) throw invalidType();
+        rec.callbackType = 12;
+        break;
+      }
       default:
         throw invalidType();
     }
@@ -1823,6 +1841,7 @@ export class FakeDiscordServer {
       body: isObject(body) ? body : {},
       rawBody: body,
       files,
+      headers,
     };
     try {
       const result = await matched.route.handler(ctx);
