@@ -19,6 +19,7 @@ import { connectPartyCluster } from './party/cluster.js';
 import { registerPartyRoutes } from './party/server.js';
 import { createPartyThreads } from './party/thread.js';
 import { createPartyService, partyLimitsFrom } from './party/service.js';
+import { createCoverFetcher } from './schedules/cover.js';
 import { createSchedulesService } from './schedules/service.js';
 import { openStore } from './store/index.js';
 
@@ -108,6 +109,10 @@ async function main(): Promise<void> {
     party,
     panels,
     logger,
+    cover: createCoverFetcher({
+      outbound: { allowPrivate: config.MEDIA_ALLOW_PRIVATE, proxyUrl: config.PARTI_PROXY_URL },
+      logger: logger.child({ module: 'schedules' }),
+    }),
     settings: {
       defaultLengthMs: config.EVENTS_DEFAULT_HOURS * 3_600_000,
       reconcileMs: config.EVENTS_RECONCILE_SECONDS * 1000,

@@ -140,6 +140,7 @@ export function createLiveEvents(options: LiveEventsOptions): Omit<StreamObserve
       location: who.url,
       startMs: t,
       endMs: t + options.defaultLengthMs,
+      imageUrl: input.previewUrl ?? input.avatarUrl,
     };
     const event = await api.create(guildId, draft);
     const record: EventRecord = {

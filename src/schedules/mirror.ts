@@ -63,7 +63,11 @@ export function createMirror(options: MirrorOptions) {
   async function creator(userId: number | null | undefined, fallback: string | null | undefined) {
     const profile = userId != null ? await parti.getUserProfile(userId).catch(() => undefined) : undefined;
     const name = profile?.user_name ?? fallback ?? lookupStrings.unnamedCreator(userId ?? 0);
-    return { name, url: (profile && creatorUrl(profile)) ?? creatorUrl({ user_name: name }) ?? 'https://parti.com/' };
+    return {
+      name,
+      url: (profile && creatorUrl(profile)) ?? creatorUrl({ user_name: name }) ?? 'https://parti.com/',
+      avatar: profile?.avatar_link ?? undefined,
+    };
   }
 
   async function draftOf(entry: CalendarEvent & { event_start_ts: number }): Promise<EventDraft> {
@@ -76,6 +80,8 @@ export function createMirror(options: MirrorOptions) {
       location: who.url,
       startMs,
       endMs: endMs || startMs + options.defaultLengthMs,
+      // The stream's own preview where Parti has one, else the creator's avatar.
+      imageUrl: entry.event_file ?? who.avatar,
     };
   }
 

@@ -15,6 +15,7 @@ import {
 } from 'discord.js';
 import { DeliveryQueue } from '../alerts/delivery.js';
 import { cleanText } from '../text.js';
+import type { CoverFetcher } from './cover.js';
 
 export const EVENT_RULES = { name: 100, description: 1000, location: 100 } as const;
 /** A start this close to now could be in the past by the time Discord reads it. */
@@ -30,6 +31,8 @@ export interface EventDraft {
   voiceChannelId?: string | undefined;
   startMs: number;
   endMs: number;
+  /** The cover: the stream's preview or the creator's avatar (cover.ts reads it when the event is made). */
+  imageUrl?: string | undefined;
 }
 
 /** The whole text when it fits, else cut at a line break or a space, never mid-character. */
@@ -116,7 +119,12 @@ export function eventUrl(guildId: string, eventId: string): string {
 export type ScheduledEventsApi = ReturnType<typeof createScheduledEventsApi>;
 
 /** The calls, each through the queue's 'edit' lane, so a go-live ping never waits behind them. */
-export function createScheduledEventsApi(rest: REST, now: () => number, queue = new DeliveryQueue()) {
+export function createScheduledEventsApi(
+  rest: REST,
+  now: () => number,
+  queue = new DeliveryQueue(),
+  cover: CoverFetcher = () => Promise.resolve(undefined),
+) {
   return {
     list(guildId: string): Promise<APIGuildScheduledEvent[]> {
       return queue.push(
@@ -124,10 +132,12 @@ export function createScheduledEventsApi(rest: REST, now: () => number, queue = 
         () => rest.get(Routes.guildScheduledEvents(guildId)) as Promise<APIGuildScheduledEvent[]>,
       );
     },
-    create(guildId: string, draft: EventDraft): Promise<APIGuildScheduledEvent> {
+    async create(guildId: string, draft: EventDraft): Promise<APIGuildScheduledEvent> {
+      const image = draft.imageUrl === undefined ? undefined : await cover(draft.imageUrl);
       const body: RESTPostAPIGuildScheduledEventJSONBody = {
         ...eventFields(draft, now(), true),
         privacy_level: GuildScheduledEventPrivacyLevel.GuildOnly,
+        ...(image !== undefined && { image }),
       };
       return queue.push(
         'edit',

@@ -19,6 +19,7 @@ import { createLiveEvents } from './live.js';
 import { createMirror } from './mirror.js';
 import { createPlans } from './plans.js';
 import { ScheduleRecords } from './records.js';
+import type { CoverFetcher } from './cover.js';
 import { createScheduledEventsApi, isGoneOrFinished } from './scheduledEvents.js';
 import { scheduleStrings } from './strings.js';
 
@@ -38,6 +39,8 @@ export interface SchedulesOptions {
   panels: PartyPanels;
   logger: Logger;
   settings: ScheduleSettings;
+  /** Reads an event's cover image (cover.ts); without it, events have none. */
+  cover?: CoverFetcher;
   now?: () => number;
 }
 
@@ -46,7 +49,7 @@ export function createSchedulesService(options: SchedulesOptions) {
   const now = options.now ?? Date.now;
   const log = options.logger.child({ module: 'schedules' });
   const records = new ScheduleRecords(store.guilds, store.alerts);
-  const api = createScheduledEventsApi(rest, now, options.alerts.queue);
+  const api = createScheduledEventsApi(rest, now, options.alerts.queue, options.cover);
   let reconcileTimer: NodeJS.Timeout | undefined;
   let reconciling: Promise<void> | undefined;
   let leading = false;

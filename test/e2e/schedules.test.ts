@@ -2,6 +2,9 @@
 // against fake Parti (its calendar, live list and push socket) and fake Discord (which enforces the
 // scheduled-event rules and sends GUILD_SCHEDULED_EVENT_* back). Assertions are on the events a
 // server's members would see.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PermissionFlagsBits } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +31,11 @@ const env = {
   ALERT_LEASE_SECONDS: '2',
 };
 const WITH_EVENTS = DEFAULT_BOT_PERMISSIONS | PermissionFlagsBits.CreateEvents;
+/** A 1×1 PNG: the stream preview Parti's calendar names, served by the fake's media host. */
+const PREVIEW_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 let discord: FakeDiscord;
 let parti: FakeParti;
@@ -78,6 +86,9 @@ beforeAll(async () => {
   [discord, parti] = await Promise.all([startFakeDiscord(), startFakeParti()]);
   parti.clearLive();
   parti.setCalendar([]);
+  const covers = mkdtempSync(join(tmpdir(), 'event-covers-'));
+  writeFileSync(join(covers, 'preview.png'), PREVIEW_PNG);
+  parti.setMediaDir(covers);
   guild = discord.addGuild({
     name: 'Parti fans',
     channels: [{ name: 'general' }, { name: 'Watch', type: 2 }],
@@ -116,7 +127,7 @@ describe('mirroring Parti schedules', () => {
     discord.setBotPermissions(guild.id, WITH_EVENTS);
     const start = Date.now() + 3 * HOUR;
     parti.setCalendar([
-      entry(91001, BALTHIER, 'Speedrun *night*', 3 * HOUR),
+      { ...entry(91001, BALTHIER, 'Speedrun *night*', 3 * HOUR), event_file: `${parti.mediaUrl}/preview.png` },
       entry(91002, WORLD, 'Not followed', 3 * HOUR),
       { ...entry(91003, BALTHIER, 'Too far ahead', 20 * 24 * HOUR) },
     ]);
@@ -136,6 +147,9 @@ describe('mirroring Parti schedules', () => {
     expect(seconds(Date.parse(event!.scheduled_start_time))).toBe(seconds(start));
     expect(Date.parse(event!.scheduled_end_time!) - Date.parse(event!.scheduled_start_time)).toBe(2 * HOUR);
     expect(event!.description).toBe("BalthierGR on Parti · Gaming\n\nMirrored from Parti's schedule (event 91001).");
+    // The stream's preview is the event's cover (Discord keeps an image hash).
+    expect(event!.image).toMatch(/^\d+$/);
+    expect(parti.requestsTo(/\/preview\.png$/)).toBeGreaterThanOrEqual(1);
   });
 
   it('edits the event when the title or the time changes, never making a second one', async () => {
