@@ -87,10 +87,9 @@ export interface PartyOwnerOptions {
   chatChanged: (change: ChatChange) => void;
 }
 
-/** What the Discord side of a party's chat hears of: written on the page, or deleted on either side. */
+/** What the Discord side of a party's chat hears of: written on the page, or deleted there. */
 export type ChatChange =
-  | { kind: 'message'; partyId: string; message: ChatRecord }
-  | { kind: 'deleted'; partyId: string; message: ChatRecord; from: 'web' | 'discord' };
+  { kind: 'message'; partyId: string; message: ChatRecord } | { kind: 'deleted'; partyId: string; message: ChatRecord };
 
 const CHAT_STATUS = {
   INVALID_INPUT: 400,
@@ -247,18 +246,28 @@ export function createPartyOwner(options: PartyOwnerOptions) {
       party,
       party.chat.post(author, text, party.room.chatSetting, now(), randomUUID(), { source: 'web' }),
     );
-    const message = wire(record);
-    publish(party.room.id, FRAME + JSON.stringify({ type: 'chat_message', chat_message: message }));
     options.chatChanged({ kind: 'message', partyId: party.room.id, message: record });
-    return message;
+    return shown(party, record);
   }
 
   function deleteMessage(party: Owned, userId: string, messageId: string): null {
     const role = party.room.member(userId)?.role ?? null;
     const record = chatted(party, party.chat.delete({ userId, role }, messageId));
-    publish(party.room.id, FRAME + JSON.stringify({ type: 'chat_deleted', message_id: record.id }));
-    options.chatChanged({ kind: 'deleted', partyId: party.room.id, message: record, from: 'web' });
+    gone(party, record);
+    options.chatChanged({ kind: 'deleted', partyId: party.room.id, message: record });
     return null;
+  }
+
+  /** A message for every page. */
+  function shown(party: Owned, record: ChatRecord): ChatMessage {
+    const message = wire(record);
+    publish(party.room.id, FRAME + JSON.stringify({ type: 'chat_message', chat_message: message }));
+    return message;
+  }
+
+  /** A message off every page. */
+  function gone(party: Owned, record: ChatRecord): void {
+    publish(party.room.id, FRAME + JSON.stringify({ type: 'chat_deleted', message_id: record.id }));
   }
 
   const chatHistoryMessage = (party: Owned): ServerMessageOf<'chat_history'> => ({
@@ -506,11 +515,8 @@ export function createPartyOwner(options: PartyOwnerOptions) {
         randomUUID(),
         { source: 'discord', discordMessageId },
       );
-      if (!result.ok) return null;
-      persistence.markChatDirty(party.room.id);
-      const message = wire(result.value);
-      publish(party.room.id, FRAME + JSON.stringify({ type: 'chat_message', chat_message: message }));
-      return message;
+      // Refused (chat is off): it stays in Discord only.
+      return result.ok ? shown(party, chatted(party, result)) : null;
     },
 
     /** A message deleted in the thread: gone from the pages (whether it was written there or here). */
@@ -518,10 +524,8 @@ export function createPartyOwner(options: PartyOwnerOptions) {
       const found = party.chat.byDiscordId(discordMessageId);
       if (!found) return null;
       const result = party.chat.delete({ userId: found.user_id, role: 'host' }, found.id);
-      if (!result.ok) return null;
-      persistence.markChatDirty(party.room.id);
-      publish(party.room.id, FRAME + JSON.stringify({ type: 'chat_deleted', message_id: found.id }));
-      options.chatChanged({ kind: 'deleted', partyId: party.room.id, message: found, from: 'discord' });
+      // Gone in Discord already: nothing for the bridge to do.
+      if (result.ok) gone(party, chatted(party, result));
       return null;
     },
 

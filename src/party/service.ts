@@ -215,7 +215,7 @@ export interface PartyServiceEvents {
   /** After every coalesced change of a party (at most one per persist delay): refresh its panel, if any. */
   state: [partyId: string];
   ended: [info: { party: PartyDetail; reason: 'host' | 'idle' }];
-  /** On the party's owner: a message written on the page, or one deleted on either side (the thread bridge). */
+  /** On the party's owner: a message written or deleted on the page (the thread bridge). */
   chat: [change: ChatChange];
 }
 

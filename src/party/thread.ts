@@ -150,7 +150,7 @@ export function createPartyThreads(options: {
       const ref = await refOf(change.partyId);
       if (!ref) return;
       if (change.kind === 'message') await mirror(ref, change.message);
-      else if (change.from === 'web' && change.message.discord_message_id) {
+      else if (change.message.discord_message_id) {
         await unmirror(ref, change.message.discord_message_id, change.message.source === 'web');
       }
     });
